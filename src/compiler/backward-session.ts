@@ -1,0 +1,97 @@
+// Running compiled backward graphs: compiles once per (model, wrt, output, rule set), keeps the
+// ONNX Runtime session in the engine's cache, and runs whole batches (chunked by the engine).
+import { CamscopeError } from "../errors.ts";
+import { Tensor, modelKey, type Engine, type OrtTensor } from "../engine/engine.ts";
+import type { OnnxModel } from "../onnx/model.ts";
+import { compileBackward, type BackwardSpec, type CompiledBackward } from "./compile.ts";
+
+/** A float tensor returned to callers: data in row-major order with its dims. */
+export interface FloatTensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+export interface BackwardResult {
+  /** The output the pass started from (e.g. the logits), [N, ...]. */
+  output: FloatTensor;
+  /** The requested activations (wrt values that are not the model input). */
+  activations: Map<string, FloatTensor>;
+  /** The signal (gradient, or relevance for LRP rule sets) at each wrt value. */
+  grads: Map<string, FloatTensor>;
+}
+
+function floatTensor(t: OrtTensor): FloatTensor {
+  return { data: t.data as Float32Array, dims: [...t.dims] };
+}
+
+export class Backward {
+  private readonly compiledCache = new Map<string, CompiledBackward>();
+  readonly engine: Engine;
+  readonly model: OnnxModel;
+  readonly shapes: ReadonlyMap<string, number[]>;
+  readonly inputName: string;
+
+  constructor(engine: Engine, model: OnnxModel, shapes: ReadonlyMap<string, number[]>, inputName: string) {
+    this.engine = engine;
+    this.model = model;
+    this.shapes = shapes;
+    this.inputName = inputName;
+  }
+
+  private key(spec: BackwardSpec): string {
+    return JSON.stringify([modelKey(this.model), [...spec.wrt], spec.output ?? "", spec.ruleSet.name]);
+  }
+
+  /** The compiled model for a spec (compiled once). */
+  compile(spec: BackwardSpec): CompiledBackward {
+    const key = this.key(spec);
+    let compiled = this.compiledCache.get(key);
+    if (!compiled) {
+      compiled = compileBackward(this.model, this.shapes, spec);
+      this.compiledCache.set(key, compiled);
+    }
+    return compiled;
+  }
+
+  /**
+   * One batched run: `input` is the preprocessed batch, `seed` the cotangent of the output per
+   * sample ([N, ...output dims], e.g. a one-hot row per image for a class logit).
+   */
+  async run(spec: BackwardSpec, input: FloatTensor, seed: Float32Array): Promise<BackwardResult> {
+    const compiled = this.compile(spec);
+    const n = input.dims[0]!;
+    const seedDims = [n, ...compiled.outputDims.slice(1)];
+    if (seed.length !== seedDims.reduce((a, b) => a * b, 1)) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `Seed has ${seed.length} values; expected dims ${JSON.stringify(seedDims)} for output "${compiled.output}"`,
+      );
+    }
+    const session = await this.engine.session(compiled.model, this.key(spec));
+    const outputs = [compiled.output, ...compiled.activations, ...compiled.grads.values()];
+    const results = await session.runBatched(
+      {
+        [this.inputName]: new Tensor("float32", input.data, input.dims),
+        [compiled.seed]: new Tensor("float32", seed, seedDims),
+      },
+      outputs,
+    );
+    return {
+      output: floatTensor(results[compiled.output]!),
+      activations: new Map(compiled.activations.map((a) => [a, floatTensor(results[a]!)])),
+      grads: new Map([...compiled.grads].map(([w, name]) => [w, floatTensor(results[name]!)])),
+    };
+  }
+}
+
+/** One-hot seed rows: 1 at `classes[i]` in row i of an [N, numClasses] seed. */
+export function oneHotSeed(classes: readonly number[], numClasses: number): Float32Array {
+  const seed = new Float32Array(classes.length * numClasses);
+  classes.forEach((c, i) => {
+    if (!Number.isInteger(c) || c < 0 || c >= numClasses) {
+      throw new CamscopeError("INVALID_ARGUMENT", `Class index ${c} is outside 0..${numClasses - 1}`);
+    }
+    seed[i * numClasses + c] = 1;
+  });
+  return seed;
+}

@@ -1,0 +1,118 @@
+// Emits the nodes and constants of an appended subgraph, with fresh names and the opset-dependent
+// forms of the ops whose signature changed (axes as attribute before opset 13 and as input from
+// 13, or from 18 for the reductions other than ReduceSum).
+import { makeAttr, type AttrValue } from "../onnx/attributes.ts";
+import { DataType, type NodeProto, type TensorProto } from "../onnx/proto.ts";
+import { floatTensor, int64Tensor } from "../onnx/tensor.ts";
+
+export class GraphBuilder {
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
+  readonly opset: number;
+  private readonly prefix: string;
+  private counter = 0;
+  private readonly int64Cache = new Map<string, string>();
+  private readonly scalarCache = new Map<number, string>();
+
+  constructor(opset: number, prefix: string) {
+    this.opset = opset;
+    this.prefix = prefix;
+  }
+
+  /** A value name no model value uses (the prefix is reserved for camscope). */
+  fresh(hint: string): string {
+    return `${this.prefix}/${hint}_${this.counter++}`;
+  }
+
+  /** Appends a node and returns its output names. */
+  node(op: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, outputs = 1): string[] {
+    const names = Array.from({ length: outputs }, () => this.fresh(op));
+    this.nodes.push({
+      op_type: op,
+      name: this.fresh(`${op}_node`),
+      input: [...inputs],
+      output: names,
+      attribute: Object.entries(attrs).map(([k, v]) => makeAttr(k, v)),
+    });
+    return names;
+  }
+
+  /** Appends a single-output node and returns its output name. */
+  op(op: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}): string {
+    return this.node(op, inputs, attrs)[0]!;
+  }
+
+  /** A float32 constant (stored as an initializer). */
+  floats(values: Float32Array | readonly number[], dims: readonly number[], hint = "const"): string {
+    const name = this.fresh(hint);
+    this.initializers.push(floatTensor(name, dims, values));
+    return name;
+  }
+
+  /** A float32 scalar constant, shared between uses. */
+  scalar(value: number): string {
+    let name = this.scalarCache.get(value);
+    if (!name) {
+      name = this.floats([value], [], "scalar");
+      this.scalarCache.set(value, name);
+    }
+    return name;
+  }
+
+  /** A 1-D int64 constant, shared between uses. */
+  int64s(values: readonly number[]): string {
+    const key = values.join(",");
+    let name = this.int64Cache.get(key);
+    if (!name) {
+      name = this.fresh("i64");
+      this.initializers.push(int64Tensor(name, [values.length], values));
+      this.int64Cache.set(key, name);
+    }
+    return name;
+  }
+
+  add(a: string, b: string): string {
+    return this.op("Add", [a, b]);
+  }
+
+  mul(a: string, b: string): string {
+    return this.op("Mul", [a, b]);
+  }
+
+  /** A float 0/1 mask of a boolean comparison (Mul by a Cast mask is faster than Where in ORT). */
+  mask(comparison: "Greater" | "Less" | "Equal" | "GreaterOrEqual" | "LessOrEqual", a: string, b: string): string {
+    return this.op("Cast", [this.op(comparison, [a, b])], { to: DataType.FLOAT });
+  }
+
+  reduceSum(x: string, axes: readonly number[], keepdims: boolean): string {
+    if (axes.length === 0) return x;
+    const keep = keepdims ? 1 : 0;
+    if (this.opset >= 13) return this.op("ReduceSum", [x, this.int64s(axes)], { keepdims: keep });
+    return this.op("ReduceSum", [x], { axes: [...axes], keepdims: keep });
+  }
+
+  unsqueeze(x: string, axes: readonly number[]): string {
+    if (this.opset >= 13) return this.op("Unsqueeze", [x, this.int64s(axes)]);
+    return this.op("Unsqueeze", [x], { axes: [...axes] });
+  }
+
+  /** Splits along an axis into parts of the given sizes. */
+  split(x: string, axis: number, sizes: readonly number[]): string[] {
+    if (this.opset >= 13) return this.node("Split", [x, this.int64s(sizes)], { axis }, sizes.length);
+    return this.node("Split", [x], { axis, split: [...sizes] }, sizes.length);
+  }
+
+  shape(x: string): string {
+    return this.op("Shape", [x]);
+  }
+
+  /** `x` reshaped to the runtime shape of `like`. */
+  reshapeLike(x: string, like: string): string {
+    return this.op("Reshape", [x, this.shape(like)]);
+  }
+
+  /** Zeros shaped like `like` at run time. */
+  zerosLike(like: string): string {
+    return this.op("ConstantOfShape", [this.shape(like)], { value: floatTensor("", [1], [0]) });
+  }
+}

@@ -1,0 +1,178 @@
+// The backward compiler: appends to a model the reverse-mode subgraph that sends a seed signal
+// from one output back to chosen values, one rule per node, so that a single ONNX Runtime run
+// returns the outputs, the activations and their gradients (or relevances) for a whole batch.
+import { CamscopeError } from "../errors.ts";
+import { attrTensor } from "../onnx/attributes.ts";
+import { elemTypes } from "../onnx/elem-types.ts";
+import type { OnnxModel } from "../onnx/model.ts";
+import { DataType, type NodeProto, type TensorProto, type ValueInfoProto } from "../onnx/proto.ts";
+import { GraphBuilder } from "./builder.ts";
+import type { RuleContext, RuleSet } from "./rule.ts";
+
+export interface BackwardSpec {
+  /** Values to send the signal back to: activation names and/or the model input. */
+  wrt: readonly string[];
+  /** The value the pass starts from; default: the model's first output. */
+  output?: string;
+  ruleSet: RuleSet;
+}
+
+export interface CompiledBackward {
+  /** The rewritten model: original outputs, then the exposed activations, then the signals. */
+  model: OnnxModel;
+  /** The graph input carrying the seed, shaped like `output` ([N, ...]). */
+  seed: string;
+  output: string;
+  /** Dims of `output` at batch 1. */
+  outputDims: number[];
+  /** For each wrt value, the graph output holding its signal. */
+  grads: ReadonlyMap<string, string>;
+  /** wrt values that are not graph inputs, exposed as graph outputs under their own names. */
+  activations: readonly string[];
+}
+
+const PREFIX = "camscope";
+
+export const SEED_NAME = `${PREFIX}/seed`;
+
+export function gradName(value: string): string {
+  return `${PREFIX}/grad/${value}`;
+}
+
+function floatOutput(name: string, dims: readonly number[]): ValueInfoProto {
+  return {
+    name,
+    type: {
+      tensor_type: {
+        elem_type: DataType.FLOAT,
+        shape: { dim: dims.map((d, axis) => (axis === 0 ? { dim_param: "N" } : { dim_value: d })) },
+      },
+    },
+  };
+}
+
+/** Values reachable forward from `sources` through float values. */
+function reachable(nodes: readonly NodeProto[], sources: Iterable<string>, types: Map<string, number>): Set<string> {
+  const set = new Set(sources);
+  for (const node of nodes) {
+    if (!node.input.some((i) => set.has(i))) continue;
+    for (const o of node.output) if (o && types.get(o) === DataType.FLOAT) set.add(o);
+  }
+  return set;
+}
+
+export function compileBackward(
+  model: OnnxModel,
+  shapes: ReadonlyMap<string, number[]>,
+  spec: BackwardSpec,
+): CompiledBackward {
+  const graph = model.graph;
+  const output = spec.output ?? model.outputs()[0]?.name;
+  if (!output) throw new CamscopeError("INVALID_ARGUMENT", `Model "${model.source}" has no outputs`);
+  const types = elemTypes(model);
+  for (const w of [...spec.wrt, output]) {
+    if (!types.has(w)) {
+      throw new CamscopeError("UNKNOWN_LAYER", `Model "${model.source}" has no value named "${w}"`);
+    }
+  }
+  for (const w of spec.wrt) {
+    if (!reachable(graph.node, [w], types).has(output)) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `Value "${w}" does not influence "${output}" in model "${model.source}"; nothing to differentiate`,
+      );
+    }
+  }
+
+  const constants = new Map<string, TensorProto>();
+  for (const t of graph.initializer) if (t.name) constants.set(t.name, t);
+  const initializerNames = new Set(constants.keys());
+  const batched = new Set(model.inputs().map((i) => i.name));
+  for (const node of graph.node) {
+    if (node.op_type === "Constant") {
+      const t = attrTensor(node, "value");
+      if (t && node.output[0]) constants.set(node.output[0], t);
+    }
+    if (node.input.some((i) => batched.has(i))) for (const o of node.output) batched.add(o);
+  }
+  for (const name of initializerNames) batched.delete(name);
+
+  const live = reachable(graph.node, spec.wrt, types);
+  const b = new GraphBuilder(model.opset(), PREFIX);
+  const contributions = new Map<string, string[]>([[output, [SEED_NAME]]]);
+  const summed = new Map<string, string>();
+
+  const gradOf = (value: string): string | undefined => {
+    const done = summed.get(value);
+    if (done) return done;
+    const parts = contributions.get(value);
+    if (!parts || parts.length === 0) return undefined;
+    const total = parts.slice(1).reduce((acc, p) => b.add(acc, p), parts[0]!);
+    summed.set(value, total);
+    return total;
+  };
+
+  const dims = (value: string): number[] => {
+    const d = shapes.get(value) ?? (constants.get(value)?.dims ? [...constants.get(value)!.dims!] : undefined);
+    if (!d) throw new Error(`internal: no shape known for value "${value}"`);
+    return d;
+  };
+
+  for (let i = graph.node.length - 1; i >= 0; i--) {
+    const node = graph.node[i]!;
+    if (!node.output.some((o) => contributions.has(o))) continue;
+    if (!node.input.some((inp) => live.has(inp))) continue;
+    const rule = spec.ruleSet.ruleFor(node);
+    if (!rule) {
+      throw new CamscopeError(
+        "UNSUPPORTED_OP",
+        `camscope has no ${spec.ruleSet.name} rule for op "${node.op_type}" (node "${node.name ?? `#${i}`}") ` +
+          `on the path from [${spec.wrt.join(", ")}] to "${output}" in model "${model.source}"`,
+      );
+    }
+    const ctx: RuleContext = {
+      node,
+      b,
+      gradOut: (k = 0) => gradOf(node.output[k] ?? ""),
+      needsGrad: (k) => {
+        const name = node.input[k];
+        return name !== undefined && name !== "" && live.has(name);
+      },
+      setGrad: (k, value) => {
+        const name = node.input[k]!;
+        if (summed.has(name)) throw new Error(`internal: gradient of "${name}" used before complete`);
+        const list = contributions.get(name);
+        if (list) list.push(value);
+        else contributions.set(name, [value]);
+      },
+      dims,
+      isBatched: (value) => batched.has(value),
+      constant: (value) => constants.get(value),
+    };
+    rule(ctx);
+  }
+
+  const compiled = model.clone();
+  const g = compiled.graph;
+  const outputDims = dims(output);
+  g.input.push(floatOutput(SEED_NAME, outputDims));
+  const exposed = new Set(g.output.map((o) => o.name));
+  const graphInputs = new Set(model.inputs().map((v) => v.name));
+  const activations = spec.wrt.filter((w) => !graphInputs.has(w));
+  for (const a of activations) {
+    if (!exposed.has(a)) g.output.push(floatOutput(a, dims(a)));
+    exposed.add(a);
+  }
+  const grads = new Map<string, string>();
+  for (const w of spec.wrt) {
+    const total = gradOf(w);
+    if (!total) throw new Error(`internal: no signal reached "${w}"`);
+    const name = gradName(w);
+    b.nodes.push({ op_type: "Identity", name: `${name}/node`, input: [total], output: [name], attribute: [] });
+    g.output.push(floatOutput(name, dims(w)));
+    grads.set(w, name);
+  }
+  g.node.push(...b.nodes);
+  g.initializer.push(...b.initializers);
+  return { model: compiled, seed: SEED_NAME, output, outputDims, grads, activations };
+}

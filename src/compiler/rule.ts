@@ -1,0 +1,62 @@
+// What a backward rule sees: one forward node, the signal arriving at its outputs, and a builder
+// for the nodes that send the signal on to its inputs. Gradient rules compute vector-Jacobian
+// products; other rule sets (guided backprop, LRP) reuse the same interface for other signals.
+import type { NodeProto, TensorProto } from "../onnx/proto.ts";
+import type { GraphBuilder } from "./builder.ts";
+
+export interface RuleContext {
+  readonly node: NodeProto;
+  readonly b: GraphBuilder;
+  /** The signal arriving at output k (undefined when nothing downstream uses that output). */
+  gradOut(k?: number): string | undefined;
+  /** Whether input k leads back to a requested value, i.e. needs a signal. */
+  needsGrad(k: number): boolean;
+  /** Sends a signal contribution to input k (contributions from several consumers are summed). */
+  setGrad(k: number, value: string): void;
+  /** Static dims of a value at the compiled input size (batch dimension as 1). */
+  dims(value: string): number[];
+  /** Whether a value varies with the batch (depends on a graph input) or is a constant. */
+  isBatched(value: string): boolean;
+  /** The constant tensor behind a value (initializer or Constant node), if it is constant. */
+  constant(value: string): TensorProto | undefined;
+}
+
+export type Rule = (ctx: RuleContext) => void;
+
+/** A rule registered for one ONNX op type (one module per op, collected in rules/index.ts). */
+export interface OpRule {
+  readonly op: string;
+  readonly rule: Rule;
+}
+
+/**
+ * A set of backward rules. Rules are looked up per node, so a set can override single layers
+ * (by node name) or op types on top of another set without touching it.
+ */
+export interface RuleSet {
+  readonly name: string;
+  ruleFor(node: NodeProto): Rule | undefined;
+}
+
+/** A rule set from a list of op rules. */
+export function ruleSet(name: string, rules: readonly OpRule[]): RuleSet {
+  const byOp = new Map(rules.map((r) => [r.op, r.rule]));
+  return { name, ruleFor: (node) => byOp.get(node.op_type) };
+}
+
+/**
+ * A rule set that takes `overrides` first (by op type), then `byNode` (per layer, by node), and
+ * falls back to `base` for everything else.
+ */
+export function extendRuleSet(
+  base: RuleSet,
+  name: string,
+  overrides: readonly OpRule[],
+  byNode?: (node: NodeProto) => Rule | undefined,
+): RuleSet {
+  const byOp = new Map(overrides.map((r) => [r.op, r.rule]));
+  return {
+    name,
+    ruleFor: (node) => byNode?.(node) ?? byOp.get(node.op_type) ?? base.ruleFor(node),
+  };
+}

@@ -1,0 +1,26 @@
+// Guided backprop and deconvnet: the exact gradient everywhere except at ReLU-like ops, where
+// deconvnet passes only positive signals (ignoring the forward mask) and guided backprop passes
+// only positive signals through positive activations.
+import { clipPassMask } from "./clip.ts";
+import { extendRuleSet, type OpRule, type RuleContext } from "../rule.ts";
+import { exactGradient } from "./index.ts";
+
+function positive(ctx: RuleContext): string {
+  return ctx.b.op("Relu", [ctx.gradOut()!]);
+}
+
+export const guidedBackprop = extendRuleSet(exactGradient, "guided-backprop", [
+  { op: "Relu", rule: (ctx) => ctx.setGrad(0, ctx.b.mul(positive(ctx), ctx.b.op("Sign", [ctx.node.output[0]!]))) },
+  {
+    op: "Clip",
+    rule: (ctx) => {
+      const mask = clipPassMask(ctx);
+      ctx.setGrad(0, mask ? ctx.b.mul(positive(ctx), mask) : positive(ctx));
+    },
+  },
+] satisfies OpRule[]);
+
+export const deconvnet = extendRuleSet(exactGradient, "deconvnet", [
+  { op: "Relu", rule: (ctx) => ctx.setGrad(0, positive(ctx)) },
+  { op: "Clip", rule: (ctx) => ctx.setGrad(0, positive(ctx)) },
+] satisfies OpRule[]);

@@ -1,0 +1,7 @@
+import type { OpRule, Rule } from "../rule.ts";
+
+// Ops that pass the signal on unchanged (Dropout is the identity at inference).
+const identityRule: Rule = (ctx) => ctx.setGrad(0, ctx.gradOut()!);
+
+export const identity: OpRule = { op: "Identity", rule: identityRule };
+export const dropout: OpRule = { op: "Dropout", rule: identityRule };

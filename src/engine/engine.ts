@@ -1,0 +1,160 @@
+// The ONNX Runtime engine: a cache of sessions, batched runs split into chunks, disposal.
+import * as ort from "onnxruntime-node";
+import { CamscopeError } from "../errors.ts";
+import type { OnnxModel } from "../onnx/model.ts";
+
+export type OrtTensor = ort.Tensor;
+export const Tensor = ort.Tensor;
+
+export interface EngineOptions {
+  /** Intra-op threads per session; default: ONNX Runtime's (all cores). */
+  threads?: number;
+  /** Largest batch sent to one session run; bigger batches are split into chunks. */
+  chunkSize?: number;
+  /** ONNX Runtime graph optimisation level. */
+  optimization?: "disabled" | "basic" | "extended" | "all";
+  /** Execution providers in order of preference, e.g. ["cuda", "cpu"]. */
+  executionProviders?: string[];
+}
+
+export type Feeds = Record<string, ort.Tensor>;
+export type Results = Record<string, ort.Tensor>;
+
+/** A loaded model ready to run. */
+export class ModelSession {
+  readonly session: ort.InferenceSession;
+  readonly chunkSize: number;
+
+  constructor(session: ort.InferenceSession, chunkSize: number) {
+    this.session = session;
+    this.chunkSize = chunkSize;
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** One session run, no splitting. */
+  async run(feeds: Feeds, outputs?: readonly string[]): Promise<Results> {
+    const results = outputs ? await this.session.run(feeds, [...outputs]) : await this.session.run(feeds);
+    return results as Results;
+  }
+
+  /**
+   * Runs a batch whose every feed and output has the batch as its first dimension, in chunks of
+   * at most `chunkSize` samples, and concatenates the outputs. Chunk feeds are views, not copies.
+   */
+  async runBatched(feeds: Feeds, outputs?: readonly string[], chunkSize = this.chunkSize): Promise<Results> {
+    const entries = Object.entries(feeds);
+    const n = entries[0]?.[1].dims[0];
+    if (n === undefined) throw new CamscopeError("INVALID_ARGUMENT", "runBatched needs at least one feed");
+    for (const [name, t] of entries) {
+      if (t.dims[0] !== n) {
+        throw new CamscopeError("INVALID_ARGUMENT", `Feed "${name}" has batch ${t.dims[0]}, expected ${n}`);
+      }
+    }
+    if (n <= chunkSize) return this.run(feeds, outputs);
+    const parts: Results[] = [];
+    for (let start = 0; start < n; start += chunkSize) {
+      const end = Math.min(n, start + chunkSize);
+      const chunk: Feeds = {};
+      for (const [name, t] of entries) chunk[name] = sliceBatch(t, start, end);
+      parts.push(await this.run(chunk, outputs));
+    }
+    return concatBatches(parts, n);
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+type TypedData = Float32Array | BigInt64Array | Int32Array | Uint8Array | Float64Array;
+
+function sliceBatch(t: ort.Tensor, start: number, end: number): ort.Tensor {
+  const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
+  const data = (t.data as TypedData).subarray(start * per, end * per);
+  return new ort.Tensor(t.type as "float32", data as Float32Array, [end - start, ...t.dims.slice(1)]);
+}
+
+function concatBatches(parts: Results[], n: number): Results {
+  const out: Results = {};
+  for (const name of Object.keys(parts[0]!)) {
+    const first = parts[0]![name]!;
+    const per = first.dims.slice(1).reduce((a, b) => a * b, 1);
+    const Ctor = (first.data as TypedData).constructor as new (n: number) => TypedData;
+    const data = new Ctor(n * per);
+    let offset = 0;
+    for (const p of parts) {
+      const d = p[name]!.data as TypedData;
+      (data as Float32Array).set(d as Float32Array, offset);
+      offset += d.length;
+    }
+    out[name] = new ort.Tensor(first.type as "float32", data as Float32Array, [n, ...first.dims.slice(1)]);
+  }
+  return out;
+}
+
+const modelIds = new WeakMap<OnnxModel, number>();
+let nextModelId = 0;
+
+/** A stable per-process identity of a model object, for cache keys. */
+export function modelKey(model: OnnxModel): string {
+  let id = modelIds.get(model);
+  if (id === undefined) {
+    id = nextModelId++;
+    modelIds.set(model, id);
+  }
+  return `model#${id}`;
+}
+
+export class Engine {
+  readonly options: Required<Pick<EngineOptions, "chunkSize">> & EngineOptions;
+  private readonly sessions = new Map<string, Promise<ModelSession>>();
+
+  constructor(options: EngineOptions = {}) {
+    this.options = { chunkSize: 32, ...options };
+  }
+
+  /** The session of a model, created once and cached under the model's identity (or `key`). */
+  session(model: OnnxModel, key = modelKey(model)): Promise<ModelSession> {
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = this.open(model);
+      this.sessions.set(key, s);
+      // A failed creation must not poison the cache for a later, corrected call.
+      s.catch(() => this.sessions.delete(key));
+    }
+    return s;
+  }
+
+  /** A new, uncached session; the caller disposes it. */
+  async open(model: OnnxModel): Promise<ModelSession> {
+    const o = this.options;
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: o.optimization ?? "all",
+      executionProviders: o.executionProviders ?? ["cpu"],
+      ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
+    };
+    try {
+      const session = await ort.InferenceSession.create(model.toBytes(), sessionOptions);
+      return new ModelSession(session, o.chunkSize);
+    } catch (error) {
+      throw new CamscopeError(
+        "MODEL_LOAD",
+        `ONNX Runtime cannot load model "${model.source}": ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.dispose()));
+  }
+}

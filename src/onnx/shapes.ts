@@ -1,0 +1,77 @@
+// Shapes of every intermediate float value. ONNX files rarely carry complete value_info, so the
+// reliable way is to run the model once on a zero input with every float value as an output.
+import { CamscopeError } from "../errors.ts";
+import { Tensor, type Engine } from "../engine/engine.ts";
+import { elemTypes } from "./elem-types.ts";
+import { valueInfoDims, type OnnxModel } from "./model.ts";
+import { withOutputs } from "./outputs.ts";
+import { DataType } from "./proto.ts";
+import { sizeOf } from "./tensor.ts";
+
+export interface ModelInput {
+  name: string;
+  /** Concrete dims used to run the model, batch 1. */
+  dims: number[];
+}
+
+/**
+ * The model's single image input with concrete dims: a symbolic batch becomes 1, other symbolic
+ * dims come from `spatial` ([H, W], placed by the layout the static dims suggest).
+ */
+export function resolveInput(model: OnnxModel, spatial?: readonly [number, number]): ModelInput {
+  const inputs = model.inputs();
+  if (inputs.length !== 1) {
+    throw new CamscopeError(
+      "MODEL_LOAD",
+      `Model "${model.source}" has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ")}); camscope expects one image input`,
+    );
+  }
+  const input = inputs[0]!;
+  const dims = valueInfoDims(input);
+  if (!dims || dims.length !== 4) {
+    throw new CamscopeError(
+      "MODEL_LOAD",
+      `Model "${model.source}" input "${input.name}" is not a 4-D image tensor (dims ${JSON.stringify(dims)})`,
+    );
+  }
+  const channelsLast = dims[3] === 3 || dims[3] === 1;
+  const [hAxis, wAxis] = channelsLast ? [1, 2] : [2, 3];
+  const resolved = dims.map((d, axis) => {
+    if (d !== undefined) return axis === 0 ? 1 : d;
+    if (axis === 0) return 1;
+    if (spatial && axis === hAxis) return spatial[0];
+    if (spatial && axis === wAxis) return spatial[1];
+    throw new CamscopeError(
+      "MODEL_LOAD",
+      `Model "${model.source}" input "${input.name}" has a symbolic dim at axis ${axis}; give the input size`,
+    );
+  });
+  return { name: input.name, dims: resolved };
+}
+
+/**
+ * Runs the model once on zeros and returns the dims (batch 1) of the inputs and every float value.
+ * `inputs` defaults to the model's single image input.
+ */
+export async function inferShapes(
+  model: OnnxModel,
+  engine: Engine,
+  inputs: ModelInput | readonly ModelInput[] = resolveInput(model),
+): Promise<Map<string, number[]>> {
+  const list = Array.isArray(inputs) ? inputs : [inputs as ModelInput];
+  const types = elemTypes(model);
+  const initializers = new Set(model.graph.initializer.map((t) => t.name));
+  const names = model.graph.node.flatMap((n) =>
+    n.output.filter((o) => o && !initializers.has(o) && types.get(o) === DataType.FLOAT),
+  );
+  const probe = withOutputs(model, names);
+  // A probe session with hundreds of outputs is used once: not cached.
+  const session = await engine.open(probe);
+  const feeds = Object.fromEntries(
+    list.map((i) => [i.name, new Tensor("float32", new Float32Array(sizeOf(i.dims)), i.dims)]),
+  );
+  const results = await session.run(feeds).finally(() => session.dispose());
+  const shapes = new Map<string, number[]>(list.map((i) => [i.name, i.dims]));
+  for (const [name, t] of Object.entries(results)) shapes.set(name, [...t.dims]);
+  return shapes;
+}
