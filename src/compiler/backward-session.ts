@@ -31,7 +31,12 @@ export class Backward {
   readonly shapes: ReadonlyMap<string, number[]>;
   readonly inputName: string;
 
-  constructor(engine: Engine, model: OnnxModel, shapes: ReadonlyMap<string, number[]>, inputName: string) {
+  constructor(
+    engine: Engine,
+    model: OnnxModel,
+    shapes: ReadonlyMap<string, number[]>,
+    inputName: string,
+  ) {
     this.engine = engine;
     this.model = model;
     this.shapes = shapes;
@@ -39,7 +44,12 @@ export class Backward {
   }
 
   private key(spec: BackwardSpec): string {
-    return JSON.stringify([modelKey(this.model), [...spec.wrt], spec.output ?? "", spec.ruleSet.name]);
+    return JSON.stringify([
+      modelKey(this.model),
+      [...spec.wrt],
+      spec.output ?? "",
+      spec.ruleSet.name,
+    ]);
   }
 
   /** The compiled model for a spec (compiled once). */
@@ -89,7 +99,10 @@ export function oneHotSeed(classes: readonly number[], numClasses: number): Floa
   const seed = new Float32Array(classes.length * numClasses);
   classes.forEach((c, i) => {
     if (!Number.isInteger(c) || c < 0 || c >= numClasses) {
-      throw new CamscopeError("INVALID_ARGUMENT", `Class index ${c} is outside 0..${numClasses - 1}`);
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `Class index ${c} is outside 0..${numClasses - 1}`,
+      );
     }
     seed[i * numClasses + c] = 1;
   });

@@ -25,7 +25,12 @@ export class GraphBuilder {
   }
 
   /** Appends a node and returns its output names. */
-  node(op: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, outputs = 1): string[] {
+  node(
+    op: string,
+    inputs: readonly string[],
+    attrs: Record<string, AttrValue> = {},
+    outputs = 1,
+  ): string[] {
     const names = Array.from({ length: outputs }, () => this.fresh(op));
     this.nodes.push({
       op_type: op,
@@ -43,7 +48,11 @@ export class GraphBuilder {
   }
 
   /** A float32 constant (stored as an initializer). */
-  floats(values: Float32Array | readonly number[], dims: readonly number[], hint = "const"): string {
+  floats(
+    values: Float32Array | readonly number[],
+    dims: readonly number[],
+    hint = "const",
+  ): string {
     const name = this.fresh(hint);
     this.initializers.push(floatTensor(name, dims, values));
     return name;
@@ -80,7 +89,11 @@ export class GraphBuilder {
   }
 
   /** A float 0/1 mask of a boolean comparison (Mul by a Cast mask is faster than Where in ORT). */
-  mask(comparison: "Greater" | "Less" | "Equal" | "GreaterOrEqual" | "LessOrEqual", a: string, b: string): string {
+  mask(
+    comparison: "Greater" | "Less" | "Equal" | "GreaterOrEqual" | "LessOrEqual",
+    a: string,
+    b: string,
+  ): string {
     return this.op("Cast", [this.op(comparison, [a, b])], { to: DataType.FLOAT });
   }
 
@@ -96,9 +109,48 @@ export class GraphBuilder {
     return this.op("Unsqueeze", [x], { axes: [...axes] });
   }
 
+  /** Slices `axes` with step 1 (starts/ends as inputs from opset 10, attributes before). */
+  slice(
+    x: string,
+    starts: readonly number[],
+    ends: readonly number[],
+    axes: readonly number[],
+  ): string {
+    if (this.opset < 10) {
+      return this.op("Slice", [x], { starts: [...starts], ends: [...ends], axes: [...axes] });
+    }
+    return this.op("Slice", [x, ...[starts, ends, axes].map((v) => this.int64s(v))]);
+  }
+
+  /**
+   * Zero-pads each axis by `pads` ([begins..., ends...], one pair per axis of `x`), cropping where
+   * a pad is negative: a Slice for the crops, then a constant Pad (pads as input from opset 11).
+   */
+  padZeros(x: string, pads: readonly number[]): string {
+    const rank = pads.length / 2;
+    const cropAxes: number[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
+    for (let a = 0; a < rank; a++) {
+      const begin = pads[a]!;
+      const end = pads[rank + a]!;
+      if (begin >= 0 && end >= 0) continue;
+      cropAxes.push(a);
+      starts.push(Math.max(0, -begin));
+      // A negative end counts from the axis end, so the crop needs no static size.
+      ends.push(end < 0 ? end : Number.MAX_SAFE_INTEGER);
+    }
+    const cropped = cropAxes.length > 0 ? this.slice(x, starts, ends, cropAxes) : x;
+    const grow = pads.map((p) => Math.max(0, p));
+    if (grow.every((p) => p === 0)) return cropped;
+    if (this.opset >= 11) return this.op("Pad", [cropped, this.int64s(grow)]);
+    return this.op("Pad", [cropped], { pads: grow });
+  }
+
   /** Splits along an axis into parts of the given sizes. */
   split(x: string, axis: number, sizes: readonly number[]): string[] {
-    if (this.opset >= 13) return this.node("Split", [x, this.int64s(sizes)], { axis }, sizes.length);
+    if (this.opset >= 13)
+      return this.node("Split", [x, this.int64s(sizes)], { axis }, sizes.length);
     return this.node("Split", [x], { axis, split: [...sizes] }, sizes.length);
   }
 

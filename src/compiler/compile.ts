@@ -52,7 +52,11 @@ function floatOutput(name: string, dims: readonly number[]): ValueInfoProto {
 }
 
 /** Values reachable forward from `sources` through float values. */
-function reachable(nodes: readonly NodeProto[], sources: Iterable<string>, types: Map<string, number>): Set<string> {
+function reachable(
+  nodes: readonly NodeProto[],
+  sources: Iterable<string>,
+  types: Map<string, number>,
+): Set<string> {
   const set = new Set(sources);
   for (const node of nodes) {
     if (!node.input.some((i) => set.has(i))) continue;
@@ -68,7 +72,8 @@ export function compileBackward(
 ): CompiledBackward {
   const graph = model.graph;
   const output = spec.output ?? model.outputs()[0]?.name;
-  if (!output) throw new CamscopeError("INVALID_ARGUMENT", `Model "${model.source}" has no outputs`);
+  if (!output)
+    throw new CamscopeError("INVALID_ARGUMENT", `Model "${model.source}" has no outputs`);
   const types = elemTypes(model);
   for (const w of [...spec.wrt, output]) {
     if (!types.has(w)) {
@@ -113,7 +118,9 @@ export function compileBackward(
   };
 
   const dims = (value: string): number[] => {
-    const d = shapes.get(value) ?? (constants.get(value)?.dims ? [...constants.get(value)!.dims!] : undefined);
+    const d =
+      shapes.get(value) ??
+      (constants.get(value)?.dims ? [...constants.get(value)!.dims!] : undefined);
     if (!d) throw new Error(`internal: no shape known for value "${value}"`);
     return d;
   };
@@ -140,7 +147,8 @@ export function compileBackward(
       },
       setGrad: (k, value) => {
         const name = node.input[k]!;
-        if (summed.has(name)) throw new Error(`internal: gradient of "${name}" used before complete`);
+        if (summed.has(name))
+          throw new Error(`internal: gradient of "${name}" used before complete`);
         const list = contributions.get(name);
         if (list) list.push(value);
         else contributions.set(name, [value]);
@@ -168,7 +176,13 @@ export function compileBackward(
     const total = gradOf(w);
     if (!total) throw new Error(`internal: no signal reached "${w}"`);
     const name = gradName(w);
-    b.nodes.push({ op_type: "Identity", name: `${name}/node`, input: [total], output: [name], attribute: [] });
+    b.nodes.push({
+      op_type: "Identity",
+      name: `${name}/node`,
+      input: [total],
+      output: [name],
+      attribute: [],
+    });
     g.output.push(floatOutput(name, dims(w)));
     grads.set(w, name);
   }

@@ -18,7 +18,11 @@ export interface WindowGeometry {
  * The window geometry of a Conv/MaxPool/AveragePool node over an input with `spatial` dims.
  * (ceil_mode only changes the output size, which callers read from the inferred shapes.)
  */
-export function windowGeometry(node: NodeProto, spatial: readonly number[], kernel: readonly number[]): WindowGeometry {
+export function windowGeometry(
+  node: NodeProto,
+  spatial: readonly number[],
+  kernel: readonly number[],
+): WindowGeometry {
   const n = spatial.length;
   const strides = attrInts(node, "strides") ?? new Array<number>(n).fill(1);
   const dilations = attrInts(node, "dilations") ?? new Array<number>(n).fill(1);
@@ -30,7 +34,10 @@ export function windowGeometry(node: NodeProto, spatial: readonly number[], kern
     padsEnd = [];
     for (let a = 0; a < n; a++) {
       const out = Math.ceil(spatial[a]! / strides[a]!);
-      const total = Math.max(0, (out - 1) * strides[a]! + (kernel[a]! - 1) * dilations[a]! + 1 - spatial[a]!);
+      const total = Math.max(
+        0,
+        (out - 1) * strides[a]! + (kernel[a]! - 1) * dilations[a]! + 1 - spatial[a]!,
+      );
       const small = Math.floor(total / 2);
       padsBegin.push(autoPad === "SAME_UPPER" ? small : total - small);
       padsEnd.push(autoPad === "SAME_UPPER" ? total - small : small);

@@ -28,7 +28,9 @@ interface Fixture {
 
 function floats(base64: string): Float32Array {
   const bytes = Buffer.from(base64, "base64");
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  return new Float32Array(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+  );
 }
 
 /** max |a - b| / max |b| over one sample's slice. */
@@ -72,16 +74,25 @@ for (const file of fixtures) {
       };
       let stable = 0;
       for (let s = 0; s < n; s++) {
-        assert.ok(relativeError(result.output.data, expected.logits, s, n) < 1e-4, `logits of sample ${s}`);
-        // Samples whose float32 and float64 PyTorch gradients already disagree sit on a ReLU kink
-        // or a max-pool tie; float32 engines may take either branch there, so they are not held
-        // to the 1e-4 bound (the fixture flags them; at least half the batch must be stable).
-        if (fx.unstable[s]) continue;
-        stable++;
+        assert.ok(
+          relativeError(result.output.data, expected.logits, s, n) < 1e-4,
+          `logits of sample ${s}`,
+        );
+        // A sample whose float32 and float64 PyTorch gradients disagree, or where a ReLU-like
+        // input or a max-pool runner-up lies within 1e-6 (relative) of the kink or the maximum,
+        // may legitimately take the other branch in a float32 engine: the fixture flags it, and
+        // it is held only to a loose bound that still catches a wrong rule.
+        const bound = fx.unstable[s] ? 5e-2 : 1e-4;
+        if (!fx.unstable[s]) stable++;
         const eIn = relativeError(result.grads.get(input.name)!.data, expected.input, s, n);
-        const eAct = relativeError(result.grads.get(fx.activation.name)!.data, expected.activation, s, n);
-        assert.ok(eIn < 1e-4, `input gradient of sample ${s}: relative error ${eIn}`);
-        assert.ok(eAct < 1e-4, `activation gradient of sample ${s}: relative error ${eAct}`);
+        const eAct = relativeError(
+          result.grads.get(fx.activation.name)!.data,
+          expected.activation,
+          s,
+          n,
+        );
+        assert.ok(eIn < bound, `input gradient of sample ${s}: relative error ${eIn}`);
+        assert.ok(eAct < bound, `activation gradient of sample ${s}: relative error ${eAct}`);
       }
       assert.ok(stable >= n / 2, `only ${stable} of ${n} samples are stable`);
     } finally {

@@ -40,7 +40,9 @@ export class ModelSession {
 
   /** One session run, no splitting. */
   async run(feeds: Feeds, outputs?: readonly string[]): Promise<Results> {
-    const results = outputs ? await this.session.run(feeds, [...outputs]) : await this.session.run(feeds);
+    const results = outputs
+      ? await this.session.run(feeds, [...outputs])
+      : await this.session.run(feeds);
     return results as Results;
   }
 
@@ -48,13 +50,21 @@ export class ModelSession {
    * Runs a batch whose every feed and output has the batch as its first dimension, in chunks of
    * at most `chunkSize` samples, and concatenates the outputs. Chunk feeds are views, not copies.
    */
-  async runBatched(feeds: Feeds, outputs?: readonly string[], chunkSize = this.chunkSize): Promise<Results> {
+  async runBatched(
+    feeds: Feeds,
+    outputs?: readonly string[],
+    chunkSize = this.chunkSize,
+  ): Promise<Results> {
     const entries = Object.entries(feeds);
     const n = entries[0]?.[1].dims[0];
-    if (n === undefined) throw new CamscopeError("INVALID_ARGUMENT", "runBatched needs at least one feed");
+    if (n === undefined)
+      throw new CamscopeError("INVALID_ARGUMENT", "runBatched needs at least one feed");
     for (const [name, t] of entries) {
       if (t.dims[0] !== n) {
-        throw new CamscopeError("INVALID_ARGUMENT", `Feed "${name}" has batch ${t.dims[0]}, expected ${n}`);
+        throw new CamscopeError(
+          "INVALID_ARGUMENT",
+          `Feed "${name}" has batch ${t.dims[0]}, expected ${n}`,
+        );
       }
     }
     if (n <= chunkSize) return this.run(feeds, outputs);
@@ -78,7 +88,10 @@ type TypedData = Float32Array | BigInt64Array | Int32Array | Uint8Array | Float6
 function sliceBatch(t: ort.Tensor, start: number, end: number): ort.Tensor {
   const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
   const data = (t.data as TypedData).subarray(start * per, end * per);
-  return new ort.Tensor(t.type as "float32", data as Float32Array, [end - start, ...t.dims.slice(1)]);
+  return new ort.Tensor(t.type as "float32", data as Float32Array, [
+    end - start,
+    ...t.dims.slice(1),
+  ]);
 }
 
 function concatBatches(parts: Results[], n: number): Results {
@@ -94,7 +107,10 @@ function concatBatches(parts: Results[], n: number): Results {
       (data as Float32Array).set(d as Float32Array, offset);
       offset += d.length;
     }
-    out[name] = new ort.Tensor(first.type as "float32", data as Float32Array, [n, ...first.dims.slice(1)]);
+    out[name] = new ort.Tensor(first.type as "float32", data as Float32Array, [
+      n,
+      ...first.dims.slice(1),
+    ]);
   }
   return out;
 }
@@ -137,6 +153,8 @@ export class Engine {
     const o = this.options;
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: o.optimization ?? "all",
+      // Warnings (e.g. unused initializers after optimisation) are noise to camscope's users.
+      logSeverityLevel: 3,
       executionProviders: o.executionProviders ?? ["cpu"],
       ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
     };

@@ -36,7 +36,8 @@ export function attrTensor(node: NodeProto, name: string): TensorProto | undefin
   return find(node, name)?.t;
 }
 
-export type AttrValue = number | number[] | string | TensorProto | { floats: number[] } | { float: number };
+export type AttrValue =
+  number | number[] | string | TensorProto | { floats: number[] } | { float: number };
 
 /**
  * Makes an attribute. Plain numbers and number arrays become INT/INTS; floats must be marked with

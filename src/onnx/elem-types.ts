@@ -6,7 +6,17 @@ import { DataType, type NodeProto } from "./proto.ts";
 
 const ALWAYS_INT64 = new Set(["Shape", "Size", "NonZero", "ArgMax", "ArgMin", "NonMaxSuppression"]);
 const ALWAYS_BOOL = new Set([
-  "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf",
+  "Equal",
+  "Less",
+  "Greater",
+  "LessOrEqual",
+  "GreaterOrEqual",
+  "Not",
+  "And",
+  "Or",
+  "Xor",
+  "IsNaN",
+  "IsInf",
 ]);
 
 function outputTypes(node: NodeProto, typeOf: (name: string) => number | undefined): number[] {
@@ -20,7 +30,9 @@ function outputTypes(node: NodeProto, typeOf: (name: string) => number | undefin
     case "Constant": {
       const t = attrTensor(node, "value");
       if (t) return [t.data_type ?? DataType.FLOAT];
-      return [hasAttr(node, "value_int") || hasAttr(node, "value_ints") ? DataType.INT64 : DataType.FLOAT];
+      return [
+        hasAttr(node, "value_int") || hasAttr(node, "value_ints") ? DataType.INT64 : DataType.FLOAT,
+      ];
     }
     case "ConstantOfShape":
       return [attrTensor(node, "value")?.data_type ?? DataType.FLOAT];

@@ -15,7 +15,14 @@ export interface LayerInfo {
 
 // Nodes that turn a spatial map into a vector: the input of the last one is where a classifier's
 // evidence is still spatial, the layer CAM papers explain.
-const TO_VECTOR = new Set(["GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape", "ReduceMean", "ReduceMax"]);
+const TO_VECTOR = new Set([
+  "GlobalAveragePool",
+  "GlobalMaxPool",
+  "Flatten",
+  "Reshape",
+  "ReduceMean",
+  "ReduceMax",
+]);
 
 /** Every 4-D activation with more than one spatial position, in graph order. */
 export function listLayers(model: OnnxModel, shapes: ReadonlyMap<string, number[]>): LayerInfo[] {
@@ -40,7 +47,10 @@ export function listLayers(model: OnnxModel, shapes: ReadonlyMap<string, number[
  */
 export function defaultLayer(model: OnnxModel, layers: readonly LayerInfo[]): LayerInfo {
   if (layers.length === 0) {
-    throw new CamscopeError("UNKNOWN_LAYER", `Model "${model.source}" has no 4-D spatial activation to explain`);
+    throw new CamscopeError(
+      "UNKNOWN_LAYER",
+      `Model "${model.source}" has no 4-D spatial activation to explain`,
+    );
   }
   const byName = new Map(layers.map((l) => [l.name, l]));
   let best: LayerInfo | undefined;
@@ -70,14 +80,21 @@ function editDistance(a: string, b: string): number {
 export function closeMatches(name: string, candidates: readonly string[], limit = 8): string[] {
   const lower = name.toLowerCase();
   return [...candidates]
-    .map((c) => ({ c, score: c.toLowerCase().includes(lower) ? -1 : editDistance(lower, c.toLowerCase()) }))
+    .map((c) => ({
+      c,
+      score: c.toLowerCase().includes(lower) ? -1 : editDistance(lower, c.toLowerCase()),
+    }))
     .sort((x, y) => x.score - y.score)
     .slice(0, limit)
     .map((x) => x.c);
 }
 
 /** Resolves a user's layer name ("auto" for the default); an unknown name lists close matches. */
-export function resolveLayer(model: OnnxModel, layers: readonly LayerInfo[], name: string): LayerInfo {
+export function resolveLayer(
+  model: OnnxModel,
+  layers: readonly LayerInfo[],
+  name: string,
+): LayerInfo {
   if (name === "auto") return defaultLayer(model, layers);
   const found = layers.find((l) => l.name === name);
   if (found) return found;

@@ -2,13 +2,7 @@
 // decoded messages that the backward compiler rewrites.
 import { readFile } from "node:fs/promises";
 import { CamscopeError } from "../errors.ts";
-import type {
-  GraphProto,
-  ModelProto,
-  NodeProto,
-  TensorProto,
-  ValueInfoProto,
-} from "./proto.ts";
+import type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from "./proto.ts";
 import { ModelProtoType } from "./schema.ts";
 
 const TO_OBJECT = { longs: Number, enums: Number, arrays: true, defaults: false } as const;
@@ -92,13 +86,21 @@ export class OnnxModel {
     const g = this.graph;
     const graph: GraphProto = {
       ...g,
-      node: g.node.map((n) => ({ ...n, input: [...n.input], output: [...n.output], attribute: [...n.attribute] })),
+      node: g.node.map((n) => ({
+        ...n,
+        input: [...n.input],
+        output: [...n.output],
+        attribute: [...n.attribute],
+      })),
       initializer: [...g.initializer],
       input: [...g.input],
       output: [...g.output],
       value_info: [...g.value_info],
     };
-    return new OnnxModel({ ...this.proto, opset_import: this.proto.opset_import.map((o) => ({ ...o })), graph }, source);
+    return new OnnxModel(
+      { ...this.proto, opset_import: this.proto.opset_import.map((o) => ({ ...o })), graph },
+      source,
+    );
   }
 
   get graph(): GraphProto {
@@ -107,7 +109,9 @@ export class OnnxModel {
 
   /** The opset version imported for a domain ("" is the default ONNX domain), 0 if none. */
   opset(domain = ""): number {
-    const entry = this.proto.opset_import.find((o) => (o.domain ?? "") === domain || (domain === "" && o.domain === "ai.onnx"));
+    const entry = this.proto.opset_import.find(
+      (o) => (o.domain ?? "") === domain || (domain === "" && o.domain === "ai.onnx"),
+    );
     return entry?.version ?? 0;
   }
 

@@ -15,7 +15,10 @@ export function withOutputs(model: OnnxModel, names: readonly string[]): OnnxMod
     if (present.has(name)) continue;
     const elem = types.get(name);
     if (elem === undefined) {
-      throw new CamscopeError("UNKNOWN_LAYER", `Model "${model.source}" has no value named "${name}"`);
+      throw new CamscopeError(
+        "UNKNOWN_LAYER",
+        `Model "${model.source}" has no value named "${name}"`,
+      );
     }
     copy.graph.output.push({ name, type: { tensor_type: { elem_type: elem } } });
     present.add(name);

@@ -2,7 +2,8 @@
 import { CamscopeError } from "../errors.ts";
 import { DataType, type TensorProto } from "./proto.ts";
 
-export type NumericArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
+export type NumericArray =
+  Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
 
 function copyBytes(raw: Uint8Array): ArrayBuffer {
   // raw_data is usually a view into the whole model buffer at an arbitrary (unaligned) offset.
@@ -62,13 +63,21 @@ function rawBytes(data: ArrayBufferView): Uint8Array {
 }
 
 /** A float32 TensorProto. */
-export function floatTensor(name: string, dims: readonly number[], data: Float32Array | readonly number[]): TensorProto {
+export function floatTensor(
+  name: string,
+  dims: readonly number[],
+  data: Float32Array | readonly number[],
+): TensorProto {
   const values = data instanceof Float32Array ? data : Float32Array.from(data);
   return { name, dims: [...dims], data_type: DataType.FLOAT, raw_data: rawBytes(values) };
 }
 
 /** An int64 TensorProto (shapes, axes, indices). */
-export function int64Tensor(name: string, dims: readonly number[], data: readonly number[]): TensorProto {
+export function int64Tensor(
+  name: string,
+  dims: readonly number[],
+  data: readonly number[],
+): TensorProto {
   return {
     name,
     dims: [...dims],

@@ -10,7 +10,10 @@ export const batchNormalization: OpRule = {
   rule: (ctx) => {
     const { node, b } = ctx;
     if (attrInt(node, "training_mode", 0) === 1) {
-      throw new CamscopeError("UNSUPPORTED_OP", `BatchNormalization node "${node.name ?? ""}" is in training mode`);
+      throw new CamscopeError(
+        "UNSUPPORTED_OP",
+        `BatchNormalization node "${node.name ?? ""}" is in training mode`,
+      );
     }
     const [x, scale, , , variance] = node.input as [string, string, string, string, string];
     const eps = attrFloat(node, "epsilon", 1e-5);
@@ -26,7 +29,10 @@ export const batchNormalization: OpRule = {
       factor = b.floats(f, [f.length, ...new Array<number>(spatial).fill(1)], "bn_factor");
     } else {
       const std = b.op("Sqrt", [b.add(variance, b.scalar(eps))]);
-      factor = b.unsqueeze(b.op("Div", [scale, std]), Array.from({ length: spatial }, (_, k) => k + 1));
+      factor = b.unsqueeze(
+        b.op("Div", [scale, std]),
+        Array.from({ length: spatial }, (_, k) => k + 1),
+      );
     }
     ctx.setGrad(0, b.mul(ctx.gradOut()!, factor));
   },

@@ -1,32 +1,34 @@
 import { attrFloat, hasAttr } from "../../onnx/attributes.ts";
+import { DataType } from "../../onnx/proto.ts";
 import type { RuleContext, OpRule } from "../rule.ts";
 
 /** The clip bounds as value names (inputs from opset 11, attributes before), absent if unbounded. */
 export function clipBounds(ctx: RuleContext): { min?: string; max?: string } {
   const { node, b } = ctx;
-  if (node.input.length > 1 || !hasAttr(node, "min")) {
+  if (b.opset >= 11) {
     const min = node.input[1] || undefined;
     const max = node.input[2] || undefined;
     return { ...(min ? { min } : {}), ...(max ? { max } : {}) };
   }
   return {
-    min: b.scalar(attrFloat(node, "min", -3.4028234663852886e38)),
+    ...(hasAttr(node, "min") ? { min: b.scalar(attrFloat(node, "min", 0)) } : {}),
     ...(hasAttr(node, "max") ? { max: b.scalar(attrFloat(node, "max", 0)) } : {}),
   };
 }
 
 /**
  * The 0/1 mask where min < y < max, strictly, as PyTorch's hardtanh/ReLU6 backward has it (Clip
- * comes from ReLU6 exports). Sign(y - min) is exactly 0 only at y == min, so no comparison op.
+ * comes from ReLU6 exports). Comparisons joined by And, then one Cast: measured faster in ONNX
+ * Runtime than Sign-based masks.
  */
 export function clipPassMask(ctx: RuleContext): string | undefined {
   const { b } = ctx;
   const y = ctx.node.output[0]!;
   const { min, max } = clipBounds(ctx);
-  const lower = min ? b.op("Sign", [b.op("Sub", [y, min])]) : undefined;
-  const upper = max ? b.op("Sign", [b.op("Sub", [max, y])]) : undefined;
-  if (lower && upper) return b.mul(lower, upper);
-  return lower ?? upper;
+  const lower = min ? b.op("Greater", [y, min]) : undefined;
+  const upper = max ? b.op("Less", [y, max]) : undefined;
+  const pass = lower && upper ? b.op("And", [lower, upper]) : (lower ?? upper);
+  return pass ? b.op("Cast", [pass], { to: DataType.FLOAT }) : undefined;
 }
 
 export const clip: OpRule = {

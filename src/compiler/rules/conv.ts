@@ -26,6 +26,36 @@ function flippedTransposed(w: Float32Array, dims: readonly number[], group: numb
   return out;
 }
 
+/**
+ * Spreads a strided conv's output gradient onto the stride-1 grid (s-1 zeros after every value),
+ * so the input gradient becomes a stride-1 Conv: on ONNX Runtime's CPU provider that is much
+ * faster than ConvTranspose, which has no fast path for grouped (depthwise) kernels. The spread is
+ * a nearest-neighbour Resize times a 0/1 lattice mask, measured ~6x faster than a 6-D Pad.
+ */
+function insertZeros(
+  ctx: RuleContext,
+  dy: string,
+  strides: readonly number[],
+  outDims: readonly number[],
+): string {
+  const { b } = ctx;
+  const [sh, sw] = strides as [number, number];
+  const [oh, ow] = outDims.slice(2) as [number, number];
+  const repeated = b.op(
+    "Resize",
+    [dy, b.floats([], [0], "roi"), b.floats([1, 1, sh, sw], [4], "scales")],
+    {
+      mode: "nearest",
+      coordinate_transformation_mode: "asymmetric",
+      nearest_mode: "floor",
+    },
+  );
+  const lattice = new Float32Array(oh * sh * ow * sw);
+  for (let i = 0; i < oh * sh; i += sh)
+    for (let j = 0; j < ow * sw; j += sw) lattice[i * ow * sw + j] = 1;
+  return b.mul(repeated, b.floats(lattice, [1, 1, oh * sh, ow * sw], "stride_lattice"));
+}
+
 /** The input gradient of a convolution with the given weights and geometry. */
 function inputGradient(ctx: RuleContext, geo: WindowGeometry, group: number): string {
   const { b, node } = ctx;
@@ -33,10 +63,20 @@ function inputGradient(ctx: RuleContext, geo: WindowGeometry, group: number): st
   const y = node.output[0]!;
   const dy = ctx.gradOut()!;
   const wConst = ctx.constant(w);
+  const inSpatial = ctx.dims(x).slice(2);
+  const outDims = ctx.dims(y);
   const reach = geo.kernel.map((k, a) => (k - 1) * geo.dilations[a]!);
-  const stride1 = geo.strides.every((s) => s === 1);
-  const padsFit = reach.every((r, a) => r - geo.padsBegin[a]! >= 0 && r - geo.padsEnd[a]! >= 0);
-  if (wConst && stride1 && padsFit) {
+  // As a stride-1 Conv over the zero-spread gradient (length out*s), padded by reach - padBegin
+  // in front and by whatever lands the result on the input size at the end; a negative end pad
+  // may only drop spread zeros.
+  const front = reach.map((r, a) => r - geo.padsBegin[a]!);
+  const back = inSpatial.map((h, a) => h + geo.padsBegin[a]! - outDims[a + 2]! * geo.strides[a]!);
+  const asConv =
+    wConst !== undefined &&
+    inSpatial.length === 2 &&
+    front.every((p) => p >= 0) &&
+    back.every((p, a) => p >= 0 || (geo.strides[a]! > 1 && -p < geo.strides[a]!));
+  if (asConv) {
     const wDims = wConst.dims ?? [];
     const cinPerGroup = wDims[1]!;
     const flipped = b.floats(
@@ -44,15 +84,21 @@ function inputGradient(ctx: RuleContext, geo: WindowGeometry, group: number): st
       [cinPerGroup * group, wDims[0]! / group, ...wDims.slice(2)],
       "conv_grad_weight",
     );
-    return b.op("Conv", [dy, flipped], {
+    const strided = geo.strides.some((s) => s > 1);
+    let spread = strided ? insertZeros(ctx, dy, geo.strides, outDims) : dy;
+    if (back.some((p) => p < 0)) {
+      const lengths = outDims.slice(2).map((o, a) => o * geo.strides[a]! + Math.min(0, back[a]!));
+      spread = b.op("Slice", [spread, b.int64s([0, 0]), b.int64s(lengths), b.int64s([2, 3])]);
+    }
+    return b.op("Conv", [spread, flipped], {
       dilations: geo.dilations,
       group,
-      pads: [...reach.map((r, a) => r - geo.padsBegin[a]!), ...reach.map((r, a) => r - geo.padsEnd[a]!)],
+      pads: [...front, ...back.map((p) => Math.max(0, p))],
       kernel_shape: geo.kernel,
     });
   }
   return b.op("ConvTranspose", [dy, w], {
-    ...transposeAttrs(geo, ctx.dims(x).slice(2), ctx.dims(y).slice(2)),
+    ...transposeAttrs(geo, inSpatial, outDims.slice(2)),
     group,
     kernel_shape: geo.kernel,
   });

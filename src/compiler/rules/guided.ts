@@ -2,6 +2,7 @@
 // deconvnet passes only positive signals (ignoring the forward mask) and guided backprop passes
 // only positive signals through positive activations.
 import { clipPassMask } from "./clip.ts";
+import { reluMask } from "./relu.ts";
 import { extendRuleSet, type OpRule, type RuleContext } from "../rule.ts";
 import { exactGradient } from "./index.ts";
 
@@ -10,7 +11,7 @@ function positive(ctx: RuleContext): string {
 }
 
 export const guidedBackprop = extendRuleSet(exactGradient, "guided-backprop", [
-  { op: "Relu", rule: (ctx) => ctx.setGrad(0, ctx.b.mul(positive(ctx), ctx.b.op("Sign", [ctx.node.output[0]!]))) },
+  { op: "Relu", rule: (ctx) => ctx.setGrad(0, ctx.b.mul(positive(ctx), reluMask(ctx))) },
   {
     op: "Clip",
     rule: (ctx) => {

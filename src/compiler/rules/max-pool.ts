@@ -16,7 +16,10 @@ export function argmaxMasks(ctx: RuleContext): string[] {
   const xDims = ctx.dims(x);
   const yDims = ctx.dims(y);
   if (xDims.length !== 4) {
-    throw new CamscopeError("UNSUPPORTED_OP", `MaxPool node "${node.name ?? ""}": only 2-D pooling is supported`);
+    throw new CamscopeError(
+      "UNSUPPORTED_OP",
+      `MaxPool node "${node.name ?? ""}": only 2-D pooling is supported`,
+    );
   }
   const geo = windowGeometry(node, xDims.slice(2), attrInts(node, "kernel_shape")!);
   const [kh, kw] = geo.kernel as [number, number];
@@ -24,12 +27,22 @@ export function argmaxMasks(ctx: RuleContext): string[] {
   const [dh, dw] = geo.dilations as [number, number];
   const [oh, ow] = yDims.slice(2) as [number, number];
   // Pad with -inf so padded positions never win; the end pad also covers ceil_mode overhang.
-  const endH = Math.max(geo.padsEnd[0]!, (oh - 1) * sh + (kh - 1) * dh + 1 - geo.padsBegin[0]! - xDims[2]!);
-  const endW = Math.max(geo.padsEnd[1]!, (ow - 1) * sw + (kw - 1) * dw + 1 - geo.padsBegin[1]! - xDims[3]!);
+  const endH = Math.max(
+    geo.padsEnd[0]!,
+    (oh - 1) * sh + (kh - 1) * dh + 1 - geo.padsBegin[0]! - xDims[2]!,
+  );
+  const endW = Math.max(
+    geo.padsEnd[1]!,
+    (ow - 1) * sw + (kw - 1) * dw + 1 - geo.padsBegin[1]! - xDims[3]!,
+  );
   const padded =
     geo.padsBegin.every((p) => p === 0) && endH === 0 && endW === 0
       ? x
-      : b.op("Pad", [x, b.int64s([0, 0, geo.padsBegin[0]!, geo.padsBegin[1]!, 0, 0, endH, endW]), b.scalar(-Infinity)]);
+      : b.op("Pad", [
+          x,
+          b.int64s([0, 0, geo.padsBegin[0]!, geo.padsBegin[1]!, 0, 0, endH, endW]),
+          b.scalar(-Infinity),
+        ]);
   const masks: string[] = [];
   let taken: string | undefined;
   for (let i = 0; i < kh; i++) {
@@ -66,10 +79,15 @@ export function scatterWindows(ctx: RuleContext, perOffset: readonly string[]): 
   const kernel = attrInts(node, "kernel_shape")!;
   const [kh, kw] = kernel as [number, number];
   const area = kh * kw;
-  const stacked = b.op("Concat", perOffset.map((s) => b.unsqueeze(s, [2])), { axis: 2 });
+  const stacked = b.op(
+    "Concat",
+    perOffset.map((s) => b.unsqueeze(s, [2])),
+    { axis: 2 },
+  );
   const asChannels = b.op("Reshape", [stacked, b.int64s([0, channels * area, ...yDims.slice(2)])]);
   const oneHot = new Float32Array(channels * area * area);
-  for (let c = 0; c < channels; c++) for (let k = 0; k < area; k++) oneHot[(c * area + k) * area + k] = 1;
+  for (let c = 0; c < channels; c++)
+    for (let k = 0; k < area; k++) oneHot[(c * area + k) * area + k] = 1;
   const weight = b.floats(oneHot, [channels * area, 1, kh, kw], "window_scatter");
   const geo = windowGeometry(node, xDims.slice(2), kernel);
   return b.op("ConvTranspose", [asChannels, weight], {

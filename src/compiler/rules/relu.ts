@@ -1,10 +1,14 @@
-import type { OpRule } from "../rule.ts";
+import type { OpRule, RuleContext } from "../rule.ts";
 
-// d relu(x)/dx = 1 where the output is positive: Sign(y) is that 0/1 mask in one cheap op.
+/**
+ * The 0/1 mask where a Relu's output is positive (PyTorch's derivative: 0 at x = 0). A Cast
+ * comparison measured faster in ONNX Runtime than Sign(y) or Where.
+ */
+export function reluMask(ctx: RuleContext): string {
+  return ctx.b.mask("Greater", ctx.node.output[0]!, ctx.b.scalar(0));
+}
+
 export const relu: OpRule = {
   op: "Relu",
-  rule: (ctx) => {
-    const y = ctx.node.output[0]!;
-    ctx.setGrad(0, ctx.b.mul(ctx.gradOut()!, ctx.b.op("Sign", [y])));
-  },
+  rule: (ctx) => ctx.setGrad(0, ctx.b.mul(ctx.gradOut()!, reluMask(ctx))),
 };

@@ -32,12 +32,15 @@ export interface FdResult {
  */
 export function spacedValues(n: number, seed: number): Float32Array {
   const rng = createRng(seed);
-  const values = Array.from({ length: n }, (_, i) => (4 + i) / 64 * (i % 2 === 0 ? 1 : -1));
+  const values = Array.from({ length: n }, (_, i) => ((4 + i) / 64) * (i % 2 === 0 ? 1 : -1));
   rng.shuffle(values);
   return Float32Array.from(values);
 }
 
-export async function checkGradients(model: OnnxModel, options: FdOptions = {}): Promise<FdResult[]> {
+export async function checkGradients(
+  model: OnnxModel,
+  options: FdOptions = {},
+): Promise<FdResult[]> {
   const { batch = 2, eps = 1 / 256, seed = 1, ruleSet = exactGradient } = options;
   const engine = new Engine();
   try {
@@ -47,7 +50,11 @@ export async function checkGradients(model: OnnxModel, options: FdOptions = {}):
     }));
     const shapes = await inferShapes(model, engine, inputs);
     const output = model.outputs()[0]!.name;
-    const compiled = compileBackward(model, shapes, { wrt: inputs.map((i) => i.name), output, ruleSet });
+    const compiled = compileBackward(model, shapes, {
+      wrt: inputs.map((i) => i.name),
+      output,
+      ruleSet,
+    });
     const rng = createRng(seed + 1000);
     const data: Record<string, Float32Array> = {};
     inputs.forEach((inp, k) => {
@@ -56,7 +63,8 @@ export async function checkGradients(model: OnnxModel, options: FdOptions = {}):
     const outPer = sizeOf(compiled.outputDims);
     const v = Float32Array.from({ length: batch * outPer }, () => rng.normal());
     const feeds: Record<string, OrtTensor> = {};
-    for (const inp of inputs) feeds[inp.name] = new Tensor("float32", data[inp.name]!, [batch, ...inp.dims.slice(1)]);
+    for (const inp of inputs)
+      feeds[inp.name] = new Tensor("float32", data[inp.name]!, [batch, ...inp.dims.slice(1)]);
     feeds[compiled.seed] = new Tensor("float32", v, [batch, ...compiled.outputDims.slice(1)]);
     const analytic = await (await engine.session(compiled.model)).run(feeds);
 
@@ -76,7 +84,8 @@ export async function checkGradients(model: OnnxModel, options: FdOptions = {}):
           const element = r >> 1;
           const sample = Math.floor(element / per);
           buf.set(src.subarray(sample * otherPer, (sample + 1) * otherPer), r * otherPer);
-          if (other.name === inp.name) buf[r * otherPer + (element % per)]! += r % 2 === 0 ? eps : -eps;
+          if (other.name === inp.name)
+            buf[r * otherPer + (element % per)]! += r % 2 === 0 ? eps : -eps;
         }
         batchFeeds[other.name] = new Tensor("float32", buf, [runs, ...other.dims.slice(1)]);
       }
@@ -95,7 +104,11 @@ export async function checkGradients(model: OnnxModel, options: FdOptions = {}):
         maxNumeric = Math.max(maxNumeric, Math.abs(numeric));
         maxErr = Math.max(maxErr, Math.abs(numeric - grad[e]!));
       }
-      results.push({ input: inp.name, relativeError: maxErr / Math.max(maxNumeric, 1e-12), maxNumeric });
+      results.push({
+        input: inp.name,
+        relativeError: maxErr / Math.max(maxNumeric, 1e-12),
+        maxNumeric,
+      });
     }
     return results;
   } finally {

@@ -9,7 +9,12 @@ export interface GraphSpec {
   /** Batched float graph inputs; dims exclude the (symbolic) batch dimension. */
   inputs: { name: string; dims: number[] }[];
   /** Constant tensors: float unless `int64`. */
-  constants?: { name: string; dims: number[]; data: readonly number[] | Float32Array; int64?: boolean }[];
+  constants?: {
+    name: string;
+    dims: number[];
+    data: readonly number[] | Float32Array;
+    int64?: boolean;
+  }[];
   nodes: { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, AttrValue> }[];
   outputs: string[];
   opset?: number;
@@ -24,7 +29,9 @@ export function buildModel(spec: GraphSpec): OnnxModel {
     type: {
       tensor_type: {
         elem_type: DataType.FLOAT,
-        ...(dims ? { shape: { dim: [{ dim_param: "N" }, ...dims.map((d) => ({ dim_value: d }))] } } : {}),
+        ...(dims
+          ? { shape: { dim: [{ dim_param: "N" }, ...dims.map((d) => ({ dim_value: d }))] } }
+          : {}),
       },
     },
   });
@@ -63,7 +70,9 @@ export function singleOp(
   return buildModel({
     inputs: [{ name: "x", dims: xDims }],
     constants,
-    nodes: [{ op, inputs: ["x", ...constants.map((c) => c.name), ...extraInputs], outputs: ["y"], attrs }],
+    nodes: [
+      { op, inputs: ["x", ...constants.map((c) => c.name), ...extraInputs], outputs: ["y"], attrs },
+    ],
     outputs: ["y"],
     opset,
   });

@@ -1,0 +1,102 @@
+// CAM methods end to end: CamExplainer.explain with one method on a batch of synthetic images
+// (the target-picking forward pass, the activation or gradient pass, the method, upsampling), per
+// image, at batch 1 and 16, as a multiple of one plain forward pass of the same batch, with the
+// forward passes on perturbed inputs that perturbation methods add per image. Perturbation methods take seconds per batch, so every measurement is sized by
+// a time budget: a first run (the warm-up) shows what one run costs, and a run slower than the
+// budget is reported alone.
+import type { FloatTensor } from "../src/compiler/backward-session.ts";
+import { CamExplainer } from "../src/cam/explainer.ts";
+import type { CamMethod } from "../src/cam/method.ts";
+import { camMethods } from "../src/cam/methods/index.ts";
+import { generateSplit } from "../src/data/synthetic/generator.ts";
+import { Tensor } from "../src/engine/engine.ts";
+import { preprocess } from "../src/image/preprocess.ts";
+import type { ModelContext } from "../src/models/context.ts";
+import { time, type BenchOptions, type BenchSection, type Timing } from "./harness.ts";
+
+const BATCH_SIZES = [1, 16];
+// Time one measurement may take after its first run.
+const BUDGET_MS = 1500;
+
+/** The first `n` images of a fixed synthetic split, preprocessed for `ctx`. */
+function images(ctx: ModelContext, n: number): FloatTensor {
+  const samples = [...generateSplit({ seed: 11, split: "bench", count: n, twoObjectShare: 0 })];
+  const { tensor, dims } = preprocess(
+    samples.map((s) => ({ width: s.width, height: s.height, data: s.rgb })),
+    ctx.card.preprocessing,
+  );
+  return { data: tensor, dims };
+}
+
+/** A timing of `fn` whose repetitions fit BUDGET_MS (at least one, at most options.repetitions). */
+async function timeWithin(
+  fn: () => Promise<unknown>,
+  options: BenchOptions,
+): Promise<Timing & { reps: number }> {
+  const start = performance.now();
+  await fn();
+  const first = performance.now() - start;
+  if (first >= BUDGET_MS / 2) return { medianMs: first, minMs: first, maxMs: first, reps: 1 };
+  const reps = Math.max(1, Math.min(options.repetitions, Math.floor(BUDGET_MS / first)));
+  const warmup = Math.min(Math.max(0, options.warmup - 1), Math.floor(reps / 2));
+  return { ...(await time(fn, { ...options, repetitions: reps, warmup })), reps };
+}
+
+export const cam: BenchSection = {
+  name: "cam",
+  title: "CAM methods (explain one method, ONNX Runtime CPU, ms per image)",
+  async run(context) {
+    const rows: string[][] = [];
+    for (const name of context.options.models) {
+      const ctx = await context.model(name);
+      const explainer = new CamExplainer(ctx);
+      const session = await ctx.session();
+      const methods: CamMethod[] = camMethods(ctx.model);
+      for (const batch of BATCH_SIZES) {
+        const input = images(ctx, batch);
+        const feeds = { [ctx.input.name]: new Tensor("float32", input.data, input.dims) };
+        const forward = await timeWithin(() => session.run(feeds, [ctx.output]), context.options);
+        const forwardMs = forward.medianMs / batch;
+        rows.push([
+          ctx.card.name,
+          "(forward pass)",
+          String(batch),
+          forwardMs.toFixed(2),
+          "1.0",
+          "",
+          String(forward.reps),
+        ]);
+        for (const method of methods) {
+          let passes = 0;
+          const t = await timeWithin(async () => {
+            const e = await explainer.explain(input, { methods: [method] });
+            passes = e.results[0]!.extraForwardPasses;
+          }, context.options);
+          const ms = t.medianMs / batch;
+          rows.push([
+            ctx.card.name,
+            method.name,
+            String(batch),
+            ms.toFixed(2),
+            (ms / forwardMs).toFixed(1),
+            String(passes),
+            String(t.reps),
+          ]);
+        }
+      }
+    }
+    return {
+      columns: [
+        "model",
+        "method",
+        "batch",
+        "ms/image",
+        "x forward",
+        "perturbed passes/image",
+        "runs",
+      ],
+      rows,
+      numeric: [2, 3, 4, 5, 6],
+    };
+  },
+};

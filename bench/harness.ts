@@ -1,0 +1,86 @@
+// What bench sections share: the section contract, the models they run on, timing with warm-up
+// excluded, and plain-text tables.
+import { Engine } from "../src/engine/engine.ts";
+import { openModel, type ModelContext } from "../src/models/context.ts";
+
+export interface BenchOptions {
+  /** Bundled model names or .onnx paths. */
+  models: string[];
+  /** ONNX Runtime intra-op threads; undefined means all cores. */
+  threads: number | undefined;
+  /** Timed repetitions per measurement (the median is reported). */
+  repetitions: number;
+  /** Untimed runs before the timed ones (session warm-up, allocator growth, caches). */
+  warmup: number;
+}
+
+/** Per-run state handed to every section: options and models opened once on one engine. */
+export class BenchContext {
+  readonly options: BenchOptions;
+  readonly engine: Engine;
+  private readonly opened = new Map<string, Promise<ModelContext>>();
+
+  constructor(options: BenchOptions) {
+    this.options = options;
+    this.engine = new Engine(options.threads !== undefined ? { threads: options.threads } : {});
+  }
+
+  model(nameOrPath: string): Promise<ModelContext> {
+    let ctx = this.opened.get(nameOrPath);
+    if (!ctx) {
+      ctx = openModel(nameOrPath, this.engine);
+      this.opened.set(nameOrPath, ctx);
+    }
+    return ctx;
+  }
+
+  dispose(): Promise<void> {
+    return this.engine.dispose();
+  }
+}
+
+/** A part of the benchmark (forward passes, backward passes, one explanation method, ...). */
+export interface BenchSection {
+  name: string;
+  title: string;
+  run(context: BenchContext): Promise<Table>;
+}
+
+export interface Timing {
+  /** Median of the timed repetitions, in milliseconds. */
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+}
+
+/** Runs `fn` `warmup` times untimed, then `repetitions` times timed. */
+export async function time(fn: () => Promise<unknown>, options: BenchOptions): Promise<Timing> {
+  for (let i = 0; i < options.warmup; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < options.repetitions; i++) {
+    const start = performance.now();
+    await fn();
+    samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  const mid = samples.length >> 1;
+  const medianMs = samples.length % 2 ? samples[mid]! : (samples[mid - 1]! + samples[mid]!) / 2;
+  return { medianMs, minMs: samples[0]!, maxMs: samples[samples.length - 1]! };
+}
+
+export interface Table {
+  columns: string[];
+  rows: string[][];
+  /** Columns to right-align (numbers). */
+  numeric?: number[];
+}
+
+export function formatTable({ columns, rows, numeric = [] }: Table): string {
+  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => (numeric.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(columns), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}

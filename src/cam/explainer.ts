@@ -1,0 +1,242 @@
+// The CAM pipeline shared by every method: one forward pass picks the targets, one batched run
+// returns the target layers' activations (and their gradients, compiled into the graph, when a
+// method needs them), each method weights the feature maps, and the maps go through ReLU,
+// per-map min-max normalisation and bilinear upsampling to the model input.
+import { Backward, type FloatTensor } from "../compiler/backward-session.ts";
+import { exactGradient } from "../compiler/rules/index.ts";
+import { Tensor } from "../engine/engine.ts";
+import { resizeBilinear } from "../image/resize.ts";
+import type { ModelContext } from "../models/context.ts";
+import type { LayerInfo } from "../onnx/layers.ts";
+import { OnnxModel } from "../onnx/model.ts";
+import { withOutputs } from "../onnx/outputs.ts";
+import { DataType } from "../onnx/proto.ts";
+import { sizeOf } from "../onnx/tensor.ts";
+import { scoreChannelMasks } from "./channel-masks.ts";
+import { channelSum, firstComponentProjection, normalizeInPlace, reluInPlace, weightedSum } from "./maps.ts";
+import { layerDims, type CamMethod, type CamRun } from "./method.ts";
+import { resolveTargets, seedRows, targetScores, type TargetOptions, type Targets } from "./targets.ts";
+
+export interface ExplainOptions {
+  methods: readonly CamMethod[];
+  /** Target layer names ("auto" for the model's default); several are fused. Default ["auto"]. */
+  layers?: readonly string[];
+  target?: TargetOptions;
+  /** Inputs per session run for perturbation methods. Default 32. */
+  batchSize?: number;
+  /** Seed of every random draw. Default 0. */
+  seed?: number;
+  /** Replace the channel sum by the first principal component of the weighted maps. */
+  eigenSmooth?: boolean;
+}
+
+export interface MethodMaps {
+  method: CamMethod;
+  /** Raw maps per layer at layer resolution, [N, h, w], before ReLU and normalisation. */
+  raw: FloatTensor[];
+  /** The final map at model-input resolution, [N, H, W], in [0, 1]. */
+  map: FloatTensor;
+  /** Forward passes per target spent on perturbed inputs (0 for gradient methods). */
+  extraForwardPasses: number;
+  milliseconds: number;
+}
+
+export interface Explanation {
+  targets: Targets;
+  /** Target score of each row on the unperturbed input. */
+  scores: Float32Array;
+  /** The logits of each row's image. */
+  logits: FloatTensor;
+  layers: LayerInfo[];
+  results: MethodMaps[];
+}
+
+/** Copies rows of a batch tensor: row i of the result is row index[i] of `t`. */
+export function gatherRows(t: FloatTensor, index: readonly number[]): FloatTensor {
+  const per = sizeOf(t.dims.slice(1));
+  if (index.length === t.dims[0] && index.every((v, i) => v === i)) return t;
+  const data = new Float32Array(index.length * per);
+  index.forEach((r, i) => data.set(t.data.subarray(r * per, (r + 1) * per), i * per));
+  return { data, dims: [index.length, ...t.dims.slice(1)] };
+}
+
+export class CamExplainer {
+  readonly ctx: ModelContext;
+  private readonly backwards = new Map<string, Promise<Backward>>();
+  private exposedModel: OnnxModel | undefined;
+  private exposedKey = "";
+
+  constructor(ctx: ModelContext) {
+    this.ctx = ctx;
+  }
+
+  private units(shapes: ReadonlyMap<string, number[]>): number {
+    return sizeOf(shapes.get(this.ctx.output)!.slice(1));
+  }
+
+  /** The differentiator for the logit or (with an appended Softmax/Sigmoid) the probability. */
+  private backward(score: Targets["score"], binary: boolean): Promise<Backward> {
+    let b = this.backwards.get(score);
+    if (!b) {
+      b = (async () => {
+        const shapes = await this.ctx.shapes();
+        if (score === "logit") return new Backward(this.ctx.engine, this.ctx.model, shapes, this.ctx.input.name);
+        const model = this.ctx.model.clone();
+        const probabilities = "camscope/probabilities";
+        model.graph.node.push({
+          op_type: binary ? "Sigmoid" : "Softmax",
+          name: "camscope/probabilities/node",
+          input: [this.ctx.output],
+          output: [probabilities],
+          attribute: binary ? [] : [{ name: "axis", type: 2, i: -1 }],
+        });
+        model.graph.output.push({ name: probabilities, type: { tensor_type: { elem_type: DataType.FLOAT } } });
+        const withProb = new Map(shapes);
+        withProb.set(probabilities, shapes.get(this.ctx.output)!);
+        return new Backward(this.ctx.engine, model, withProb, this.ctx.input.name);
+      })();
+      this.backwards.set(score, b);
+    }
+    return b;
+  }
+
+  /** Logits of a batch (one chunked forward run). */
+  async logits(input: FloatTensor): Promise<Float32Array> {
+    const session = await this.ctx.session();
+    const out = await session.runBatched(
+      { [this.ctx.input.name]: new Tensor("float32", input.data, input.dims) },
+      [this.ctx.output],
+    );
+    return out[this.ctx.output]!.data as Float32Array;
+  }
+
+  /** Activations of `layers` (and logits) without gradients. */
+  private async forwardActivations(input: FloatTensor, layers: readonly string[]): Promise<Map<string, FloatTensor>> {
+    const key = layers.join("\n");
+    if (!this.exposedModel || this.exposedKey !== key) {
+      this.exposedModel = withOutputs(this.ctx.model, layers);
+      this.exposedKey = key;
+    }
+    const session = await this.ctx.engine.session(this.exposedModel, `activations:${this.ctx.model.source}:${key}`);
+    const out = await session.runBatched(
+      { [this.ctx.input.name]: new Tensor("float32", input.data, input.dims) },
+      layers,
+    );
+    return new Map(layers.map((l) => [l, { data: out[l]!.data as Float32Array, dims: [...out[l]!.dims] }]));
+  }
+
+  async explain(images: FloatTensor, options: ExplainOptions): Promise<Explanation> {
+    const shapes = await this.ctx.shapes();
+    const units = this.units(shapes);
+    const layers = await Promise.all((options.layers ?? ["auto"]).map((l) => this.ctx.layer(l)));
+    const layerNames = [...new Set(layers.map((l) => l.name))];
+    const imageLogits = await this.logits(images);
+    const targets = resolveTargets(imageLogits, images.dims[0]!, options.target);
+    const input = gatherRows(images, targets.image);
+    const logits = gatherRows({ data: imageLogits, dims: [images.dims[0]!, units] }, targets.image);
+    const scores = targetScores(logits.data, units, targets.classes, targets.score);
+
+    const needsGradients = options.methods.some((m) => m.needsGradients);
+    let activations: Map<string, FloatTensor>;
+    let gradients: Map<string, FloatTensor> | undefined;
+    if (needsGradients) {
+      const backward = await this.backward(targets.score, targets.binary);
+      const output = targets.score === "logit" ? this.ctx.output : "camscope/probabilities";
+      const result = await backward.run(
+        { wrt: layerNames, output, ruleSet: exactGradient },
+        input,
+        seedRows(targets, units),
+      );
+      activations = result.activations;
+      gradients = result.grads;
+    } else {
+      activations = await this.forwardActivations(input, layerNames);
+    }
+
+    const [height, width] = this.ctx.input.dims.slice(2) as [number, number];
+    const rows = targets.classes.length;
+    const results: MethodMaps[] = [];
+    for (const method of options.methods) {
+      const started = performance.now();
+      let forwardPasses = 0;
+      const raw: FloatTensor[] = [];
+      const upsampled: Float32Array[] = [];
+      for (const layer of layers) {
+        const run: CamRun = {
+          input,
+          targets,
+          layer,
+          activations: activations.get(layer.name)!,
+          ...(gradients ? { gradients: gradients.get(layer.name)! } : {}),
+          scores,
+          seed: options.seed ?? 0,
+          batchSize: options.batchSize ?? 32,
+          scoreInputs: async (inputs, perRow) => {
+            forwardPasses += perRow;
+            const batch = { data: inputs, dims: [rows * perRow, ...input.dims.slice(1)] };
+            const classes = targets.classes.flatMap((c) => new Array<number>(perRow).fill(c));
+            const session = await this.ctx.session();
+            const out = await session.runBatched(
+              { [this.ctx.input.name]: new Tensor("float32", batch.data, batch.dims) },
+              [this.ctx.output],
+              options.batchSize ?? 32,
+            );
+            return targetScores(out[this.ctx.output]!.data as Float32Array, units, classes, targets.score);
+          },
+          scoreChannelMasks: (masks, perRow) => {
+            forwardPasses += perRow;
+            return scoreChannelMasks(this.ctx, run, masks, perRow);
+          },
+        };
+        const map = await rawMap(method, run, options.eigenSmooth ?? false);
+        const [, , h, w] = layerDims(run.activations);
+        raw.push({ data: map, dims: [rows, h, w] });
+        const post = Float32Array.from(map);
+        if (method.relu ?? true) reluInPlace(post);
+        normalizeInPlace(post, rows);
+        upsampled.push(resizeBilinear(post, rows, h, w, height, width));
+      }
+      const fused = upsampled.length === 1 ? upsampled[0]! : fuseLayers(upsampled, rows);
+      results.push({
+        method,
+        raw,
+        map: { data: fused, dims: [rows, height, width] },
+        extraForwardPasses: forwardPasses,
+        milliseconds: performance.now() - started,
+      });
+    }
+    return { targets, scores, logits, layers, results };
+  }
+}
+
+/** One method's raw map [N, h, w] at one layer. */
+async function rawMap(method: CamMethod, run: CamRun, eigenSmooth: boolean): Promise<Float32Array> {
+  const dims = layerDims(run.activations);
+  switch (method.kind) {
+    case "map":
+      return method.map(run);
+    case "pixel": {
+      const weighted = method.weighted(run);
+      return eigenSmooth ? firstComponentProjection(weighted, dims) : channelSum(weighted, dims);
+    }
+    case "weights": {
+      const weights = await method.weights(run);
+      return eigenSmooth
+        ? firstComponentProjection(channelWeighted(run.activations.data, weights, dims), dims)
+        : weightedSum(run.activations.data, weights, dims);
+    }
+  }
+}
+
+/** w[n, k] * A[n, k] for every position: [N, K, h, w]. */
+function channelWeighted(activations: Float32Array, weights: Float32Array, dims: readonly number[]): Float32Array {
+  const area = dims[2]! * dims[3]!;
+  return activations.map((a, p) => a * weights[Math.floor(p / area)]!);
+}
+
+/** Maps of several layers (each normalised, at input size): their mean, normalised again. */
+function fuseLayers(maps: readonly Float32Array[], rows: number): Float32Array {
+  const out = new Float32Array(maps[0]!.length);
+  for (const m of maps) for (let j = 0; j < out.length; j++) out[j]! += m[j]! / maps.length;
+  return normalizeInPlace(out, rows);
+}

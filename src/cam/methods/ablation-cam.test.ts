@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { FloatTensor } from "../../compiler/backward-session.ts";
+import { Engine } from "../../engine/engine.ts";
+import { CamscopeError } from "../../errors.ts";
+import { openModel, type ModelContext } from "../../models/context.ts";
+import {
+  channelMaskStrategy,
+  extractTail,
+  scoreChannelMasks,
+  type ChannelMaskStrategy,
+} from "../channel-masks.ts";
+import { CamExplainer } from "../explainer.ts";
+import type { CamRun } from "../method.ts";
+import { explainerRun, fakeRun, patternImages } from "../testing/runs.ts";
+import { ablationCam } from "./ablation-cam.ts";
+import { linearHeadWeights } from "./cam.ts";
+
+const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
+// The ReLU inside the last residual block: the block's shortcut reads the block input, so the
+// graph after it is not self-contained.
+const INNER = "/model/layer4/layer4.1/relu/Relu_output_0";
+
+function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tolerance: number,
+): void {
+  assert.equal(actual.length, expected.length);
+  for (let j = 0; j < actual.length; j++) {
+    assert.ok(
+      Math.abs(actual[j]! - expected[j]!) <= tolerance,
+      `element ${j}: ${actual[j]} vs ${expected[j]}`,
+    );
+  }
+}
+
+describe("Ablation-CAM", () => {
+  let engine: Engine;
+  let ctx: ModelContext;
+  let explainer: CamExplainer;
+  let images: FloatTensor;
+  before(async () => {
+    engine = new Engine({ threads: 2 });
+    ctx = await openModel(FIXTURE, engine, { preprocessing: "unit" });
+    explainer = new CamExplainer(ctx);
+    images = patternImages(ctx.input.dims, 3);
+  });
+  after(() => engine.dispose());
+
+  /** The run with scoreChannelMasks forced to one strategy. */
+  function forced(run: CamRun, strategy: ChannelMaskStrategy): CamRun {
+    return {
+      ...run,
+      scoreChannelMasks: (masks, perRow) => scoreChannelMasks(ctx, run, masks, perRow, strategy),
+    };
+  }
+
+  it("equals w_k = W[c, k] mean(A_k) / y on a pooling + linear head", async () => {
+    const run = await explainerRun(explainer, images);
+    assert.equal(await channelMaskStrategy(ctx, run), "tail");
+    const weights = await ablationCam.weights(run);
+    const head = linearHeadWeights(ctx.model, run.layer.name);
+    const [rows, channels, h, w] = run.activations.dims as [number, number, number, number];
+    const expected: number[] = [];
+    for (let i = 0; i < rows; i++) {
+      for (let k = 0; k < channels; k++) {
+        let mean = 0;
+        for (let p = 0; p < h * w; p++)
+          mean += run.activations.data[(i * channels + k) * h * w + p]! / (h * w);
+        expected.push(
+          (head.weights[run.targets.classes[i]! * channels + k]! * mean) / run.scores[i]!,
+        );
+      }
+    }
+    assertClose(weights, expected, 1e-4);
+  });
+
+  it("gives the same weights by the tail and by mask injection, K passes each", async () => {
+    const run = await explainerRun(explainer, images, { layers: ["act"], batchSize: 5 });
+    const tail = await ablationCam.weights(forced(run, "tail"));
+    const injected = await ablationCam.weights(forced(run, "injection"));
+    assertClose(tail, injected, 1e-4);
+    const options = { methods: [ablationCam], layers: ["act"] };
+    const result = await explainer.explain(images, options);
+    assert.equal(result.results[0]!.extraForwardPasses, run.activations.dims[1]);
+    const again = await explainer.explain(images, options);
+    assert.deepEqual(again.results[0]!.raw[0]!.data, result.results[0]!.raw[0]!.data);
+  });
+
+  it("falls back to mask injection inside a residual block", async () => {
+    const layer = await ctx.layer(INNER);
+    assert.equal(extractTail(ctx.model, layer.name, layer.dims, ctx.output), undefined);
+    const run = await explainerRun(explainer, images, { layers: [INNER] });
+    assert.equal(await channelMaskStrategy(ctx, run), "injection");
+    await assert.rejects(channelMaskStrategy(ctx, run, "tail"), /reads values from before it/);
+    // All-ones masks leave the scores as they were.
+    const [rows, channels] = run.activations.dims as [number, number];
+    const ones = await run.scoreChannelMasks!(new Float32Array(rows * 2 * channels).fill(1), 2);
+    assertClose(
+      ones,
+      Array.from({ length: rows * 2 }, (_, j) => run.scores[Math.floor(j / 2)]!),
+      1e-4,
+    );
+    const result = await explainer.explain(images, { methods: [ablationCam], layers: [INNER] });
+    assert.equal(result.results[0]!.extraForwardPasses, channels);
+    assert.deepEqual(result.results[0]!.raw[0]!.dims, [rows, ...layer.dims.slice(2)]);
+  });
+
+  it("the tail model fed the activations reproduces the logits", async () => {
+    const run = await explainerRun(explainer, images, { layers: ["act"] });
+    const [rows, channels] = run.activations.dims as [number, number];
+    const masks = new Float32Array(rows * channels).fill(1);
+    assertClose(await scoreChannelMasks(ctx, run, masks, 1, "tail"), run.scores, 1e-4);
+  });
+
+  it("needs a run that can score channel masks", async () => {
+    const input = { data: new Float32Array(4), dims: [1, 1, 2, 2] };
+    const run = fakeRun(input, { data: new Float32Array(4), dims: [1, 1, 2, 2] }, () => 0);
+    await assert.rejects(Promise.resolve(ablationCam.weights(run)), CamscopeError);
+  });
+});

@@ -1,0 +1,49 @@
+// Every CAM method by CLI name. CAM reads the model's head weights, so methods are built per model.
+import { CamscopeError } from "../../errors.ts";
+import type { OnnxModel } from "../../onnx/model.ts";
+import type { CamMethod } from "../method.ts";
+import { ablationCam } from "./ablation-cam.ts";
+import { camMethod } from "./cam.ts";
+import { clusterCam } from "./cluster-cam.ts";
+import { eigenCam, eigenGradCam } from "./eigen-cam.ts";
+import { gradCamElementWise, hiResCam, layerCam } from "./element-wise.ts";
+import { gradCamPlusPlus } from "./grad-cam-plus-plus.ts";
+import { gradCam } from "./grad-cam.ts";
+import { isCam, scoreCam, ssCam } from "./score-cam.ts";
+import { xgradCam } from "./xgrad-cam.ts";
+
+/** All methods for a model, in the order reports list them. */
+export function camMethods(model: OnnxModel): CamMethod[] {
+  return [
+    camMethod(model),
+    gradCam,
+    gradCamPlusPlus,
+    xgradCam,
+    hiResCam,
+    gradCamElementWise,
+    layerCam,
+    eigenCam,
+    eigenGradCam,
+    scoreCam,
+    ssCam(),
+    isCam(),
+    ablationCam,
+    clusterCam(),
+  ];
+}
+
+/** Methods by name ("all" for every one); an unknown name lists the valid ones. */
+export function resolveMethods(model: OnnxModel, names: readonly string[]): CamMethod[] {
+  const all = camMethods(model);
+  if (names.length === 1 && names[0] === "all") return all;
+  return names.map((name) => {
+    const m = all.find((x) => x.name === name.toLowerCase());
+    if (!m) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `Unknown CAM method "${name}". Valid: ${all.map((x) => x.name).join(", ")}, all`,
+      );
+    }
+    return m;
+  });
+}

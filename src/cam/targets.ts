@@ -1,0 +1,105 @@
+// What to explain: which class of each image, and which score of it. A model with a single output
+// unit is a binary classifier: class 1 is the positive logit and class 0 its negation, so the
+// negative class is explained by the negative logit rather than by the positive one.
+import { CamscopeError } from "../errors.ts";
+
+export type ScoreKind = "logit" | "probability";
+
+export interface TargetOptions {
+  /** "top1" (default), one class for every image, or a class per image. */
+  classes?: "top1" | number | readonly number[];
+  /** Explain the k highest-scoring classes of every image (overrides `classes`). */
+  topK?: number;
+  /** Differentiate / score the raw logit (default) or the softmax (sigmoid) probability. */
+  score?: ScoreKind;
+}
+
+/** Resolved (image, class) pairs: row i explains class `classes[i]` of image `image[i]`. */
+export interface Targets {
+  image: number[];
+  classes: number[];
+  score: ScoreKind;
+  /** The model has one output unit (binary classifier). */
+  binary: boolean;
+}
+
+function ranking(row: Float32Array, binary: boolean): number[] {
+  if (binary) return row[0]! > 0 ? [1, 0] : [0, 1];
+  return Array.from(row.keys()).sort((a, b) => row[b]! - row[a]! || a - b);
+}
+
+export function resolveTargets(
+  logits: Float32Array,
+  n: number,
+  options: TargetOptions = {},
+): Targets {
+  const units = logits.length / n;
+  const binary = units === 1;
+  const classCount = binary ? 2 : units;
+  const score = options.score ?? "logit";
+  const row = (i: number) => logits.subarray(i * units, (i + 1) * units);
+  const image: number[] = [];
+  const classes: number[] = [];
+  const push = (i: number, c: number) => {
+    if (!Number.isInteger(c) || c < 0 || c >= classCount) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `Target class ${c} is outside 0..${classCount - 1}`,
+      );
+    }
+    image.push(i);
+    classes.push(c);
+  };
+  const spec = options.classes ?? "top1";
+  for (let i = 0; i < n; i++) {
+    if (options.topK !== undefined) {
+      for (const c of ranking(row(i), binary).slice(0, options.topK)) push(i, c);
+    } else if (spec === "top1") push(i, ranking(row(i), binary)[0]!);
+    else if (typeof spec === "number") push(i, spec);
+    else {
+      if (spec.length !== n) {
+        throw new CamscopeError(
+          "INVALID_ARGUMENT",
+          `${spec.length} target classes given for ${n} images`,
+        );
+      }
+      push(i, spec[i]!);
+    }
+  }
+  return { image, classes, score, binary };
+}
+
+/**
+ * Seed rows for the backward pass: one-hot on the class, or for a binary model +1 / -1 on its
+ * single unit (the derivative of the logit or of its negation).
+ */
+export function seedRows(targets: Targets, units: number): Float32Array {
+  const seed = new Float32Array(targets.classes.length * units);
+  targets.classes.forEach((c, i) => {
+    if (targets.binary) seed[i] = c === 1 ? 1 : -1;
+    else seed[i * units + c] = 1;
+  });
+  return seed;
+}
+
+/** The target score of each row from the logits of the corresponding images. */
+export function targetScores(
+  logits: Float32Array,
+  units: number,
+  classes: readonly number[],
+  score: ScoreKind,
+): Float32Array {
+  return Float32Array.from(classes, (c, i) => {
+    const row = logits.subarray(i * units, (i + 1) * units);
+    if (units === 1) {
+      const z = c === 1 ? row[0]! : -row[0]!;
+      return score === "logit" ? z : 1 / (1 + Math.exp(-z));
+    }
+    if (score === "logit") return row[c]!;
+    let max = -Infinity;
+    for (const v of row) max = Math.max(max, v);
+    let sum = 0;
+    for (const v of row) sum += Math.exp(v - max);
+    return Math.exp(row[c]! - max) / sum;
+  });
+}

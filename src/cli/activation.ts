@@ -1,0 +1,96 @@
+// `camscope activation`: a layer's channel-mean activation, coloured over the image. It needs no
+// gradients or class, so it is the quickest look at where a layer responds.
+import { Option, type Command } from "commander";
+import { Tensor, type OrtTensor } from "../engine/engine.ts";
+import { CamscopeError } from "../errors.ts";
+import { COLORMAP_NAMES, type ColormapName } from "../image/colormap.ts";
+import { decodeImage } from "../image/decode.ts";
+import { overlayHeatmap } from "../image/overlay.ts";
+import { writePng } from "../image/png.ts";
+import { preprocess } from "../image/preprocess.ts";
+import { mapToOriginal, resizeMap } from "../image/resize.ts";
+import type { FloatMap } from "../image/types.ts";
+import type { LayerInfo } from "../onnx/layers.ts";
+import { withOutputs } from "../onnx/outputs.ts";
+import type { Io } from "./io.ts";
+import { addModelOptions, openFromOptions, unitInterval, type ModelOptions } from "./options.ts";
+
+export interface ActivationOptions extends ModelOptions {
+  layer: string;
+  out: string;
+  colormap: ColormapName;
+  alpha: number;
+}
+
+export function registerActivation(program: Command, io: Io): void {
+  addModelOptions(
+    program
+      .command("activation")
+      .description("overlay a layer's channel-mean activation on an image, as a PNG")
+      .argument("<image>", "PNG, JPEG or WebP file"),
+  )
+    .option("-l, --layer <name>", 'layer value name (see `camscope layers`), or "auto"', "auto")
+    .requiredOption("-o, --out <file>", "PNG file to write")
+    .addOption(
+      new Option("--colormap <name>", "heatmap colormap").choices(COLORMAP_NAMES).default("jet"),
+    )
+    .option("--alpha <a>", "heatmap opacity, 0 to 1", unitInterval, 0.5)
+    .action(async (image: string, options: ActivationOptions) => {
+      const layer = await writeActivationOverlay(image, options);
+      io.out.write(
+        `${options.out}: channel mean of ${layer.name} (${layer.op}, ${layer.dims.join("x")})\n`,
+      );
+    });
+}
+
+/** Writes the overlay to `options.out` and returns the layer it shows. */
+export async function writeActivationOverlay(
+  image: string,
+  options: ActivationOptions,
+): Promise<LayerInfo> {
+  const { engine, ctx } = await openFromOptions(options);
+  try {
+    const layer = await ctx.layer(options.layer);
+    const rgb = await decodeImage(image);
+    const { tensor, dims, transforms } = preprocess([rgb], ctx.card.preprocessing);
+    const session = await engine.session(withOutputs(ctx.model, [layer.name]));
+    const results = await session.run({ [ctx.input.name]: new Tensor("float32", tensor, dims) }, [
+      layer.name,
+    ]);
+    const transform = transforms[0]!;
+    const atInput = resizeMap(
+      channelMean(results[layer.name]!),
+      transform.inputWidth,
+      transform.inputHeight,
+    );
+    // Pixels the center crop cut away were never seen: NaN leaves them uncoloured.
+    const map = mapToOriginal(atInput, transform, { outside: NaN });
+    await writePng(
+      options.out,
+      overlayHeatmap(rgb, map, { colormap: options.colormap, alpha: options.alpha }),
+    );
+    return layer;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** The mean over channels of the first sample of an NCHW activation. */
+export function channelMean(activation: OrtTensor): FloatMap {
+  const [, channels, height, width] = activation.dims;
+  if (activation.dims.length !== 4 || !channels || !height || !width) {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Expected an NCHW activation, got dims [${activation.dims.join(", ")}]`,
+    );
+  }
+  const data = activation.data as Float32Array;
+  const plane = height * width;
+  const out = new Float32Array(plane);
+  for (let c = 0; c < channels; c++) {
+    const offset = c * plane;
+    for (let i = 0; i < plane; i++) out[i] = out[i]! + data[offset + i]!;
+  }
+  for (let i = 0; i < plane; i++) out[i] = out[i]! / channels;
+  return { width, height, data: out };
+}

@@ -1,0 +1,272 @@
+// `camscope explain`: CAM explanations of images, written as overlays, grids, .npy maps and a
+// maps.json index. Images go through the model in chunks of IMAGES_PER_CHUNK: each chunk is
+// preprocessed into one tensor and explained by every method in one explain call, while the next
+// chunk decodes. An image that cannot be decoded or preprocessed is reported and skipped; the
+// command still explains the others and then exits 1.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Option, type Command } from "commander";
+import { CamExplainer, type ExplainOptions, type Explanation } from "../cam/explainer.ts";
+import { resolveMethods } from "../cam/methods/index.ts";
+import { explainSmoothed } from "../cam/smoothing.ts";
+import type { ScoreKind, TargetOptions } from "../cam/targets.ts";
+import { CamscopeError } from "../errors.ts";
+import { COLORMAP_NAMES, type ColormapName } from "../image/colormap.ts";
+import { decodeImage } from "../image/decode.ts";
+import { preprocess, type PreprocessResult, type PreprocessSpec } from "../image/preprocess.ts";
+import type { RgbImage } from "../image/types.ts";
+import { commaList, imageDirNames, parseTargetClasses } from "./explain-args.ts";
+import {
+  formatScore,
+  INDEX_FILE,
+  writeExplanation,
+  type ExplainedImage,
+  type FailedImage,
+  type MapsIndex,
+} from "./explain-output.ts";
+import type { Io } from "./io.ts";
+import {
+  addModelOptions,
+  nonNegativeInt,
+  openFromOptions,
+  positiveInt,
+  unitInterval,
+  type ModelOptions,
+} from "./options.ts";
+import { Progress } from "./progress.ts";
+
+export interface ExplainCliOptions extends ModelOptions {
+  /** Comma-separated method names, or "all". */
+  method: string;
+  /** Comma-separated layer names, or "auto". */
+  layer: string;
+  /** "top1", a class, or one class per image, comma-separated. */
+  target: string;
+  topK?: number;
+  score: ScoreKind;
+  augSmooth: boolean;
+  eigenSmooth: boolean;
+  batchSize: number;
+  seed: number;
+  colormap: ColormapName;
+  alpha: number;
+  out: string;
+}
+
+// Bounds the decoded images, input tensors and maps held at once; the engine splits model runs
+// further, so this does not change what one session run sees.
+const IMAGES_PER_CHUNK = 32;
+const PROGRESS_BAR = 24;
+
+export function registerExplain(program: Command, io: Io): void {
+  addModelOptions(
+    program
+      .command("explain")
+      .description("explain what the model looked at: CAM overlays, grids and .npy maps per image")
+      .argument("<images...>", "PNG, JPEG or WebP files"),
+  )
+    .option("--method <names>", 'CAM methods, comma-separated, or "all"', "gradcam")
+    .option(
+      "-l, --layer <names>",
+      'layers to explain, comma-separated (maps of several are fused), "auto" for the default',
+      "auto",
+    )
+    .option(
+      "-t, --target <classes>",
+      'class to explain: "top1", one class name or index for all images, or one per image, comma-separated',
+      "top1",
+    )
+    .option("-k, --top-k <k>", "explain each image's k highest-scoring classes", positiveInt)
+    .addOption(
+      new Option("--score <kind>", "score to explain")
+        .choices(["logit", "probability"])
+        .default("logit"),
+    )
+    .option("--aug-smooth", "average over flips and intensity changes (6x the work)", false)
+    .option("--eigen-smooth", "first principal component instead of the channel sum", false)
+    .option("--batch-size <n>", "inputs per model run for perturbation methods", positiveInt, 32)
+    .option("--seed <n>", "seed of random draws (perturbation methods)", nonNegativeInt, 0)
+    .addOption(
+      new Option("--colormap <name>", "heatmap colormap").choices(COLORMAP_NAMES).default("jet"),
+    )
+    .option("--alpha <a>", "heatmap opacity, 0 to 1", unitInterval, 0.5)
+    .requiredOption("-o, --out <dir>", "output folder")
+    .action(async (images: string[], options: ExplainCliOptions) => {
+      const index = await explainImages(images, options, io);
+      for (const image of index.images) {
+        for (const t of image.targets) {
+          io.out.write(
+            `${image.image}: ${t.label} (${formatScore(t.score, index.score)}) -> ${join(options.out, t.dir)}\n`,
+          );
+        }
+      }
+      io.out.write(`${join(options.out, INDEX_FILE)}\n`);
+      if (index.failed.length > 0) {
+        throw new CamscopeError(
+          "IMAGE_DECODE",
+          `${index.failed.length} of ${images.length} images could not be explained (see "failed" in ${join(options.out, INDEX_FILE)})`,
+        );
+      }
+    });
+}
+
+interface Decoded {
+  /** Position among the paths given. */
+  index: number;
+  path: string;
+  dir: string;
+  rgb: RgbImage;
+}
+
+type Loaded = Decoded | { path: string; error: string };
+
+/**
+ * Explains `paths` into `options.out` and returns the index it wrote there. Option mistakes
+ * (unknown method, layer or class) throw before any image is read.
+ */
+export async function explainImages(
+  paths: readonly string[],
+  options: ExplainCliOptions,
+  io: Io,
+): Promise<MapsIndex> {
+  const { engine, ctx } = await openFromOptions(options);
+  try {
+    const methods = resolveMethods(ctx.model, commaList(options.method, "--method"));
+    const layerNames = commaList(options.layer, "--layer");
+    // Resolved now so that a misspelt layer fails before the images are read.
+    await Promise.all(layerNames.map((name) => ctx.layer(name)));
+    const classes = parseTargetClasses(options.target, ctx.card.labels, paths.length);
+    if (options.topK !== undefined && classes !== "top1") {
+      throw new CamscopeError("INVALID_ARGUMENT", "Give either --target or --top-k, not both");
+    }
+    const explainer = new CamExplainer(ctx);
+    const explain = (input: PreprocessResult, indices: readonly number[]): Promise<Explanation> => {
+      const target: TargetOptions = {
+        classes: Array.isArray(classes) ? indices.map((i) => classes[i]!) : classes,
+        score: options.score,
+        ...(options.topK !== undefined ? { topK: options.topK } : {}),
+      };
+      const explainOptions: ExplainOptions = {
+        methods,
+        layers: layerNames,
+        target,
+        batchSize: options.batchSize,
+        seed: options.seed,
+        eigenSmooth: options.eigenSmooth,
+      };
+      const tensor = { data: input.tensor, dims: input.dims };
+      return options.augSmooth
+        ? explainSmoothed(explainer, tensor, explainOptions)
+        : explainer.explain(tensor, explainOptions);
+    };
+
+    const dirs = imageDirNames(paths, [INDEX_FILE]);
+    const chunks: number[][] = [];
+    for (let i = 0; i < paths.length; i += IMAGES_PER_CHUNK) {
+      chunks.push(
+        Array.from({ length: Math.min(IMAGES_PER_CHUNK, paths.length - i) }, (_, j) => i + j),
+      );
+    }
+    const load = (indices: readonly number[]): Promise<Loaded[]> =>
+      Promise.all(
+        indices.map((i) =>
+          decodeImage(paths[i]!).then(
+            (rgb): Loaded => ({ index: i, path: paths[i]!, dir: dirs[i]!, rgb }),
+            (error: Error): Loaded => ({ path: paths[i]!, error: error.message }),
+          ),
+        ),
+      );
+
+    const index: MapsIndex = {
+      model: ctx.model.source,
+      input: ctx.input,
+      score: options.score,
+      augSmooth: options.augSmooth,
+      eigenSmooth: options.eigenSmooth,
+      seed: options.seed,
+      layers: [],
+      methods: methods.map((m) => ({ name: m.name, title: m.title })),
+      images: [],
+      failed: [],
+    };
+    const progress = new Progress(io.err, paths.length, "images", { bar: PROGRESS_BAR });
+    const fail = (failure: FailedImage): void => {
+      index.failed.push(failure);
+      progress.log(`skipped: ${failure.error}`);
+    };
+    let done = 0;
+    let next = load(chunks[0] ?? []);
+    for (let c = 0; c < chunks.length; c++) {
+      const loaded = await next;
+      if (c + 1 < chunks.length) next = load(chunks[c + 1]!);
+      const decoded: Decoded[] = [];
+      for (const item of loaded) {
+        if ("error" in item) fail({ image: item.path, error: item.error });
+        else decoded.push(item);
+      }
+      const { input, images } = preprocessChunk(decoded, ctx.card.preprocessing, fail);
+      if (images.length > 0) {
+        const explanation = await explain(
+          input,
+          images.map((image) => image.index),
+        );
+        index.layers = explanation.layers.map(({ name, op, dims }) => ({ name, op, dims }));
+        const style = {
+          colormap: options.colormap,
+          alpha: options.alpha,
+          perTargetDirs: (options.topK ?? 1) > 1,
+        };
+        index.images.push(
+          ...(await writeExplanation(options.out, ctx, images, explanation, style)),
+        );
+      }
+      done += loaded.length;
+      progress.update(done);
+    }
+    progress.finish();
+    await mkdir(options.out, { recursive: true });
+    await writeFile(join(options.out, INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
+    return index;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/**
+ * Preprocesses a chunk in one batch. Only an image preprocessing rejects (a wrong size for
+ * resize "none") makes the batch fail; then each image is tried alone to find the culprits, which
+ * are reported through `fail`, and the rest are preprocessed together.
+ */
+function preprocessChunk(
+  images: readonly Decoded[],
+  spec: PreprocessSpec,
+  fail: (failure: FailedImage) => void,
+): { input: PreprocessResult; images: (Decoded & ExplainedImage)[] } {
+  const run = (batch: readonly Decoded[]) => {
+    const input = preprocess(
+      batch.map((image) => image.rgb),
+      spec,
+    );
+    return {
+      input,
+      images: batch.map((image, i) => ({ ...image, transform: input.transforms[i]! })),
+    };
+  };
+  try {
+    return run(images);
+  } catch {
+    const ok = images.filter((image) => {
+      try {
+        preprocess([image.rgb], spec);
+        return true;
+      } catch (error) {
+        fail({
+          image: image.path,
+          error: `Cannot preprocess image "${image.path}": ${(error as Error).message}`,
+        });
+        return false;
+      }
+    });
+    return run(ok);
+  }
+}

@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { writeTinyClassifier } from "../models/testing/tiny-classifier.ts";
+import type { LayerListing } from "./layers.ts";
+import { camscope } from "./testing/harness.ts";
+
+let dir: string;
+let model: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "camscope-layers-"));
+  model = join(dir, "tiny.onnx");
+  await writeTinyClassifier(model, { classes: 3, size: [16, 12] });
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+describe("camscope layers", () => {
+  test("lists every spatial layer with op and shape, marking the default", async () => {
+    const run = await camscope(["layers", "--model", model]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stderr, "");
+    const lines = run.stdout.trimEnd().split("\n");
+    assert.equal(lines[0], `${model}: input input 1x3x16x12, 2 spatial layers`);
+    assert.match(lines[2]!, /^ {3}conv +Conv +1x4x16x12$/);
+    assert.match(lines[3]!, /^\* {2}features +Relu +1x4x16x12$/);
+    assert.equal(lines[4], "* default layer (--layer auto): features");
+  });
+
+  test("--json gives the same listing as data", async () => {
+    const run = await camscope(["layers", "--model", model, "--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const listing = JSON.parse(run.stdout) as LayerListing;
+    assert.equal(listing.defaultLayer, "features");
+    assert.deepEqual(listing.input, { name: "input", dims: [1, 3, 16, 12] });
+    assert.deepEqual(
+      listing.layers.map((l) => [l.name, l.op, l.dims.join("x"), l.default]),
+      [
+        ["conv", "Conv", "1x4x16x12", false],
+        ["features", "Relu", "1x4x16x12", true],
+      ],
+    );
+  });
+
+  test("an unknown model name lists the bundled ones", async () => {
+    const run = await camscope(["layers", "--model", "resnet50"]);
+    assert.equal(run.code, 1);
+    assert.equal(
+      run.stderr,
+      'error: Unknown model "resnet50": not a bundled model (synth-vgg, synth-resnet, synth-mobilenet) or a path to an .onnx file\n',
+    );
+  });
+});

@@ -1,0 +1,61 @@
+// Options shared by the commands: the model, its preprocessing override and the engine settings.
+import { Option, InvalidArgumentError, type Command } from "commander";
+import { Engine } from "../engine/engine.ts";
+import { PREPROCESS_PRESETS, type PresetName } from "../image/preprocess.ts";
+import { openModel, type ModelContext } from "../models/context.ts";
+import { BUNDLED_MODELS } from "../models/registry.ts";
+
+export interface ModelOptions {
+  model: string;
+  preset?: PresetName;
+  threads?: number;
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+}
+
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidArgumentError("must be a non-negative integer");
+  }
+  return n;
+}
+
+export function unitInterval(value: string): number {
+  const a = Number(value);
+  if (!(a >= 0 && a <= 1)) throw new InvalidArgumentError("must be a number from 0 to 1");
+  return a;
+}
+
+/** Adds --model, --preset and --threads to a command. */
+export function addModelOptions(command: Command): Command {
+  return command
+    .requiredOption(
+      "-m, --model <model>",
+      `bundled model (${BUNDLED_MODELS.join(", ")}) or path to an .onnx file`,
+    )
+    .addOption(
+      new Option("--preset <preset>", "preprocessing preset replacing the model card's").choices(
+        Object.keys(PREPROCESS_PRESETS),
+      ),
+    )
+    .option("--threads <n>", "ONNX Runtime intra-op threads (default: all cores)", positiveInt);
+}
+
+/** An engine and the model opened on it; the caller disposes the engine. */
+export async function openFromOptions(
+  options: ModelOptions,
+): Promise<{ engine: Engine; ctx: ModelContext }> {
+  const engine = new Engine(options.threads !== undefined ? { threads: options.threads } : {});
+  try {
+    const preprocessing = options.preset ? { preprocessing: options.preset } : {};
+    return { engine, ctx: await openModel(options.model, engine, preprocessing) };
+  } catch (error) {
+    await engine.dispose();
+    throw error;
+  }
+}

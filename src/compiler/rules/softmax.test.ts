@@ -1,0 +1,53 @@
+import { test } from "node:test";
+import { sizeOf } from "../../onnx/tensor.ts";
+import { createRng } from "../../util/random.ts";
+import { assertGradients } from "../testing/assertions.ts";
+import { buildModel, singleOp } from "../testing/graph.ts";
+
+// Softmax is smooth but not elementwise: one perturbed input moves its whole group of outputs.
+// The central difference's truncation error grows as eps^2 and its float32 rounding error as
+// 1/eps. Sweeps over eps = 1/1024 .. 1/16 fit about 0.13 eps^2 + 1.5e-7 / eps relative for the
+// single ops and 5 eps^2 + 2e-8 / eps for the graph below (h = x W reaches +-5); at the default
+// eps = 1/256 that is at most ~4e-5. 2e-4 leaves a margin of five, and a wrong reduction (axis
+// or opset form) errs by order 1.
+const maxError = 2e-4;
+
+const cases: { name: string; dims: number[]; axis?: number; opset: number }[] = [
+  { name: "opset 13, default axis -1", dims: [10], opset: 13 },
+  { name: "opset 13, axis 1 of 4-D", dims: [3, 4, 5], axis: 1, opset: 13 },
+  { name: "opset 13, axis -2 of 4-D", dims: [3, 4, 5], axis: -2, opset: 13 },
+  { name: "opset 11, default axis 1 (over 3*4*5 values)", dims: [3, 4, 5], opset: 11 },
+  { name: "opset 11, axis 2 (over 4*5 values)", dims: [3, 4, 5], axis: 2, opset: 11 },
+  { name: "opset 11, axis -1", dims: [3, 4, 5], axis: -1, opset: 11 },
+];
+
+for (const c of cases) {
+  test(`Softmax gradient matches finite differences: ${c.name}`, async (t) => {
+    const model = singleOp(
+      "Softmax",
+      c.dims,
+      c.axis === undefined ? {} : { axis: c.axis },
+      [],
+      c.opset,
+    );
+    await assertGradients(t, model, maxError);
+  });
+}
+
+test("opset 11 graph: MatMul, pre-13 Softmax, and a value with two consumers", async (t) => {
+  // h = x W feeds both the softmax (over the flattened [3, 5] per sample) and the product.
+  const rng = createRng(5);
+  const w = Float32Array.from({ length: sizeOf([4, 5]) }, () => rng.normal());
+  const model = buildModel({
+    inputs: [{ name: "x", dims: [3, 4] }],
+    constants: [{ name: "w", dims: [4, 5], data: w }],
+    nodes: [
+      { op: "MatMul", inputs: ["x", "w"], outputs: ["h"] },
+      { op: "Softmax", inputs: ["h"], outputs: ["p"] },
+      { op: "Mul", inputs: ["p", "h"], outputs: ["y"] },
+    ],
+    outputs: ["y"],
+    opset: 11,
+  });
+  await assertGradients(t, model, maxError);
+});

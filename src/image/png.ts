@@ -1,0 +1,24 @@
+// Encoding RgbImage as PNG with sharp (Node only).
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import sharp from "sharp";
+import type { RgbImage } from "./types.ts";
+import { assertRgbImage } from "./types.ts";
+
+/** Encodes an image as an 8-bit RGB PNG. */
+export async function encodePng(image: RgbImage): Promise<Uint8Array> {
+  assertRgbImage(image);
+  const buffer = await sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  })
+    .png()
+    .toBuffer();
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+}
+
+/** Writes an image as a PNG file, creating missing parent folders. */
+export async function writePng(path: string, image: RgbImage): Promise<void> {
+  const bytes = await encodePng(image);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, bytes);
+}
