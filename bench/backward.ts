@@ -37,18 +37,31 @@ export const backward: BenchSection = {
         const dims = [batch, ...ctx.input.dims.slice(1)];
         const rng = createRng(batch);
         const data = Float32Array.from({ length: sizeOf(dims) }, () => rng.normal());
-        const seed = oneHotSeed(Array.from({ length: batch }, (_, i) => i % classes), classes);
+        const seed = oneHotSeed(
+          Array.from({ length: batch }, (_, i) => i % classes),
+          classes,
+        );
         const input = { data, dims };
         const fwd = await time(
           () => session.run({ [ctx.input.name]: new Tensor("float32", data, dims) }, [ctx.output]),
           context.options,
         );
         const toLayer = await time(
-          () => differentiate.run({ wrt: [layer.name], output: ctx.output, ruleSet: exactGradient }, input, seed),
+          () =>
+            differentiate.run(
+              { wrt: [layer.name], output: ctx.output, ruleSet: exactGradient },
+              input,
+              seed,
+            ),
           context.options,
         );
         const toInput = await time(
-          () => differentiate.run({ wrt: [ctx.input.name], output: ctx.output, ruleSet: exactGradient }, input, seed),
+          () =>
+            differentiate.run(
+              { wrt: [ctx.input.name], output: ctx.output, ruleSet: exactGradient },
+              input,
+              seed,
+            ),
           context.options,
         );
         rows.push([

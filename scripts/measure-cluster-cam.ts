@@ -9,6 +9,7 @@
 //
 // Milliseconds are the method's own time (its batched forward passes, clustering, maps); the
 // activation pass all methods share is left out. Progress goes to stderr; stdout is the tables.
+import { writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { formatTable } from "../bench/harness.ts";
 import { CamExplainer } from "../src/cam/explainer.ts";
@@ -39,8 +40,9 @@ const options = new Command("measure-cluster-cam")
   .option("--model <name...>", "bundled models or .onnx paths", [...BUNDLED_MODELS])
   .option("--clusters <list>", "cluster counts, comma-separated", "4,8,16")
   .option("--threads <n>", "ONNX Runtime intra-op threads", positive)
+  .option("--json <file>", "also write the per-image measurements as JSON")
   .parse()
-  .opts<{ count: number; model: string[]; clusters: string; threads?: number }>();
+  .opts<{ count: number; model: string[]; clusters: string; threads?: number; json?: string }>();
 
 const variants: { label: string; method: CamMethod }[] = [{ label: "Score-CAM", method: scoreCam }];
 for (const clusters of options.clusters.split(",").map(positive)) {
@@ -52,13 +54,17 @@ for (const clusters of options.clusters.split(",").map(positive)) {
   }
 }
 
+/** One method's sums over the images, and its per-image measurements. */
 interface Totals {
+  images: number;
   passes: number;
   ms: number;
-  deletion: number;
-  insertion: number;
-  hits: number;
-  empty: number;
+  deletion: number[];
+  insertion: number[];
+  /** Map peak inside the object mask. */
+  peaks: boolean[];
+  /** All-zero map. */
+  empty: boolean[];
 }
 
 const samples = [...generateSplit({ ...EVALUATION, count: options.count, twoObjectShare: 0 })];
@@ -71,12 +77,13 @@ try {
     const layer = await ctx.defaultLayer();
     console.error(`${name}: layer ${layer.name} ${layer.dims.join("x")}`);
     const totals = variants.map((): Totals => ({
+      images: 0,
       passes: 0,
       ms: 0,
-      deletion: 0,
-      insertion: 0,
-      hits: 0,
-      empty: 0,
+      deletion: [],
+      insertion: [],
+      peaks: [],
+      empty: [],
     }));
     for (let start = 0; start < samples.length; start += CHUNK) {
       const chunk = samples.slice(start, start + CHUNK);
@@ -98,16 +105,17 @@ try {
       const score = modelProbability(ctx, classes);
       for (const [j, result] of explanation.results.entries()) {
         const t = totals[j]!;
+        t.images += chunk.length;
         t.passes += result.extraForwardPasses * chunk.length;
         t.ms += result.milliseconds;
-        t.hits += peaksInMasks(result.map, masks, transforms).filter(Boolean).length;
+        t.peaks.push(...peaksInMasks(result.map, masks, transforms));
         const area = result.map.data.length / chunk.length;
         for (let i = 0; i < chunk.length; i++) {
-          if (result.map.data.subarray(i * area, (i + 1) * area).every((v) => v === 0)) t.empty++;
+          t.empty.push(result.map.data.subarray(i * area, (i + 1) * area).every((v) => v === 0));
         }
         const curves = await deletionInsertion(images, result.map.data, score);
-        t.deletion += curves.deletion.reduce((a, b) => a + b, 0);
-        t.insertion += curves.insertion.reduce((a, b) => a + b, 0);
+        t.deletion.push(...curves.deletion);
+        t.insertion.push(...curves.insertion);
       }
       console.error(`  ${start + chunk.length}/${samples.length} images`);
     }
@@ -117,52 +125,84 @@ try {
   await engine.dispose();
 }
 
-const n = samples.length;
+if (options.json) {
+  const models = Object.fromEntries(
+    [...tables].map(([name, totals]) => [
+      name,
+      Object.fromEntries(variants.map((v, j) => [v.label, totals[j]!])),
+    ]),
+  );
+  const evaluation = { ...EVALUATION, count: samples.length };
+  await writeFile(options.json, JSON.stringify({ evaluation, models }));
+}
+
+/** Mean and standard error of the mean. */
+function meanAndError(values: readonly number[]): string {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1);
+  return `${mean >= 0 ? "" : "-"}${Math.abs(mean).toFixed(4)} ± ${Math.sqrt(variance / values.length).toFixed(4)}`;
+}
+
+/** Per-image differences a - b. */
+const minus = (a: readonly number[], b: readonly number[]) => a.map((v, i) => v - b[i]!);
+const share = (flags: readonly boolean[]) =>
+  ((100 * flags.filter(Boolean).length) / flags.length).toFixed(1);
+
 const columns = [
   "method",
   "passes/img",
   "ms/img",
   "deletion AUC",
+  "Δ deletion",
   "insertion AUC",
+  "Δ insertion",
   "peak in mask %",
   "empty maps %",
 ];
-const row = (label: string, t: Totals): string[] => [
+const row = (label: string, t: Totals, reference: Totals): string[] => [
   label,
-  (t.passes / n).toFixed(1),
-  (t.ms / n).toFixed(1),
-  (t.deletion / n).toFixed(4),
-  (t.insertion / n).toFixed(4),
-  ((100 * t.hits) / n).toFixed(1),
-  ((100 * t.empty) / n).toFixed(1),
+  (t.passes / t.images).toFixed(1),
+  (t.ms / t.images).toFixed(1),
+  meanAndError(t.deletion),
+  t === reference ? "" : meanAndError(minus(t.deletion, reference.deletion)),
+  meanAndError(t.insertion),
+  t === reference ? "" : meanAndError(minus(t.insertion, reference.insertion)),
+  share(t.peaks),
+  share(t.empty),
 ];
-const numeric = [1, 2, 3, 4, 5, 6];
+const numeric = [1, 2, 3, 4, 5, 6, 7, 8];
 console.log(
-  `${n} images of split "${EVALUATION.split}" seed ${EVALUATION.seed} (one object each), the object's ` +
-    "class explained at the default layer; deletion lower is better, insertion higher.\n",
+  `${samples.length} images of split "${EVALUATION.split}" seed ${EVALUATION.seed} (one object each), ` +
+    "the object's class explained at the default layer. AUCs: mean ± standard error; deletion " +
+    "lower is better, insertion higher; Δ: paired difference to Score-CAM on the same images.\n",
 );
+const print = (totals: readonly Totals[]) =>
+  console.log(
+    formatTable({
+      columns,
+      rows: variants.map((v, j) => row(v.label, totals[j]!, totals[0]!)),
+      numeric,
+    }),
+  );
 for (const [name, totals] of tables) {
   console.log(`${name}:\n`);
-  console.log(
-    formatTable({ columns, rows: variants.map((v, j) => row(v.label, totals[j]!)), numeric }),
-  );
+  print(totals);
   console.log();
 }
 if (tables.size > 1) {
-  console.log("Mean over models:\n");
-  const mean = variants.map((_, j) => {
-    const all = [...tables.values()].map((t) => t[j]!);
-    const avg = (key: keyof Totals) => all.reduce((a, t) => a + t[key], 0) / all.length;
-    return {
-      passes: avg("passes"),
-      ms: avg("ms"),
-      deletion: avg("deletion"),
-      insertion: avg("insertion"),
-      hits: avg("hits"),
-      empty: avg("empty"),
-    };
-  });
-  console.log(
-    formatTable({ columns, rows: variants.map((v, j) => row(v.label, mean[j]!)), numeric }),
+  console.log("All models (images pooled):\n");
+  print(
+    variants.map((_, j) => {
+      const all = [...tables.values()].map((t) => t[j]!);
+      return {
+        images: all.reduce((a, t) => a + t.images, 0),
+        passes: all.reduce((a, t) => a + t.passes, 0),
+        ms: all.reduce((a, t) => a + t.ms, 0),
+        deletion: all.flatMap((t) => t.deletion),
+        insertion: all.flatMap((t) => t.insertion),
+        peaks: all.flatMap((t) => t.peaks),
+        empty: all.flatMap((t) => t.empty),
+      };
+    }),
   );
 }

@@ -44,8 +44,9 @@ OPSET = 13
 FEATURES = "features"  # ONNX value name given to the last spatial activation
 
 DESCRIPTIONS = {
-    "synth-vgg": "Plain VGG-style CNN (3x3 Conv + ReLU stacks with 2x2 max pooling, no normalisation), "
-    "global average pooling and one Linear layer, trained on camscope's synthetic shapes.",
+    "synth-vgg": "Plain VGG-style CNN (3x3 Conv + ReLU stacks with 2x2 max pooling, no normalisation "
+    "layers: the BatchNorms used in training are folded into the convolutions), global average "
+    "pooling and one Linear layer, trained on camscope's synthetic shapes.",
     "synth-resnet": "Small ResNet (BasicBlocks with BatchNorm, identity and 1x1-projection shortcuts), "
     "global average pooling and one Linear layer, trained on camscope's synthetic shapes. "
     "BatchNormalization nodes are kept in the graph.",
@@ -54,7 +55,7 @@ DESCRIPTIONS = {
     "Linear layer, trained on camscope's synthetic shapes.",
 }
 
-# Per-model defaults, chosen to train in well under 10 minutes on two CPU cores.
+# Per-model defaults: about 10 minutes of training each on two otherwise idle CPU cores.
 DEFAULTS = {
     "synth-vgg": {"epochs": 15, "lr": 2e-3},
     "synth-resnet": {"epochs": 15, "lr": 2e-3},
@@ -338,6 +339,9 @@ def main() -> None:
     parser.add_argument("--test-seed", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-export", action="store_true", help="train and evaluate only")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="no training: accuracy of the existing <out>/<name>.onnx on the val and "
+                        "test splits under onnxruntime-node, and its op types")  # fmt: skip
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -351,9 +355,19 @@ def main() -> None:
         data_dir = args.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        train_set = export_split(data_dir, "train", args.train_seed, args.train_count)
         val_set = export_split(data_dir, "val", args.val_seed, args.val_count)
         test_set = export_split(data_dir, "test", args.test_seed, args.test_count)
+        if args.evaluate_only:
+            for name in names:
+                path = args.out / f"{name}.onnx"
+                accs = [
+                    accuracy(run_onnxruntime(path, s["images"], data_dir), s["labels"])
+                    for s in (val_set, test_set)
+                ]
+                log(f"{name}: val {accs[0]:.4f}, test {accs[1]:.4f} (onnxruntime-node), "
+                    f"{path.stat().st_size} bytes, ops {op_counts(onnx.load(str(path)))}")  # fmt: skip
+            return
+        train_set = export_split(data_dir, "train", args.train_seed, args.train_count)
         classes = train_set["classes"]
         assert val_set["classes"] == classes and test_set["classes"] == classes
         args.out.mkdir(parents=True, exist_ok=True)

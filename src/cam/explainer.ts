@@ -13,9 +13,21 @@ import { withOutputs } from "../onnx/outputs.ts";
 import { DataType } from "../onnx/proto.ts";
 import { sizeOf } from "../onnx/tensor.ts";
 import { scoreChannelMasks } from "./channel-masks.ts";
-import { channelSum, firstComponentProjection, normalizeInPlace, reluInPlace, weightedSum } from "./maps.ts";
+import {
+  channelSum,
+  firstComponentProjection,
+  normalizeInPlace,
+  reluInPlace,
+  weightedSum,
+} from "./maps.ts";
 import { layerDims, type CamMethod, type CamRun } from "./method.ts";
-import { resolveTargets, seedRows, targetScores, type TargetOptions, type Targets } from "./targets.ts";
+import {
+  resolveTargets,
+  seedRows,
+  targetScores,
+  type TargetOptions,
+  type Targets,
+} from "./targets.ts";
 
 export interface ExplainOptions {
   methods: readonly CamMethod[];
@@ -80,7 +92,8 @@ export class CamExplainer {
     if (!b) {
       b = (async () => {
         const shapes = await this.ctx.shapes();
-        if (score === "logit") return new Backward(this.ctx.engine, this.ctx.model, shapes, this.ctx.input.name);
+        if (score === "logit")
+          return new Backward(this.ctx.engine, this.ctx.model, shapes, this.ctx.input.name);
         const model = this.ctx.model.clone();
         const probabilities = "camscope/probabilities";
         model.graph.node.push({
@@ -90,7 +103,10 @@ export class CamExplainer {
           output: [probabilities],
           attribute: binary ? [] : [{ name: "axis", type: 2, i: -1 }],
         });
-        model.graph.output.push({ name: probabilities, type: { tensor_type: { elem_type: DataType.FLOAT } } });
+        model.graph.output.push({
+          name: probabilities,
+          type: { tensor_type: { elem_type: DataType.FLOAT } },
+        });
         const withProb = new Map(shapes);
         withProb.set(probabilities, shapes.get(this.ctx.output)!);
         return new Backward(this.ctx.engine, model, withProb, this.ctx.input.name);
@@ -111,18 +127,26 @@ export class CamExplainer {
   }
 
   /** Activations of `layers` (and logits) without gradients. */
-  private async forwardActivations(input: FloatTensor, layers: readonly string[]): Promise<Map<string, FloatTensor>> {
+  private async forwardActivations(
+    input: FloatTensor,
+    layers: readonly string[],
+  ): Promise<Map<string, FloatTensor>> {
     const key = layers.join("\n");
     if (!this.exposedModel || this.exposedKey !== key) {
       this.exposedModel = withOutputs(this.ctx.model, layers);
       this.exposedKey = key;
     }
-    const session = await this.ctx.engine.session(this.exposedModel, `activations:${this.ctx.model.source}:${key}`);
+    const session = await this.ctx.engine.session(
+      this.exposedModel,
+      `activations:${this.ctx.model.source}:${key}`,
+    );
     const out = await session.runBatched(
       { [this.ctx.input.name]: new Tensor("float32", input.data, input.dims) },
       layers,
     );
-    return new Map(layers.map((l) => [l, { data: out[l]!.data as Float32Array, dims: [...out[l]!.dims] }]));
+    return new Map(
+      layers.map((l) => [l, { data: out[l]!.data as Float32Array, dims: [...out[l]!.dims] }]),
+    );
   }
 
   async explain(images: FloatTensor, options: ExplainOptions): Promise<Explanation> {
@@ -181,7 +205,12 @@ export class CamExplainer {
               [this.ctx.output],
               options.batchSize ?? 32,
             );
-            return targetScores(out[this.ctx.output]!.data as Float32Array, units, classes, targets.score);
+            return targetScores(
+              out[this.ctx.output]!.data as Float32Array,
+              units,
+              classes,
+              targets.score,
+            );
           },
           scoreChannelMasks: (masks, perRow) => {
             forwardPasses += perRow;
@@ -229,7 +258,11 @@ async function rawMap(method: CamMethod, run: CamRun, eigenSmooth: boolean): Pro
 }
 
 /** w[n, k] * A[n, k] for every position: [N, K, h, w]. */
-function channelWeighted(activations: Float32Array, weights: Float32Array, dims: readonly number[]): Float32Array {
+function channelWeighted(
+  activations: Float32Array,
+  weights: Float32Array,
+  dims: readonly number[],
+): Float32Array {
   const area = dims[2]! * dims[3]!;
   return activations.map((a, p) => a * weights[Math.floor(p / area)]!);
 }

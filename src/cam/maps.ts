@@ -66,8 +66,10 @@ export function firstComponentProjection(
         channelMean[p]! += v / k;
       }
     }
-    const v = new SVD(m, { computeLeftSingularVectors: false, autoTranspose: true })
-      .rightSingularVectors.getColumn(0);
+    const v = new SVD(m, {
+      computeLeftSingularVectors: false,
+      autoTranspose: true,
+    }).rightSingularVectors.getColumn(0);
     const projection = m.mmul(Matrix.columnVector(v)).getColumn(0);
     const sign = projection.reduce((a, v, p) => a + v * channelMean[p]!, 0) < 0 ? -1 : 1;
     projection.forEach((p, j) => (out[i * area + j] = sign * p));

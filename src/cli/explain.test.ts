@@ -102,7 +102,8 @@ describe("camscope explain", () => {
         const map = await npy(out, files.map);
         assert.deepEqual(map.dims, [inputH, inputW]);
         assert.ok(map.data.every((v) => v >= 0 && v <= 1));
-        assert.equal(Math.max(...map.data), 1);
+        // Normalised at layer resolution, then upsampled: the peak may fall between samples.
+        assert.ok(Math.max(...map.data) > 0.9);
         assert.equal(files.raw.length, 1);
         assert.deepEqual((await npy(out, files.raw[0]!)).dims, [layerH, layerW]);
       }
@@ -139,16 +140,17 @@ describe("camscope explain", () => {
     });
   });
 
-  test("--target names a class; --aug-smooth and --eigen-smooth are recorded", async () => {
+  test("--target gives a class per image, across chunks; --aug-smooth and --eigen-smooth are recorded", async () => {
     const out = join(dir, "smooth");
+    // The first chunk holds four images, so the fifth image's class comes from the second.
+    const classes = ["circle", "square", "triangle", "star", "cross"];
     const run = await camscope([
       "explain",
-      samples[0]!,
-      samples[1]!,
+      ...samples.slice(0, 5),
       "--model",
       MODEL,
       "--target",
-      "circle,square",
+      classes.join(","),
       "--method",
       "gradcam,eigengradcam",
       "--aug-smooth",
@@ -162,9 +164,10 @@ describe("camscope explain", () => {
     assert.equal(index.eigenSmooth, true);
     assert.deepEqual(
       index.images.map((i) => i.targets[0]!.label),
-      ["circle", "square"],
+      classes,
     );
     const map = await npy(out, index.images[0]!.targets[0]!.maps.gradcam!.map);
+    // The smoothed map is normalised at input resolution.
     assert.equal(Math.max(...map.data), 1);
   });
 

@@ -1,8 +1,8 @@
 // `camscope explain`: CAM explanations of images, written as overlays, grids, .npy maps and a
-// maps.json index. Images go through the model in chunks of IMAGES_PER_CHUNK: each chunk is
-// preprocessed into one tensor and explained by every method in one explain call, while the next
-// chunk decodes. An image that cannot be decoded or preprocessed is reported and skipped; the
-// command still explains the others and then exits 1.
+// maps.json index. Images go through the model in chunks: each chunk is preprocessed into one
+// tensor and explained by every method in one explain call, while the next chunk decodes. An
+// image that cannot be decoded or preprocessed is reported and skipped; the command still
+// explains the others and then exits 1.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
@@ -53,9 +53,13 @@ export interface ExplainCliOptions extends ModelOptions {
   out: string;
 }
 
-// Bounds the decoded images, input tensors and maps held at once; the engine splits model runs
-// further, so this does not change what one session run sees.
-const IMAGES_PER_CHUNK = 32;
+// Chunks are sized to take about CHUNK_MS, so that progress moves even when perturbation methods
+// spend seconds per image, up to MAX_CHUNK images, which bounds the images and maps held at once.
+// Small chunks cost little: the engine batches a method's perturbed inputs across and within
+// images anyway, and splits big batches into session runs of its own chunk size.
+const FIRST_CHUNK = 4;
+const MAX_CHUNK = 32;
+const CHUNK_MS = 10_000;
 const PROGRESS_BAR = 24;
 
 export function registerExplain(program: Command, io: Io): void {
@@ -161,18 +165,12 @@ export async function explainImages(
     };
 
     const dirs = imageDirNames(paths, [INDEX_FILE]);
-    const chunks: number[][] = [];
-    for (let i = 0; i < paths.length; i += IMAGES_PER_CHUNK) {
-      chunks.push(
-        Array.from({ length: Math.min(IMAGES_PER_CHUNK, paths.length - i) }, (_, j) => i + j),
-      );
-    }
-    const load = (indices: readonly number[]): Promise<Loaded[]> =>
+    const load = (start: number, count: number): Promise<Loaded[]> =>
       Promise.all(
-        indices.map((i) =>
-          decodeImage(paths[i]!).then(
-            (rgb): Loaded => ({ index: i, path: paths[i]!, dir: dirs[i]!, rgb }),
-            (error: Error): Loaded => ({ path: paths[i]!, error: error.message }),
+        paths.slice(start, start + count).map((path, j) =>
+          decodeImage(path).then(
+            (rgb): Loaded => ({ index: start + j, path, dir: dirs[start + j]!, rgb }),
+            (error: Error): Loaded => ({ path, error: error.message }),
           ),
         ),
       );
@@ -194,11 +192,20 @@ export async function explainImages(
       index.failed.push(failure);
       progress.log(`skipped: ${failure.error}`);
     };
-    let done = 0;
-    let next = load(chunks[0] ?? []);
-    for (let c = 0; c < chunks.length; c++) {
+    const style = {
+      colormap: options.colormap,
+      alpha: options.alpha,
+      perTargetDirs: (options.topK ?? 1) > 1,
+    };
+    let size = Math.min(FIRST_CHUNK, paths.length);
+    let next = load(0, size);
+    let start = 0;
+    while (start < paths.length) {
       const loaded = await next;
-      if (c + 1 < chunks.length) next = load(chunks[c + 1]!);
+      const began = performance.now();
+      const end = start + loaded.length;
+      // The next chunk decodes while this one is explained.
+      if (end < paths.length) next = load(end, size);
       const decoded: Decoded[] = [];
       for (const item of loaded) {
         if ("error" in item) fail({ image: item.path, error: item.error });
@@ -211,17 +218,14 @@ export async function explainImages(
           images.map((image) => image.index),
         );
         index.layers = explanation.layers.map(({ name, op, dims }) => ({ name, op, dims }));
-        const style = {
-          colormap: options.colormap,
-          alpha: options.alpha,
-          perTargetDirs: (options.topK ?? 1) > 1,
-        };
         index.images.push(
           ...(await writeExplanation(options.out, ctx, images, explanation, style)),
         );
       }
-      done += loaded.length;
-      progress.update(done);
+      progress.update(end);
+      const perImage = (performance.now() - began) / loaded.length;
+      size = Math.max(1, Math.min(MAX_CHUNK, Math.round(CHUNK_MS / perImage)));
+      start = end;
     }
     progress.finish();
     await mkdir(options.out, { recursive: true });

@@ -3,7 +3,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { CamscopeError } from "../errors.ts";
-import { ImageDecodeError } from "../image/decode.ts";
 import { registerActivation } from "./activation.ts";
 import { registerExplain } from "./explain.ts";
 import type { Io } from "./io.ts";
@@ -42,7 +41,7 @@ export async function runCli(args: readonly string[], io: Io): Promise<number> {
   } catch (error) {
     // Commander has already printed its own message (usage errors, --help, --version).
     if (error instanceof CommanderError) return error.exitCode;
-    if (error instanceof CamscopeError || error instanceof ImageDecodeError) {
+    if (error instanceof CamscopeError) {
       io.err.write(`error: ${error.message}\n`);
       return 1;
     }

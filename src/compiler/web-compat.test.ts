@@ -43,12 +43,20 @@ async function webVsNode(model: OnnxModel, wrtExtra: string[] = []): Promise<num
       return [i.name, dims, Float32Array.from({ length: sizeOf(dims) }, () => rng.normal())];
     });
     const seedDims = [2, ...compiled.outputDims.slice(1)];
-    feeds.push([compiled.seed, seedDims, Float32Array.from({ length: sizeOf(seedDims) }, () => rng.normal())]);
-    const nodeOut = await (await engine.session(compiled.model)).run(
-      Object.fromEntries(feeds.map(([n, d, v]) => [n, new Tensor("float32", v, d)])),
+    feeds.push([
+      compiled.seed,
+      seedDims,
+      Float32Array.from({ length: sizeOf(seedDims) }, () => rng.normal()),
+    ]);
+    const nodeOut = await (
+      await engine.session(compiled.model)
+    ).run(Object.fromEntries(feeds.map(([n, d, v]) => [n, new Tensor("float32", v, d)])));
+    const session = await web.InferenceSession.create(compiled.model.toBytes(), {
+      executionProviders: ["wasm"],
+    });
+    const webOut = await session.run(
+      Object.fromEntries(feeds.map(([n, d, v]) => [n, new web.Tensor("float32", v, d)])),
     );
-    const session = await web.InferenceSession.create(compiled.model.toBytes(), { executionProviders: ["wasm"] });
-    const webOut = await session.run(Object.fromEntries(feeds.map(([n, d, v]) => [n, new web.Tensor("float32", v, d)])));
     await session.release();
     let err = 0;
     let scale = 0;
@@ -75,11 +83,33 @@ for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith(".onnx"))) {
   });
 }
 
-const w = (n: number) => ({ name: "w", dims: [n, 2, 3, 3], data: Float32Array.from({ length: n * 18 }, (_, i) => Math.sin(i)) });
+const w = (n: number) => ({
+  name: "w",
+  dims: [n, 2, 3, 3],
+  data: Float32Array.from({ length: n * 18 }, (_, i) => Math.sin(i)),
+});
 const rarePaths: [string, OnnxModel][] = [
-  ["Conv through ConvTranspose (pads beyond the kernel reach)", singleOp("Conv", [2, 5, 5], { pads: [2, 2, 2, 2] }, [w(2)])],
-  ["MaxPool with ceil_mode and pads", singleOp("MaxPool", [2, 7, 7], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 })],
-  ["AveragePool excluding pads", singleOp("AveragePool", [2, 7, 7], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] })],
+  [
+    "Conv through ConvTranspose (pads beyond the kernel reach)",
+    singleOp("Conv", [2, 5, 5], { pads: [2, 2, 2, 2] }, [w(2)]),
+  ],
+  [
+    "MaxPool with ceil_mode and pads",
+    singleOp("MaxPool", [2, 7, 7], {
+      kernel_shape: [3, 3],
+      strides: [2, 2],
+      pads: [1, 1, 1, 1],
+      ceil_mode: 1,
+    }),
+  ],
+  [
+    "AveragePool excluding pads",
+    singleOp("AveragePool", [2, 7, 7], {
+      kernel_shape: [3, 3],
+      strides: [2, 2],
+      pads: [1, 1, 1, 1],
+    }),
+  ],
   ["GlobalMaxPool", singleOp("GlobalMaxPool", [3, 4, 5])],
   ["Softmax", singleOp("Softmax", [6], { axis: 1 })],
   ["HardSwish", singleOp("HardSwish", [3, 4, 4], {}, [], 14)],

@@ -2,17 +2,18 @@
 import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 import type { RgbImage } from "./types.ts";
+import { CamscopeError } from "../errors.ts";
 
 /** The formats camscope promises to read; browsers decode all three natively too. */
 const SUPPORTED_FORMATS = new Set(["png", "jpeg", "webp"]);
 
 /** Thrown for any source that cannot be turned into an image; names the file and the reason. */
-export class ImageDecodeError extends Error {
+export class ImageDecodeError extends CamscopeError {
   readonly source: string;
   readonly reason: string;
 
   constructor(source: string, reason: string) {
-    super(`Cannot decode image "${source}": ${reason}`);
+    super("IMAGE_DECODE", `Cannot decode image "${source}": ${reason}`);
     this.name = "ImageDecodeError";
     this.source = source;
     this.reason = reason;

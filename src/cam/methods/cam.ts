@@ -19,7 +19,10 @@ function isGlobalAverage(node: NodeProto): boolean {
  * and one linear layer (Gemm, or MatMul + Add) reading `layer` — the only heads CAM is defined
  * for. Anything else is an error naming what was found.
  */
-export function linearHeadWeights(model: OnnxModel, layer: string): { weights: Float32Array; classes: number; channels: number } {
+export function linearHeadWeights(
+  model: OnnxModel,
+  layer: string,
+): { weights: Float32Array; classes: number; channels: number } {
   const { consumers, initializers } = model.index();
   const only = (value: string): NodeProto | undefined => {
     const list = consumers.get(value) ?? [];
@@ -39,12 +42,14 @@ export function linearHeadWeights(model: OnnxModel, layer: string): { weights: F
     return fail(`found ${node?.op_type ?? "several consumers"} after pooling`);
   }
   const w = initializers.get(node.input[1]!);
-  if (!w || !w.dims || w.dims.length !== 2) return fail("the linear layer's weights are not a constant matrix");
+  if (!w || !w.dims || w.dims.length !== 2)
+    return fail("the linear layer's weights are not a constant matrix");
   const data = tensorData(w) as Float32Array;
   const [rows, cols] = w.dims as [number, number];
   // Gemm with transB (PyTorch's Linear) stores [classes, K]; MatMul and plain Gemm store [K, classes].
   const transposed = node.op_type === "Gemm" && attrInt(node, "transB", 0) === 1;
-  if (node.op_type === "Gemm" && attrInt(node, "transA", 0) === 1) return fail("Gemm transA is set");
+  if (node.op_type === "Gemm" && attrInt(node, "transA", 0) === 1)
+    return fail("Gemm transA is set");
   const classes = transposed ? rows : cols;
   const channels = transposed ? cols : rows;
   const weights = new Float32Array(classes * channels);

@@ -143,8 +143,10 @@ describe("Cluster-CAM on an analytic score", () => {
     assertClose(map.subarray(4, 8), merged(distinct, scores, "subtract"), 1e-5);
   });
 
-  it("rejects a bad cluster count", () => {
+  it("rejects bad options", () => {
     assert.throws(() => clusterCam({ clusters: 0 }), RangeError);
+    assert.throws(() => clusterCam({ merge: "add" as "cut" }), RangeError);
+    assert.throws(() => clusterCam({ baseline: "blur" as "none" }), RangeError);
   });
 });
 

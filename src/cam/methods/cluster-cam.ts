@@ -63,7 +63,13 @@ export function clusterCam(options: ClusterCamOptions = {}): MapMethod {
     throw new RangeError(`Cluster-CAM clusters must be a positive integer, got ${clusters}`);
   }
   const merge = options.merge ?? "subtract";
+  if (merge !== "subtract" && merge !== "cut") {
+    throw new RangeError(`Cluster-CAM merge must be "subtract" or "cut", got "${merge}"`);
+  }
   const baseline = options.baseline ?? "zeros";
+  if (baseline !== "zeros" && baseline !== "none") {
+    throw new RangeError(`Cluster-CAM baseline must be "zeros" or "none", got "${baseline}"`);
+  }
   return {
     name: "clustercam",
     title: "Cluster-CAM",
@@ -85,7 +91,7 @@ export function clusterCam(options: ClusterCamOptions = {}): MapMethod {
       // Item 0 is the baseline (the zero input), items 1..count the clusters. Every row sends as
       // many items as the row with the most clusters; the others pad with zero inputs, unread.
       const offset = baseline === "zeros" ? 1 : 0;
-      const perRow = offset + Math.max(...groups.map((g) => g.count));
+      const perRow = offset + groups.reduce((most, g) => Math.max(most, g.count), 0);
       const build = (i: number, start: number, end: number, out: Float32Array): void => {
         out.fill(0);
         const { count, masks } = groups[i]!;

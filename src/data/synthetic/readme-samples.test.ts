@@ -35,7 +35,7 @@ test("samples/ is what `export-synthetic --readme-samples` writes", async (t) =>
   );
   // Pixels rather than PNG bytes: the encoder's output may differ between sharp versions.
   for (const name of names) {
-    for (const file of [`${name}.png`, `${name}.mask.png`]) {
+    for (const file of [`${name}.png`, join("masks", `${name}.png`)]) {
       assert.deepEqual(await pixels(join(outDir, file)), await pixels(join(committed, file)), file);
     }
   }

@@ -1,7 +1,8 @@
 // The sample images shipped in samples/ for the README's first command: one image of each class in
 // SAMPLE_CLASSES (shapes with telling parts for an explanation to point at) and one image with two
-// objects, the first such images of split "samples" of seed 7. Written as <name>.png, <name>.mask.png (all objects, 0/255) and
-// annotations.json (COCO, as ./coco.ts writes it, file names relative to the folder).
+// objects, the first such images of split "samples" of seed 7. Written as <name>.png,
+// masks/<name>.png (all objects, 0/255; in a subfolder so that samples/*.png is the images alone)
+// and annotations.json (COCO, as ./coco.ts writes it, file names relative to the folder).
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { addToCoco, emptyCocoDataset, maskToGray, writePng } from "./coco.ts";
@@ -41,7 +42,7 @@ function sampleName(sample: SyntheticSample): string {
 /** Writes the samples to `outDir`; returns their names. */
 export async function exportReadmeSamples(outDir: string): Promise<string[]> {
   const samples = pickSamples();
-  await mkdir(outDir, { recursive: true });
+  await mkdir(join(outDir, "masks"), { recursive: true });
   const dataset = emptyCocoDataset({
     description: "camscope synthetic localization dataset: README samples",
     seed: SEED,
@@ -59,7 +60,7 @@ export async function exportReadmeSamples(outDir: string): Promise<string[]> {
     for (const { mask } of sample.objects) mask.forEach((bit, i) => (union[i]! |= bit));
     const { width, height } = sample;
     await writePng(join(outDir, `${name}.png`), sample.rgb, width, height, 3);
-    await writePng(join(outDir, `${name}.mask.png`), maskToGray(union), width, height, 1);
+    await writePng(join(outDir, "masks", `${name}.png`), maskToGray(union), width, height, 1);
   }
   await writeFile(join(outDir, "annotations.json"), `${JSON.stringify(dataset)}\n`);
   return names;
