@@ -136,7 +136,7 @@ describe("Cluster-CAM on an analytic score", () => {
 
   it('with baseline "none" scores the masked inputs alone, C passes', async () => {
     const run = fakeRun(input, activations, affineScore);
-    const map = await clusterCam({ clusters: 4, baseline: "none" }).map(run);
+    const map = await clusterCam({ clusters: 4, merge: "subtract", baseline: "none" }).map(run);
     assert.equal(run.passes, 4);
     const distinct = [...new Map(rows[1]!.map((a) => [minmax(a).join(), minmax(a)])).values()];
     const scores = distinct.map((m) => maskedScore(x(1), m, [2, 2], [3, 3], 1));
@@ -164,7 +164,7 @@ describe("Cluster-CAM on a model", () => {
   after(() => engine.dispose());
 
   it("gives layer-resolution maps with C + 1 passes, deterministically", async () => {
-    const methods = [clusterCam({ clusters: 3 }), clusterCam({ clusters: 5, merge: "cut" })];
+    const methods = [clusterCam({ clusters: 3, merge: "subtract" }), clusterCam({ clusters: 5 })];
     const first = await explainer.explain(images, { methods, layers: ["act"] });
     const again = await explainer.explain(images, { methods, layers: ["act"] });
     const [, , h, w] = first.layers[0]!.dims as number[];
@@ -181,7 +181,7 @@ describe("Cluster-CAM on a model", () => {
   it("with one cluster per channel weights each distinct map by its score gain", async () => {
     const run = await explainerRun(explainer, images, { layers: ["act"] });
     const [rows, channels, h, w] = run.activations.dims as [number, number, number, number];
-    const map = await clusterCam({ clusters: channels }).map(run);
+    const map = await clusterCam({ clusters: channels, merge: "subtract" }).map(run);
     const [, , height, width] = run.input.dims as [number, number, number, number];
     const inputSize = run.input.data.length / rows;
     for (let i = 0; i < rows; i++) {

@@ -8,6 +8,11 @@
 //    the cognition-scissors S = sum_{d_j < 0} -d_j m_j those that lower it, and the merge cuts the
 //    scissors out of the base ("subtract": B - S; "cut": B * (1 - minmax(S))).
 // C + 1 forward passes per target (C with baseline "none"); empty clusters are dropped.
+// Defaults (scripts/measure-cluster-cam.ts, 100 images x 3 bundled models): "cut" beat "subtract"
+// on Deletion AUC at every cluster count (paired, t <= -3.4) and matched it on Insertion; 16
+// clusters beat 8 (Deletion -0.0074, t = -3.2; Insertion +0.0023, t = 2.1) while 32 gained nothing
+// significant for twice the passes. With 16 and "cut", 17 passes per image instead of Score-CAM's
+// ~139 gave a better Deletion AUC (-0.0093, t = -3.1) and the same Insertion AUC.
 import { resizeBilinear } from "../../image/resize.ts";
 import { clusterPoints } from "../clustering.ts";
 import { normalizeInPlace, spatialSum } from "../maps.ts";
@@ -19,9 +24,9 @@ export type ClusterMerge = "subtract" | "cut";
 export type ClusterBaseline = "zeros" | "none";
 
 export interface ClusterCamOptions {
-  /** Number of clusters N (at most K are used). Default 8. */
+  /** Number of clusters N (at most K are used). Default 16. */
   clusters?: number;
-  /** How the cognition-scissors cut the cognition-base map. Default "subtract". */
+  /** How the cognition-scissors cut the cognition-base map. Default "cut". */
   merge?: ClusterMerge;
   /** Default "zeros". */
   baseline?: ClusterBaseline;
@@ -58,11 +63,11 @@ function rowClusters(
 }
 
 export function clusterCam(options: ClusterCamOptions = {}): MapMethod {
-  const clusters = options.clusters ?? 8;
+  const clusters = options.clusters ?? 16;
   if (!Number.isSafeInteger(clusters) || clusters < 1) {
     throw new RangeError(`Cluster-CAM clusters must be a positive integer, got ${clusters}`);
   }
-  const merge = options.merge ?? "subtract";
+  const merge = options.merge ?? "cut";
   if (merge !== "subtract" && merge !== "cut") {
     throw new RangeError(`Cluster-CAM merge must be "subtract" or "cut", got "${merge}"`);
   }
