@@ -15,6 +15,7 @@ import {
   flipAxis,
   mergeVariants,
 } from "./smoothing.ts";
+import { assertClose } from "./testing/assertions.ts";
 
 const engine = new Engine({ threads: 1 });
 after(() => engine.dispose());
@@ -39,14 +40,6 @@ function randomImages(n: number, seed: number): FloatTensor {
   const rng = createRng(seed);
   const dims = [n, 3, 16, 16];
   return { data: Float32Array.from({ length: n * 3 * 256 }, () => rng.normal()), dims };
-}
-
-function assertClose(actual: Float32Array, expected: Float32Array, tolerance: number): void {
-  assert.equal(actual.length, expected.length);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++)
-    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
-  assert.ok(worst <= tolerance, `max difference ${worst} > ${tolerance}`);
 }
 
 describe("augmentation helpers", () => {

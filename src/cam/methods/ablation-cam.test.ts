@@ -15,25 +15,12 @@ import type { CamRun } from "../method.ts";
 import { explainerRun, fakeRun, patternImages } from "../testing/runs.ts";
 import { ablationCam } from "./ablation-cam.ts";
 import { linearHeadWeights } from "./cam.ts";
+import { assertClose } from "../testing/assertions.ts";
 
 const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 // The ReLU inside the last residual block: the block's shortcut reads the block input, so the
 // graph after it is not self-contained.
 const INNER = "/model/layer4/layer4.1/relu/Relu_output_0";
-
-function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tolerance: number,
-): void {
-  assert.equal(actual.length, expected.length);
-  for (let j = 0; j < actual.length; j++) {
-    assert.ok(
-      Math.abs(actual[j]! - expected[j]!) <= tolerance,
-      `element ${j}: ${actual[j]} vs ${expected[j]}`,
-    );
-  }
-}
 
 describe("Ablation-CAM", () => {
   let engine: Engine;

@@ -7,6 +7,7 @@ import { openModel, type ModelContext } from "../../models/context.ts";
 import { CamExplainer } from "../explainer.ts";
 import { explainerRun, fakeRun, patternImages } from "../testing/runs.ts";
 import { clusterCam } from "./cluster-cam.ts";
+import { assertClose } from "../testing/assertions.ts";
 
 const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 
@@ -55,20 +56,6 @@ function merged(masks: number[][], d: number[], merge: "subtract" | "cut"): numb
   if (merge === "subtract") return base.map((b, p) => b - scissors[p]!);
   const cut = minmax(scissors);
   return base.map((b, p) => b * (1 - cut[p]!));
-}
-
-function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tolerance: number,
-): void {
-  assert.equal(actual.length, expected.length);
-  for (let j = 0; j < actual.length; j++) {
-    assert.ok(
-      Math.abs(actual[j]! - expected[j]!) <= tolerance,
-      `element ${j}: ${actual[j]} vs ${expected[j]}`,
-    );
-  }
 }
 
 describe("Cluster-CAM on an analytic score", () => {

@@ -8,6 +8,7 @@ import { createRng, deriveSeed } from "../../util/random.ts";
 import { CamExplainer } from "../explainer.ts";
 import { explainerRun, fakeRun, patternImages } from "../testing/runs.ts";
 import { isCam, scoreCam, ssCam } from "./score-cam.ts";
+import { assertClose } from "../testing/assertions.ts";
 
 const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 
@@ -96,20 +97,6 @@ function expectedWeights(
     out.push(...softmax(scores));
   }
   return out;
-}
-
-function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tolerance: number,
-): void {
-  assert.equal(actual.length, expected.length);
-  for (let j = 0; j < actual.length; j++) {
-    assert.ok(
-      Math.abs(actual[j]! - expected[j]!) <= tolerance,
-      `element ${j}: ${actual[j]} vs ${expected[j]}`,
-    );
-  }
 }
 
 describe("Score-CAM family on an analytic score", () => {
