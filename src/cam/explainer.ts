@@ -12,6 +12,7 @@ import { OnnxModel } from "../onnx/model.ts";
 import { withOutputs } from "../onnx/outputs.ts";
 import { DataType } from "../onnx/proto.ts";
 import { sizeOf } from "../onnx/tensor.ts";
+import { RelevancePropagator } from "../lrp/relevance.ts";
 import { scoreChannelMasks } from "./channel-masks.ts";
 import {
   channelSum,
@@ -22,6 +23,7 @@ import {
 } from "./maps.ts";
 import { layerDims, type CamMethod, type CamRun } from "./method.ts";
 import {
+  gatherRows,
   resolveTargets,
   seedRows,
   targetScores,
@@ -63,20 +65,12 @@ export interface Explanation {
   results: MethodMaps[];
 }
 
-/** Copies rows of a batch tensor: row i of the result is row index[i] of `t`. */
-export function gatherRows(t: FloatTensor, index: readonly number[]): FloatTensor {
-  const per = sizeOf(t.dims.slice(1));
-  if (index.length === t.dims[0] && index.every((v, i) => v === i)) return t;
-  const data = new Float32Array(index.length * per);
-  index.forEach((r, i) => data.set(t.data.subarray(r * per, (r + 1) * per), i * per));
-  return { data, dims: [index.length, ...t.dims.slice(1)] };
-}
-
 export class CamExplainer {
   readonly ctx: ModelContext;
   private readonly backwards = new Map<string, Promise<Backward>>();
   private exposedModel: OnnxModel | undefined;
   private exposedKey = "";
+  private relevancePropagator: RelevancePropagator | undefined;
 
   constructor(ctx: ModelContext) {
     this.ctx = ctx;
@@ -149,6 +143,22 @@ export class CamExplainer {
     );
   }
 
+  /** Relevance at `layers` by Relevance-CAM's propagation (composite relevance-cam, contrastive start). */
+  private async relevance(
+    input: FloatTensor,
+    targets: Targets,
+    layers: readonly string[],
+  ): Promise<Map<string, FloatTensor>> {
+    this.relevancePropagator ??= new RelevancePropagator(this.ctx);
+    const result = await this.relevancePropagator.propagate(input, targets, {
+      composite: "relevance-cam",
+      start: "contrastive",
+      layers,
+      input: false,
+    });
+    return new Map([...result.layers].map(([name, r]) => [name, r.relevance]));
+  }
+
   async explain(images: FloatTensor, options: ExplainOptions): Promise<Explanation> {
     const shapes = await this.ctx.shapes();
     const units = this.units(shapes);
@@ -177,6 +187,10 @@ export class CamExplainer {
       activations = await this.forwardActivations(input, layerNames);
     }
 
+    const relevance = options.methods.some((m) => m.needsRelevance)
+      ? await this.relevance(input, targets, layerNames)
+      : undefined;
+
     const [height, width] = this.ctx.input.dims.slice(2) as [number, number];
     const rows = targets.classes.length;
     const results: MethodMaps[] = [];
@@ -192,6 +206,7 @@ export class CamExplainer {
           layer,
           activations: activations.get(layer.name)!,
           ...(gradients ? { gradients: gradients.get(layer.name)! } : {}),
+          ...(relevance ? { relevance: relevance.get(layer.name)! } : {}),
           scores,
           seed: options.seed ?? 0,
           batchSize: options.batchSize ?? 32,

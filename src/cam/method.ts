@@ -18,6 +18,8 @@ export interface CamRun {
   activations: FloatTensor;
   /** d score / d A, [N, K, h, w]; present when the method needs gradients. */
   gradients?: FloatTensor;
+  /** Relevance at the layer, [N, K, h, w]; present when the method needs relevance (Relevance-CAM). */
+  relevance?: FloatTensor;
   /** The target score of each row on its unperturbed input. */
   scores: Float32Array;
   /**
@@ -43,6 +45,8 @@ interface MethodBase {
   /** Display name, e.g. "Grad-CAM". */
   readonly title: string;
   readonly needsGradients: boolean;
+  /** Whether the method reads LRP relevance at the layer (CamRun.relevance). */
+  readonly needsRelevance?: boolean;
   /** Whether the map goes through ReLU before normalisation (default true). */
   readonly relu?: boolean;
 }

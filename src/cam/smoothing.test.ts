@@ -5,7 +5,8 @@ import { Engine } from "../engine/engine.ts";
 import { ModelContext } from "../models/context.ts";
 import { tinyClassifier } from "../models/testing/tiny-classifier.ts";
 import { createRng } from "../util/random.ts";
-import { CamExplainer, gatherRows } from "./explainer.ts";
+import { CamExplainer } from "./explainer.ts";
+import { gatherRows } from "./targets.ts";
 import { normalizeInPlace } from "./maps.ts";
 import { camMethods } from "./methods/index.ts";
 import {

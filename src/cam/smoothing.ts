@@ -7,15 +7,9 @@
 import type { FloatTensor } from "../compiler/backward-session.ts";
 import type { TensorLayout } from "../image/preprocess.ts";
 import { sizeOf } from "../onnx/tensor.ts";
-import {
-  gatherRows,
-  type CamExplainer,
-  type ExplainOptions,
-  type Explanation,
-  type MethodMaps,
-} from "./explainer.ts";
+import type { CamExplainer, ExplainOptions, Explanation, MethodMaps } from "./explainer.ts";
 import { normalizeInPlace } from "./maps.ts";
-import { resolveTargets, targetScores } from "./targets.ts";
+import { gatherRows, resolveTargets, targetScores } from "./targets.ts";
 
 export interface Augmentation {
   flip: boolean;

@@ -9,6 +9,7 @@ import { eigenCam, eigenGradCam } from "./eigen-cam.ts";
 import { gradCamElementWise, hiResCam, layerCam } from "./element-wise.ts";
 import { gradCamPlusPlus } from "./grad-cam-plus-plus.ts";
 import { gradCam } from "./grad-cam.ts";
+import { relevanceCam } from "./relevance-cam.ts";
 import { isCam, scoreCam, ssCam } from "./score-cam.ts";
 import { xgradCam } from "./xgrad-cam.ts";
 
@@ -29,6 +30,7 @@ export function camMethods(model: OnnxModel): CamMethod[] {
     isCam(),
     ablationCam,
     clusterCam(),
+    relevanceCam(),
   ];
 }
 

@@ -8,6 +8,7 @@ import type { OnnxModel } from "../../onnx/model.ts";
 import { inferShapes } from "../../onnx/shapes.ts";
 import { sizeOf } from "../../onnx/tensor.ts";
 import { compileBackward } from "../compile.ts";
+import type { RuleSet } from "../rule.ts";
 import { exactGradient } from "../rules/index.ts";
 import { checkGradients, type FdOptions } from "./finite-difference.ts";
 
@@ -32,12 +33,13 @@ export async function assertGradients(
 
 /**
  * The gradient of seed . y at x for a one-input graph (batch: x's length over one sample's size);
- * seed default: ones.
+ * seed default: ones. Another rule set (e.g. LRP) sends its own signal back instead.
  */
 export async function vjpAt(
   model: OnnxModel,
   x: Float32Array,
   seed?: Float32Array,
+  ruleSet: RuleSet = exactGradient,
 ): Promise<Float32Array> {
   const engine = new Engine();
   try {
@@ -47,7 +49,7 @@ export async function vjpAt(
       ...(input.type?.tensor_type?.shape?.dim ?? []).slice(1).map((d) => d.dim_value ?? 1),
     ];
     const shapes = await inferShapes(model, engine, { name: input.name, dims });
-    const compiled = compileBackward(model, shapes, { wrt: [input.name], ruleSet: exactGradient });
+    const compiled = compileBackward(model, shapes, { wrt: [input.name], ruleSet });
     const batch = x.length / sizeOf(dims);
     const seedDims = [batch, ...compiled.outputDims.slice(1)];
     const session = await engine.session(compiled.model);

@@ -1,0 +1,158 @@
+// Layer-wise relevance propagation on a model: picks the targets, builds the starting relevance,
+// canonizes the model if the composite asks for it, and runs the compiled relevance graph once for
+// the whole batch, returning the relevance at the input and at any requested layers.
+import { Backward, type FloatTensor } from "../compiler/backward-session.ts";
+import { foldBatchNorm } from "../compiler/lrp/canonize.ts";
+import { lrpRuleSet, resolveComposite, type Composite } from "../compiler/lrp/composites.ts";
+import {
+  gatherRows,
+  resolveTargets,
+  seedRows,
+  type TargetOptions,
+  type Targets,
+} from "../cam/targets.ts";
+import { CamscopeError } from "../errors.ts";
+import { Tensor } from "../engine/engine.ts";
+import type { ModelContext } from "../models/context.ts";
+import type { OnnxModel } from "../onnx/model.ts";
+import { sizeOf } from "../onnx/tensor.ts";
+
+/** How relevance starts at the logits (docs/lrp-rules.md, "Starting relevance"). */
+export type RelevanceStart = "one-hot" | "contrastive";
+
+export const RELEVANCE_STARTS: readonly RelevanceStart[] = ["one-hot", "contrastive"];
+
+/**
+ * Starting relevance rows [N, units]: 1 at each row's class, and for "contrastive" -1/units at the
+ * other classes. A binary (one-unit) model starts from +1 or -1 on its unit, as its gradient does.
+ */
+export function startingRelevance(
+  targets: Targets,
+  units: number,
+  start: RelevanceStart,
+): Float32Array {
+  if (targets.binary) return seedRows(targets, units);
+  const seed = new Float32Array(targets.classes.length * units);
+  if (start === "contrastive") seed.fill(-1 / units);
+  targets.classes.forEach((c, i) => (seed[i * units + c] = 1));
+  return seed;
+}
+
+export interface RelevanceOptions {
+  /** A composite, a composite's name (COMPOSITES) or a rule applied to every layer ("epsilon:0.1"). */
+  composite: Composite | string;
+  /** Default "one-hot". */
+  start?: RelevanceStart;
+  /** Values to return relevance at besides the input ("auto" is the default CAM layer). */
+  layers?: readonly string[];
+  /** Also return the relevance at the model input (default true). */
+  input?: boolean;
+  target?: TargetOptions;
+}
+
+export interface RelevanceResult {
+  targets: Targets;
+  /** Logits of each target row, [N, units]. */
+  logits: FloatTensor;
+  /** The starting relevance, [N, units]. */
+  start: Float32Array;
+  /** Relevance at the model input [N, C, H, W] (absent when not requested). */
+  input?: FloatTensor;
+  /** Relevance at each requested layer, by layer name, and the layer's activations. */
+  layers: Map<string, { relevance: FloatTensor; activations: FloatTensor }>;
+}
+
+/** Relevance propagation over one model (compiled graphs are cached per composite). */
+export class RelevancePropagator {
+  readonly ctx: ModelContext;
+  private folded: OnnxModel | undefined;
+  private readonly backwards = new Map<boolean, Promise<Backward>>();
+
+  constructor(ctx: ModelContext) {
+    this.ctx = ctx;
+  }
+
+  /** The model LRP runs on: BatchNorm folded into the preceding layers when asked. */
+  model(foldBatchNorms: boolean): OnnxModel {
+    if (!foldBatchNorms) return this.ctx.model;
+    this.folded ??= foldBatchNorm(this.ctx.model).model;
+    return this.folded;
+  }
+
+  private backward(foldBatchNorms: boolean): Promise<Backward> {
+    let b = this.backwards.get(foldBatchNorms);
+    if (!b) {
+      b = this.ctx
+        .shapes()
+        .then(
+          (shapes) =>
+            new Backward(this.ctx.engine, this.model(foldBatchNorms), shapes, this.ctx.input.name),
+        );
+      this.backwards.set(foldBatchNorms, b);
+    }
+    return b;
+  }
+
+  /** Per-channel bounds of the model input, from the card's preprocessing (for the zbox rule). */
+  inputBounds(): { low: number[]; high: number[] } {
+    const p = this.ctx.card.preprocessing;
+    const mean = p.mean ?? [0, 0, 0];
+    const std = p.std ?? [1, 1, 1];
+    const top = 255 * (p.scale ?? 1 / 255);
+    return {
+      low: mean.map((m, c) => (0 - m) / std[c]!),
+      high: mean.map((m, c) => (top - m) / std[c]!),
+    };
+  }
+
+  async relevance(images: FloatTensor, options: RelevanceOptions): Promise<RelevanceResult> {
+    const session = await this.ctx.session();
+    const out = await session.runBatched(
+      { [this.ctx.input.name]: new Tensor("float32", images.data, images.dims) },
+      [this.ctx.output],
+    );
+    const logits = out[this.ctx.output]!.data as Float32Array;
+    const targets = resolveTargets(logits, images.dims[0]!, options.target);
+    return this.propagate(gatherRows(images, targets.image), targets, options);
+  }
+
+  /** Relevance for resolved targets: row i of `input` explains class targets.classes[i]. */
+  async propagate(
+    input: FloatTensor,
+    targets: Targets,
+    options: Omit<RelevanceOptions, "target">,
+  ): Promise<RelevanceResult> {
+    const composite =
+      typeof options.composite === "string"
+        ? resolveComposite(options.composite)
+        : options.composite;
+    const shapes = await this.ctx.shapes();
+    const units = sizeOf(shapes.get(this.ctx.output)!.slice(1));
+    const layers = await Promise.all((options.layers ?? []).map((l) => this.ctx.layer(l)));
+    const layerNames = [...new Set(layers.map((l) => l.name))];
+    const wantInput = options.input ?? true;
+    const wrt = [...(wantInput ? [this.ctx.input.name] : []), ...layerNames];
+    if (wrt.length === 0) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        "Relevance requested at no value (no input, no layers)",
+      );
+    }
+    const start = startingRelevance(targets, units, options.start ?? "one-hot");
+    const backward = await this.backward(composite.foldBatchNorm);
+    const ruleSet = lrpRuleSet(backward.model, composite, { bounds: this.inputBounds() });
+    const result = await backward.run({ wrt, output: this.ctx.output, ruleSet }, input, start);
+    return {
+      targets,
+      logits: result.output,
+      start,
+      ...(wantInput ? { input: result.grads.get(this.ctx.input.name)! } : {}),
+      layers: new Map(
+        layerNames.map((l) => [
+          l,
+          { relevance: result.grads.get(l)!, activations: result.activations.get(l)! },
+        ]),
+      ),
+    };
+  }
+}
