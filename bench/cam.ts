@@ -9,44 +9,14 @@
 // SS-CAM and IS-CAM at batch 16; on a slower machine a batch-16 run that batch 1 predicts to
 // exceed SKIP_MS is skipped, since perturbation methods batch their perturbed inputs within one
 // image already, so a batch of images costs about as much per image.
-import type { FloatTensor } from "../src/compiler/backward-session.ts";
 import { CamExplainer } from "../src/cam/explainer.ts";
 import type { CamMethod } from "../src/cam/method.ts";
 import { camMethods } from "../src/cam/methods/index.ts";
-import { generateSplit } from "../src/data/synthetic/generator.ts";
 import { Tensor } from "../src/engine/engine.ts";
-import { preprocess } from "../src/image/preprocess.ts";
-import type { ModelContext } from "../src/models/context.ts";
-import { time, type BenchOptions, type BenchSection, type Timing } from "./harness.ts";
+import { benchImages, timeWithin, type BenchSection } from "./harness.ts";
 
 const BATCH_SIZES = [1, 16];
-// Time one measurement may take after its first run.
-const BUDGET_MS = 1000;
 const SKIP_MS = 60_000;
-
-/** The first `n` images of a fixed synthetic split, preprocessed for `ctx`. */
-function images(ctx: ModelContext, n: number): FloatTensor {
-  const samples = [...generateSplit({ seed: 11, split: "bench", count: n, twoObjectShare: 0 })];
-  const { tensor, dims } = preprocess(
-    samples.map((s) => ({ width: s.width, height: s.height, data: s.rgb })),
-    ctx.card.preprocessing,
-  );
-  return { data: tensor, dims };
-}
-
-/** A timing of `fn` whose repetitions fit BUDGET_MS (at least one, at most options.repetitions). */
-async function timeWithin(
-  fn: () => Promise<unknown>,
-  options: BenchOptions,
-): Promise<Timing & { reps: number }> {
-  const start = performance.now();
-  await fn();
-  const first = performance.now() - start;
-  if (first >= BUDGET_MS / 2) return { medianMs: first, minMs: first, maxMs: first, reps: 1 };
-  const reps = Math.max(1, Math.min(options.repetitions, Math.floor(BUDGET_MS / first)));
-  const warmup = Math.min(Math.max(0, options.warmup - 1), Math.floor(reps / 2));
-  return { ...(await time(fn, { ...options, repetitions: reps, warmup })), reps };
-}
 
 export const cam: BenchSection = {
   name: "cam",
@@ -61,7 +31,7 @@ export const cam: BenchSection = {
       // Milliseconds per image at the previous batch size, by method.
       const previous = new Map<string, number>();
       for (const batch of BATCH_SIZES) {
-        const input = images(ctx, batch);
+        const input = benchImages(ctx, batch);
         const feeds = { [ctx.input.name]: new Tensor("float32", input.data, input.dims) };
         const forward = await timeWithin(() => session.run(feeds, [ctx.output]), context.options);
         const forwardMs = forward.medianMs / batch;

@@ -1,6 +1,9 @@
 // What bench sections share: the section contract, the models they run on, timing with warm-up
 // excluded, and plain-text tables.
+import type { FloatTensor } from "../src/compiler/backward-session.ts";
+import { generateSplit } from "../src/data/synthetic/generator.ts";
 import { Engine } from "../src/engine/engine.ts";
+import { preprocess } from "../src/image/preprocess.ts";
 import { openModel, type ModelContext } from "../src/models/context.ts";
 
 export interface BenchOptions {
@@ -83,4 +86,31 @@ export function formatTable({ columns, rows, numeric = [] }: Table): string {
       .join("  ")
       .trimEnd();
   return [line(columns), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+// Time one measurement may take after its first run (timeWithin).
+const BUDGET_MS = 1000;
+
+/** The first `n` images of a fixed synthetic split, preprocessed for `ctx`. */
+export function benchImages(ctx: ModelContext, n: number): FloatTensor {
+  const samples = [...generateSplit({ seed: 11, split: "bench", count: n, twoObjectShare: 0 })];
+  const { tensor, dims } = preprocess(
+    samples.map((s) => ({ width: s.width, height: s.height, data: s.rgb })),
+    ctx.card.preprocessing,
+  );
+  return { data: tensor, dims };
+}
+
+/** A timing of `fn` whose repetitions fit BUDGET_MS (at least one, at most options.repetitions). */
+export async function timeWithin(
+  fn: () => Promise<unknown>,
+  options: BenchOptions,
+): Promise<Timing & { reps: number }> {
+  const start = performance.now();
+  await fn();
+  const first = performance.now() - start;
+  if (first >= BUDGET_MS / 2) return { medianMs: first, minMs: first, maxMs: first, reps: 1 };
+  const reps = Math.max(1, Math.min(options.repetitions, Math.floor(BUDGET_MS / first)));
+  const warmup = Math.min(Math.max(0, options.warmup - 1), Math.floor(reps / 2));
+  return { ...(await time(fn, { ...options, repetitions: reps, warmup })), reps };
 }

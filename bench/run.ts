@@ -8,9 +8,10 @@ import { BUNDLED_MODELS } from "../src/models/registry.ts";
 import { backward } from "./backward.ts";
 import { cam } from "./cam.ts";
 import { forward } from "./forward.ts";
+import { lrp } from "./lrp.ts";
 import { BenchContext, formatTable, type BenchOptions, type BenchSection } from "./harness.ts";
 
-const SECTIONS: readonly BenchSection[] = [forward, backward, cam];
+const SECTIONS: readonly BenchSection[] = [forward, backward, cam, lrp];
 
 function parseOptions(): { options: BenchOptions; sections: BenchSection[] } {
   const { values } = parseArgs({
