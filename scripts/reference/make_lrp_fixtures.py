@@ -776,6 +776,14 @@ def check_hand_example() -> None:
         else:
             got, _, _ = linear_relevance(Affine(layer), rule, xt, rt, None)
         assert np.allclose(got.flatten().tolist(), loops, rtol=1e-12, atol=1e-12), (key, got, loops)
+    # sgn(0) = +1: x = (1, 1) through weights (1, -1) without bias gives z = 0, stab(z) = +eps,
+    # so R = 2 goes out as (2 / eps, -2 / eps).
+    zero = nn.Linear(2, 1, bias=False).double()
+    with torch.no_grad():
+        zero.weight.copy_(torch.tensor([[1.0, -1.0]], dtype=torch.float64))
+    got, _, _ = linear_relevance(Affine(zero), Rule("epsilon"), torch.ones(1, 2).double(),
+                                 torch.full((1, 1), 2.0).double(), None)
+    assert torch.allclose(got, torch.tensor([[2e6, -2e6]], dtype=torch.float64)), got
 
 
 def conv_as_dense(conv: nn.Conv2d, shape: Tuple[int, int, int]):
