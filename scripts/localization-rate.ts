@@ -3,7 +3,7 @@
 // object's mask. The images are the bundled models' evaluation set (split "test", seed 3).
 //
 //   node --import tsx scripts/localization-rate.ts [--count 200] [--model synth-resnet]...
-//     [--method gradcam,scorecam | all] [--threads 2]
+//     [--method gradcam,scorecam | all] [--layer NAME] [--threads 2]
 //
 // Progress goes to stderr; stdout is the table (methods x models, rates in percent).
 import { Command, InvalidArgumentError } from "commander";
@@ -33,9 +33,10 @@ const options = new Command("localization-rate")
   .option("--count <n>", "number of evaluation images", positive, 200)
   .option("--model <name...>", "bundled models or .onnx paths", [...BUNDLED_MODELS])
   .option("--method <names>", 'CAM methods, comma-separated, or "all"', "all")
+  .option("--layer <name>", "target layer (a value name of every model given)", "auto")
   .option("--threads <n>", "ONNX Runtime intra-op threads", positive)
   .parse()
-  .opts<{ count: number; model: string[]; method: string; threads?: number }>();
+  .opts<{ count: number; model: string[]; method: string; layer: string; threads?: number }>();
 
 const samples = [...generateSplit({ ...EVALUATION, count: options.count, twoObjectShare: 0 })];
 const engine = new Engine(options.threads !== undefined ? { threads: options.threads } : {});
@@ -52,6 +53,7 @@ try {
     rates.set(
       name,
       await evaluateLocalization(new CamExplainer(ctx), methods, samples, {
+        layers: [options.layer],
         onProgress: (done) => progress.update(done),
       }),
     );
@@ -64,7 +66,7 @@ try {
 
 console.log(
   `Localization rate (%), ${options.count} images of split "${EVALUATION.split}" seed ${EVALUATION.seed}, ` +
-    "explaining the object's class at the default layer:\n",
+    `explaining the object's class at ${options.layer === "auto" ? "the default layer" : `layer ${options.layer}`}:\n`,
 );
 console.log(
   formatTable({

@@ -98,6 +98,9 @@ export function compileBackward(
       const t = attrTensor(node, "value");
       if (t && node.output[0]) constants.set(node.output[0], t);
     }
+    // Exporters alias identical initializers through Identity nodes (e.g. two equal biases).
+    const aliased = node.op_type === "Identity" ? constants.get(node.input[0] ?? "") : undefined;
+    if (aliased && node.output[0]) constants.set(node.output[0], aliased);
     if (node.input.some((i) => batched.has(i))) for (const o of node.output) batched.add(o);
   }
   for (const name of initializerNames) batched.delete(name);

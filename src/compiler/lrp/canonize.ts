@@ -83,6 +83,10 @@ export function foldBatchNorm(model: OnnxModel): { model: OnnxModel; folded: num
   const g = out.graph;
   const { producer, consumers, initializers } = out.index();
   const constants = new Map<string, TensorProto>(initializers);
+  for (const node of g.node) {
+    const aliased = node.op_type === "Identity" ? constants.get(node.input[0] ?? "") : undefined;
+    if (aliased && node.output[0]) constants.set(node.output[0], aliased);
+  }
   const outputs = new Set(g.output.map((o) => o.name));
   const removed = new Set<NodeProto>();
   let folded = 0;
