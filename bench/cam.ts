@@ -25,7 +25,7 @@ const BUDGET_MS = 1000;
 const SKIP_MS = 60_000;
 
 /** The first `n` images of a fixed synthetic split, preprocessed for `ctx`. */
-function images(ctx: ModelContext, n: number): FloatTensor {
+export function images(ctx: ModelContext, n: number): FloatTensor {
   const samples = [...generateSplit({ seed: 11, split: "bench", count: n, twoObjectShare: 0 })];
   const { tensor, dims } = preprocess(
     samples.map((s) => ({ width: s.width, height: s.height, data: s.rgb })),
@@ -35,7 +35,7 @@ function images(ctx: ModelContext, n: number): FloatTensor {
 }
 
 /** A timing of `fn` whose repetitions fit BUDGET_MS (at least one, at most options.repetitions). */
-async function timeWithin(
+export async function timeWithin(
   fn: () => Promise<unknown>,
   options: BenchOptions,
 ): Promise<Timing & { reps: number }> {
