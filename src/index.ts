@@ -41,3 +41,26 @@ export type {
   SyntheticSample,
 } from "./data/synthetic/generator.ts";
 export { datasetHash } from "./data/synthetic/hash.ts";
+
+// Pixel attribution (saliency, Integrated Gradients, SmoothGrad, occlusion, RISE, ...).
+export { AttributionExplainer } from "./attribution/explainer.ts";
+export type {
+  AttributionExplanation,
+  AttributionMaps,
+  AttributionOptions,
+} from "./attribution/explainer.ts";
+export type {
+  AttributionMethod,
+  AttributionResult,
+  AttributionRun,
+  ChannelReduction,
+  Completeness,
+} from "./attribution/method.ts";
+export {
+  ALL_ATTRIBUTION,
+  ATTRIBUTION_METHOD_NAMES,
+  attributionMethods,
+  resolveAttributionMethods,
+} from "./attribution/methods/index.ts";
+export type { AttributionMethodOptions } from "./attribution/methods/index.ts";
+export type { Baseline, BaselineKind } from "./attribution/baselines.ts";

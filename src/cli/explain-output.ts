@@ -3,6 +3,7 @@
 // entries of the maps.json index that lists them. Paths in the index are relative to the output
 // folder and use "/".
 import { basename, join, posix } from "node:path";
+import type { FloatTensor } from "../compiler/backward-session.ts";
 import type { Explanation } from "../cam/explainer.ts";
 import { writeNpy } from "../cam/npy.ts";
 import type { ScoreKind } from "../cam/targets.ts";
@@ -55,6 +56,24 @@ export interface ImageEntry {
   methods: Record<string, MethodCost>;
 }
 
+/** One method's maps as written: a CAM method's MethodMaps or a pixel attribution's. */
+export interface WrittenMaps {
+  method: { name: string; title: string };
+  /** Raw maps, [N, h, w] each (CAM: one per layer; pixel attribution: the attribution). */
+  raw: FloatTensor[];
+  /** The final map [N, H, W]: in [0, 1], or in [-1, 1] when `signed`. */
+  map: FloatTensor;
+  /** Signed maps get a diverging colormap centred on 0. */
+  signed?: boolean;
+  extraForwardPasses: number;
+  milliseconds: number;
+}
+
+/** The diverging colormap of a signed map: --colormap if it is diverging, else coolwarm. */
+function signedColormap(colormap: ColormapName): ColormapName {
+  return colormap === "bwr" || colormap === "coolwarm" ? colormap : "coolwarm";
+}
+
 export interface FailedImage {
   image: string;
   error: string;
@@ -68,7 +87,7 @@ export interface MapsIndex {
   eigenSmooth: boolean;
   seed: number;
   layers: { name: string; op: string; dims: number[] }[];
-  methods: { name: string; title: string }[];
+  methods: { name: string; title: string; signed?: boolean }[];
   images: ImageEntry[];
   failed: FailedImage[];
 }
@@ -100,7 +119,7 @@ export async function writeExplanation(
   out: string,
   ctx: ModelContext,
   images: readonly ExplainedImage[],
-  explanation: Explanation,
+  explanation: Pick<Explanation, "targets" | "scores"> & { results: readonly WrittenMaps[] },
   style: OutputStyle,
 ): Promise<ImageEntry[]> {
   const { targets, scores, results } = explanation;
@@ -142,11 +161,12 @@ export async function writeExplanation(
       const original = mapToOriginal({ width, height, data: map }, image.transform, {
         outside: NaN,
       });
-      // The map is already normalised; "none" keeps its colours comparable with the .npy.
+      // The map is already normalised; "none" keeps its colours comparable with the .npy
+      // ("signed" maps [-1, 1] onto the diverging colormap with 0 in the middle).
       const overlay = overlayHeatmap(image.rgb, original, {
-        colormap: style.colormap,
+        colormap: result.signed ? signedColormap(style.colormap) : style.colormap,
         alpha: style.alpha,
-        normalize: "none",
+        normalize: result.signed ? "signed" : "none",
       });
       cells.push({ image: overlay, caption: `${result.method.title}\n${label} ${score}` });
       await Promise.all([

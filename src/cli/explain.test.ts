@@ -176,7 +176,7 @@ describe("camscope explain", () => {
     const cases: [string[], RegExp][] = [
       [
         ["--method", "gradcam,gradcm"],
-        /^error: Unknown CAM method "gradcm"\. Valid: cam, gradcam, .*, all\n$/,
+        /^error: Unknown method "gradcm"\. CAM methods: cam, gradcam, .*, all\. Pixel-attribution methods: saliency, .*, pixel\n$/,
       ],
       [
         ["--layer", "no-such-layer"],

@@ -6,8 +6,12 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
-import { CamExplainer, type ExplainOptions, type Explanation } from "../cam/explainer.ts";
-import { resolveMethods } from "../cam/methods/index.ts";
+import { AttributionExplainer } from "../attribution/explainer.ts";
+import { IG_DEFAULT_STEPS } from "../attribution/methods/integrated-gradients.ts";
+import { OCCLUSION_DEFAULTS } from "../attribution/methods/occlusion.ts";
+import { RISE_DEFAULTS } from "../attribution/methods/rise.ts";
+import { SMOOTHGRAD_DEFAULTS } from "../attribution/methods/smoothgrad.ts";
+import { CamExplainer, type ExplainOptions } from "../cam/explainer.ts";
 import { explainSmoothed } from "../cam/smoothing.ts";
 import type { ScoreKind, TargetOptions } from "../cam/targets.ts";
 import { CamscopeError } from "../errors.ts";
@@ -16,6 +20,7 @@ import { decodeImage } from "../image/decode.ts";
 import { preprocess, type PreprocessResult, type PreprocessSpec } from "../image/preprocess.ts";
 import type { RgbImage } from "../image/types.ts";
 import { commaList, imageDirNames, parseTargetClasses } from "./explain-args.ts";
+import { splitMethods, type PixelCliOptions } from "./explain-methods.ts";
 import {
   formatScore,
   INDEX_FILE,
@@ -23,10 +28,12 @@ import {
   type ExplainedImage,
   type FailedImage,
   type MapsIndex,
+  type WrittenMaps,
 } from "./explain-output.ts";
 import type { Io } from "./io.ts";
 import {
   addModelOptions,
+  finiteNumber,
   nonNegativeInt,
   openFromOptions,
   positiveInt,
@@ -35,8 +42,8 @@ import {
 } from "./options.ts";
 import { Progress } from "./progress.ts";
 
-export interface ExplainCliOptions extends ModelOptions {
-  /** Comma-separated method names, or "all". */
+export interface ExplainCliOptions extends ModelOptions, PixelCliOptions {
+  /** Comma-separated method names, "all" (CAM) or "pixel" (pixel attribution). */
   method: string;
   /** Comma-separated layer names, or "auto". */
   layer: string;
@@ -69,7 +76,11 @@ export function registerExplain(program: Command, io: Io): void {
       .description("explain what the model looked at: CAM overlays, grids and .npy maps per image")
       .argument("<images...>", "PNG, JPEG or WebP files"),
   )
-    .option("--method <names>", 'CAM methods, comma-separated, or "all"', "gradcam")
+    .option(
+      "--method <names>",
+      'methods, comma-separated: CAM methods ("all": every one) and pixel-attribution methods ("pixel": every one)',
+      "gradcam",
+    )
     .option(
       "-l, --layer <names>",
       'layers to explain, comma-separated (maps of several are fused), "auto" for the default',
@@ -88,8 +99,62 @@ export function registerExplain(program: Command, io: Io): void {
     )
     .option("--aug-smooth", "average over flips and intensity changes (6x the work)", false)
     .option("--eigen-smooth", "first principal component instead of the channel sum", false)
-    .option("--batch-size <n>", "inputs per model run for perturbation methods", positiveInt, 32)
-    .option("--seed <n>", "seed of random draws (perturbation methods)", nonNegativeInt, 0)
+    .option(
+      "--batch-size <n>",
+      "inputs per model run for perturbation and pixel-attribution methods",
+      positiveInt,
+      32,
+    )
+    .option(
+      "--seed <n>",
+      "seed of random draws (perturbation methods, SmoothGrad, RISE)",
+      nonNegativeInt,
+      0,
+    )
+    .option("--steps <n>", "ig: integration steps", positiveInt, IG_DEFAULT_STEPS)
+    .option(
+      "--baseline <kind>",
+      "ig: baseline: black (the preprocessed black image), blur, uniform (seeded noise), or a float32 .npy tensor [C,H,W] in model-input space",
+      "black",
+    )
+    .option(
+      "--samples <n>",
+      "smoothgrad, smoothgrad-sq, vargrad: noisy samples per image",
+      positiveInt,
+      SMOOTHGRAD_DEFAULTS.samples,
+    )
+    .option(
+      "--noise <f>",
+      "smoothgrad, smoothgrad-sq, vargrad: noise sigma as a fraction of the input's value range",
+      finiteNumber,
+      SMOOTHGRAD_DEFAULTS.noise,
+    )
+    .option(
+      "--window <n>",
+      "occlusion: square window side in pixels",
+      positiveInt,
+      OCCLUSION_DEFAULTS.window,
+    )
+    .option(
+      "--stride <n>",
+      "occlusion: step between windows in pixels",
+      positiveInt,
+      OCCLUSION_DEFAULTS.stride,
+    )
+    .option(
+      "--occlusion-value <v>",
+      "occlusion: value of occluded pixels in model-input space",
+      finiteNumber,
+      OCCLUSION_DEFAULTS.value,
+    )
+    .option("--masks <n>", "rise: number of random masks", positiveInt, RISE_DEFAULTS.masks)
+    .option("--cells <n>", "rise: grid cells per side of a mask", positiveInt, RISE_DEFAULTS.cells)
+    .option(
+      "--keep-probability <p>",
+      "rise: probability that a mask cell is kept",
+      unitInterval,
+      RISE_DEFAULTS.probability,
+    )
     .addOption(
       new Option("--colormap <name>", "heatmap colormap").choices(COLORMAP_NAMES).default("jet"),
     )
@@ -135,7 +200,11 @@ export async function explainImages(
 ): Promise<MapsIndex> {
   const { engine, ctx } = await openFromOptions(options);
   try {
-    const methods = resolveMethods(ctx.model, commaList(options.method, "--method"));
+    const { cam: methods, pixel } = await splitMethods(
+      ctx.model,
+      commaList(options.method, "--method"),
+      options,
+    );
     const layerNames = commaList(options.layer, "--layer");
     // Resolved now so that a misspelt layer fails before the images are read.
     await Promise.all(layerNames.map((name) => ctx.layer(name)));
@@ -144,7 +213,9 @@ export async function explainImages(
       throw new CamscopeError("INVALID_ARGUMENT", "Give either --target or --top-k, not both");
     }
     const explainer = new CamExplainer(ctx);
-    const explain = (input: PreprocessResult, indices: readonly number[]): Promise<Explanation> => {
+    const attributor = new AttributionExplainer(ctx);
+    // CAM methods and pixel attributions resolve the same targets from the same logits.
+    const explain = async (input: PreprocessResult, indices: readonly number[]) => {
       const target: TargetOptions = {
         classes: Array.isArray(classes) ? indices.map((i) => classes[i]!) : classes,
         score: options.score,
@@ -159,9 +230,35 @@ export async function explainImages(
         eigenSmooth: options.eigenSmooth,
       };
       const tensor = { data: input.tensor, dims: input.dims };
-      return options.augSmooth
-        ? explainSmoothed(explainer, tensor, explainOptions)
-        : explainer.explain(tensor, explainOptions);
+      const cams =
+        methods.length === 0
+          ? undefined
+          : await (options.augSmooth
+              ? explainSmoothed(explainer, tensor, explainOptions)
+              : explainer.explain(tensor, explainOptions));
+      const pixels =
+        pixel.length === 0
+          ? undefined
+          : await attributor.explain(tensor, {
+              methods: pixel,
+              layers: layerNames,
+              target,
+              batchSize: options.batchSize,
+              seed: options.seed,
+            });
+      const results: WrittenMaps[] = [
+        ...(cams?.results ?? []),
+        ...(pixels?.results ?? []).map((r) => ({
+          method: r.method,
+          raw: [r.attribution],
+          map: r.map,
+          signed: r.signed,
+          extraForwardPasses: r.forwardPasses,
+          milliseconds: r.milliseconds,
+        })),
+      ];
+      const { targets, scores } = cams ?? pixels!;
+      return { targets, scores, layers: cams?.layers ?? [], results };
     };
 
     const dirs = imageDirNames(paths, [INDEX_FILE]);
@@ -183,7 +280,10 @@ export async function explainImages(
       eigenSmooth: options.eigenSmooth,
       seed: options.seed,
       layers: [],
-      methods: methods.map((m) => ({ name: m.name, title: m.title })),
+      methods: [
+        ...methods.map((m) => ({ name: m.name, title: m.title })),
+        ...pixel.map((m) => ({ name: m.name, title: m.title, signed: m.signed })),
+      ],
       images: [],
       failed: [],
     };

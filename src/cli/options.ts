@@ -25,6 +25,13 @@ export function nonNegativeInt(value: string): number {
   return n;
 }
 
+export function finiteNumber(value: string): number {
+  const a = Number(value);
+  if (value.trim() === "" || !Number.isFinite(a))
+    throw new InvalidArgumentError("must be a number");
+  return a;
+}
+
 export function unitInterval(value: string): number {
   const a = Number(value);
   if (!(a >= 0 && a <= 1)) throw new InvalidArgumentError("must be a number from 0 to 1");

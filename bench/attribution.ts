@@ -1,0 +1,75 @@
+// Pixel-attribution methods end to end: AttributionExplainer.explain with one method on 1 and 16
+// synthetic images, per image, as a multiple of one plain forward pass of the same batch, with
+// the forward and backward passes each method spends per image. Every method runs at its
+// defaults except RISE, measured with RISE_MASKS masks (its cost is linear in the masks: the
+// default 1000 costs four times as much). Measurements are sized by a time budget as in the CAM
+// section (cam.ts).
+import { AttributionExplainer } from "../src/attribution/explainer.ts";
+import { attributionMethods } from "../src/attribution/methods/index.ts";
+import { Tensor } from "../src/engine/engine.ts";
+import { benchImages, timeWithin, type BenchSection } from "./harness.ts";
+
+const BATCH_SIZES = [1, 16];
+const RISE_MASKS = 250;
+
+export const attribution: BenchSection = {
+  name: "attribution",
+  title: `Pixel attribution (explain one method, ONNX Runtime CPU, ms per image; RISE with ${RISE_MASKS} masks)`,
+  async run(context) {
+    const rows: string[][] = [];
+    for (const name of context.options.models) {
+      const ctx = await context.model(name);
+      const explainer = new AttributionExplainer(ctx);
+      const session = await ctx.session();
+      const methods = attributionMethods({ rise: { masks: RISE_MASKS } });
+      for (const batch of BATCH_SIZES) {
+        const input = benchImages(ctx, batch);
+        const feeds = { [ctx.input.name]: new Tensor("float32", input.data, input.dims) };
+        const forward = await timeWithin(() => session.run(feeds, [ctx.output]), context.options);
+        const forwardMs = forward.medianMs / batch;
+        rows.push([
+          ctx.card.name,
+          "(forward pass)",
+          String(batch),
+          forwardMs.toFixed(2),
+          "1.0",
+          "",
+          "",
+          String(forward.reps),
+        ]);
+        for (const method of methods) {
+          let passes = [0, 0];
+          const t = await timeWithin(async () => {
+            const e = await explainer.explain(input, { methods: [method] });
+            passes = [e.results[0]!.forwardPasses, e.results[0]!.backwardPasses];
+          }, context.options);
+          const ms = t.medianMs / batch;
+          rows.push([
+            ctx.card.name,
+            method.name,
+            String(batch),
+            ms.toFixed(2),
+            (ms / forwardMs).toFixed(1),
+            String(passes[0]),
+            String(passes[1]),
+            String(t.reps),
+          ]);
+        }
+      }
+    }
+    return {
+      columns: [
+        "model",
+        "method",
+        "batch",
+        "ms/image",
+        "x forward",
+        "forward passes/image",
+        "backward passes/image",
+        "runs",
+      ],
+      rows,
+      numeric: [2, 3, 4, 5, 6, 7],
+    };
+  },
+};

@@ -1,0 +1,200 @@
+// The pixel-attribution pipeline shared by every method: one forward pass picks the targets,
+// each method evaluates the gradients or scores it needs through the run's batched helpers, and
+// its per-pixel attribution is scaled for display (signed maps into [-1, 1], unsigned ones
+// min-max into [0, 1]). Inputs are built chunk by chunk (`batchSize` per session run), so memory
+// stays bounded however many steps, samples, windows or masks a method asks for, and a chunk
+// mixes the items of several rows.
+import type { FloatTensor } from "../compiler/backward-session.ts";
+import { CamExplainer } from "../cam/explainer.ts";
+import { gradCam } from "../cam/methods/grad-cam.ts";
+import {
+  gatherRows,
+  resolveTargets,
+  seedRows,
+  targetScores,
+  type TargetOptions,
+  type Targets,
+} from "../cam/targets.ts";
+import { Tensor } from "../engine/engine.ts";
+import { CamscopeError } from "../errors.ts";
+import type { ModelContext } from "../models/context.ts";
+import { sizeOf } from "../onnx/tensor.ts";
+import { displayMap } from "./maps.ts";
+import type { AttributionMethod, AttributionRun, Completeness, FillInput } from "./method.ts";
+import { scoreBackward } from "./score-backward.ts";
+
+export interface AttributionOptions {
+  methods: readonly AttributionMethod[];
+  target?: TargetOptions;
+  /** Layers Guided Grad-CAM takes its Grad-CAM from ("auto": the default); several are fused. */
+  layers?: readonly string[];
+  /** Inputs per session run (steps, samples, windows, masks of any rows). Default 32. */
+  batchSize?: number;
+  /** Seed of every random draw. Default 0. */
+  seed?: number;
+}
+
+export interface AttributionMaps {
+  method: AttributionMethod;
+  /** One value per input pixel, [R, H, W], in the score's units. */
+  attribution: FloatTensor;
+  /** The display map, [R, H, W]: attribution / max |attribution| if signed, else min-max. */
+  map: FloatTensor;
+  signed: boolean;
+  /** Integrated Gradients only. */
+  completeness?: Completeness;
+  /** Forward passes per row on perturbed inputs (baselines, windows, masks). */
+  forwardPasses: number;
+  /** Backward passes (gradients of one input) per row. */
+  backwardPasses: number;
+  /** Time of the method on the whole batch; work shared by methods counts for the first. */
+  milliseconds: number;
+}
+
+export interface AttributionExplanation {
+  targets: Targets;
+  /** Target score of each row on its input. */
+  scores: Float32Array;
+  /** The logits of each row's image. */
+  logits: FloatTensor;
+  results: AttributionMaps[];
+}
+
+export class AttributionExplainer {
+  readonly ctx: ModelContext;
+  private readonly cam: CamExplainer;
+
+  constructor(ctx: ModelContext) {
+    this.ctx = ctx;
+    this.cam = new CamExplainer(ctx);
+  }
+
+  async explain(images: FloatTensor, options: AttributionOptions): Promise<AttributionExplanation> {
+    const ctx = this.ctx;
+    if (images.dims.length !== 4 || (ctx.card.preprocessing.layout ?? "NCHW") !== "NCHW") {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `Pixel attribution needs NCHW image inputs; model "${ctx.model.source}" takes ${ctx.card.preprocessing.layout ?? "NCHW"} [${images.dims.join(", ")}]`,
+      );
+    }
+    const batchSize = options.batchSize ?? 32;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `batchSize must be a positive integer, got ${batchSize}`,
+      );
+    }
+    const units = sizeOf((await ctx.shapes()).get(ctx.output)!.slice(1));
+    const imageLogits = await this.cam.logits(images);
+    const targets = resolveTargets(imageLogits, images.dims[0]!, options.target);
+    const input = gatherRows(images, targets.image);
+    const logits = gatherRows({ data: imageLogits, dims: [images.dims[0]!, units] }, targets.image);
+    const scores = targetScores(logits.data, units, targets.classes, targets.score);
+    const rows = targets.classes.length;
+    const [, channels, height, width] = input.dims as [number, number, number, number];
+    const itemDims = [channels, height, width];
+    const size = sizeOf(itemDims);
+
+    let forwardPasses = 0;
+    let backwardPasses = 0;
+    const sharedValues = new Map<string, Promise<unknown>>();
+    const run: AttributionRun = {
+      ctx,
+      input,
+      targets,
+      scores,
+      seed: options.seed ?? 0,
+      batchSize,
+      gradients: async (ruleSet, count, fill, take) => {
+        const { backward, output } = await scoreBackward(ctx, targets.score, targets.binary);
+        const spec = { wrt: [ctx.input.name], output, ruleSet };
+        await inChunks(count, batchSize, itemDims, fill, targets, async (batch, classes, start) => {
+          const seed = seedRows({ ...targets, classes }, units);
+          const result = await backward.run(spec, batch, seed);
+          const grads = result.grads.get(ctx.input.name)!.data;
+          for (let j = 0; j < classes.length; j++) {
+            take(start + j, grads.subarray(j * size, (j + 1) * size));
+          }
+          backwardPasses += classes.length;
+        });
+      },
+      score: async (count, fill) => {
+        const out = new Float32Array(count);
+        const session = await ctx.session();
+        await inChunks(count, batchSize, itemDims, fill, targets, async (batch, classes, start) => {
+          const result = await session.runBatched(
+            { [ctx.input.name]: new Tensor("float32", batch.data, batch.dims) },
+            [ctx.output],
+            batchSize,
+          );
+          const chunkLogits = result[ctx.output]!.data as Float32Array;
+          out.set(targetScores(chunkLogits, units, classes, targets.score), start);
+          forwardPasses += classes.length;
+        });
+        return out;
+      },
+      gradCam: () =>
+        run.shared("gradcam", async () => {
+          const explanation = await this.cam.explain(input, {
+            methods: [gradCam],
+            layers: options.layers ?? ["auto"],
+            target: { classes: targets.classes, score: targets.score },
+          });
+          return explanation.results[0]!.map;
+        }),
+      shared: <T>(key: string, compute: () => Promise<T>): Promise<T> => {
+        let value = sharedValues.get(key);
+        if (!value) {
+          value = compute();
+          sharedValues.set(key, value);
+        }
+        return value as Promise<T>;
+      },
+    };
+
+    const results: AttributionMaps[] = [];
+    for (const method of options.methods) {
+      const started = performance.now();
+      const [forwardBefore, backwardBefore] = [forwardPasses, backwardPasses];
+      const { attribution, completeness } = await method.attribute(run);
+      const dims = [rows, height, width];
+      results.push({
+        method,
+        attribution: { data: attribution, dims },
+        map: { data: displayMap(attribution, rows, method.signed), dims },
+        signed: method.signed,
+        ...(completeness ? { completeness } : {}),
+        forwardPasses: rows > 0 ? (forwardPasses - forwardBefore) / rows : 0,
+        backwardPasses: rows > 0 ? (backwardPasses - backwardBefore) / rows : 0,
+        milliseconds: performance.now() - started,
+      });
+    }
+    return { targets, scores, logits, results };
+  }
+}
+
+/**
+ * Builds `count` inputs with `fill` in chunks of at most `chunk` and hands each chunk (a view of
+ * one reused buffer), its items' target classes and its first item to `consume`.
+ */
+async function inChunks(
+  count: number,
+  chunk: number,
+  itemDims: readonly number[],
+  fill: FillInput,
+  targets: Targets,
+  consume: (batch: FloatTensor, classes: number[], start: number) => Promise<void>,
+): Promise<void> {
+  const size = sizeOf(itemDims);
+  const perChunk = Math.max(1, Math.min(chunk, count));
+  const buffer = new Float32Array(perChunk * size);
+  for (let start = 0; start < count; start += perChunk) {
+    const m = Math.min(perChunk, count - start);
+    const classes: number[] = [];
+    for (let j = 0; j < m; j++) {
+      const row = fill(start + j, buffer.subarray(j * size, (j + 1) * size));
+      classes.push(targets.classes[row]!);
+    }
+    await consume({ data: buffer.subarray(0, m * size), dims: [m, ...itemDims] }, classes, start);
+  }
+}

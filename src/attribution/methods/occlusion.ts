@@ -1,0 +1,91 @@
+// Occlusion (Zeiler & Fergus 2014): slide a window over the input, replace it (every channel) by
+// a constant, and measure how much the target score drops: score(x) - score(x occluded). A
+// pixel's attribution is the mean drop over the windows covering it. Windows start every
+// `stride` pixels, plus one flush with the bottom / right edge when the stride does not land
+// there, so every pixel is covered. One forward pass per window and row, batched across rows.
+import { CamscopeError } from "../../errors.ts";
+import type { AttributionMethod } from "../method.ts";
+
+export interface OcclusionOptions {
+  /** Window height and width (one number: square). Default 16. */
+  window?: number | readonly [number, number];
+  /** Step between windows (one number: both axes). Default 8. */
+  stride?: number | readonly [number, number];
+  /** The value occluded pixels take in the model input (preprocessed) space. Default 0. */
+  value?: number;
+}
+
+export const OCCLUSION_DEFAULTS = { window: 16, stride: 8, value: 0 } as const;
+
+/** Window starts along one axis of length `size`. */
+export function windowStarts(size: number, window: number, stride: number): number[] {
+  const w = Math.min(window, size);
+  const starts: number[] = [];
+  for (let s = 0; s + w <= size; s += stride) starts.push(s);
+  if (starts[starts.length - 1]! + w < size) starts.push(size - w);
+  return starts;
+}
+
+function pair(value: number | readonly [number, number], what: string): [number, number] {
+  const [a, b] = typeof value === "number" ? [value, value] : value;
+  if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || a < 1 || b < 1) {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `${what} must be positive integers, got ${String(value)}`,
+    );
+  }
+  return [a, b];
+}
+
+export function occlusion(options: OcclusionOptions = {}): AttributionMethod {
+  const [windowH, windowW] = pair(options.window ?? OCCLUSION_DEFAULTS.window, "window");
+  const [strideH, strideW] = pair(options.stride ?? OCCLUSION_DEFAULTS.stride, "stride");
+  const value = options.value ?? OCCLUSION_DEFAULTS.value;
+  if (!Number.isFinite(value)) {
+    throw new CamscopeError("INVALID_ARGUMENT", `The occlusion value must be finite, got ${value}`);
+  }
+  return {
+    name: "occlusion",
+    title: "Occlusion",
+    signed: true,
+    reduction: "none",
+    async attribute(run) {
+      const { data: x, dims } = run.input;
+      const [rows, channels, height, width] = dims as [number, number, number, number];
+      const area = height * width;
+      const size = channels * area;
+      const ys = windowStarts(height, windowH, strideH);
+      const xs = windowStarts(width, windowW, strideW);
+      const [wh, ww] = [Math.min(windowH, height), Math.min(windowW, width)];
+      const perRow = ys.length * xs.length;
+      const windowAt = (item: number) => {
+        const k = item % perRow;
+        return { y0: ys[Math.floor(k / xs.length)]!, x0: xs[k % xs.length]! };
+      };
+      const scores = await run.score(rows * perRow, (item, out) => {
+        const r = Math.floor(item / perRow);
+        out.set(x.subarray(r * size, (r + 1) * size));
+        const { y0, x0 } = windowAt(item);
+        for (let c = 0; c < channels; c++) {
+          for (let y = y0; y < y0 + wh; y++)
+            out.fill(value, c * area + y * width + x0, c * area + y * width + x0 + ww);
+        }
+        return r;
+      });
+      const sums = new Float64Array(rows * area);
+      const counts = new Uint32Array(area);
+      for (let item = 0; item < rows * perRow; item++) {
+        const r = Math.floor(item / perRow);
+        const drop = run.scores[r]! - scores[item]!;
+        const { y0, x0 } = windowAt(item);
+        for (let y = y0; y < y0 + wh; y++) {
+          for (let p = y * width + x0; p < y * width + x0 + ww; p++) {
+            sums[r * area + p]! += drop;
+            if (r === 0) counts[p]!++;
+          }
+        }
+      }
+      return { attribution: Float32Array.from(sums, (s, j) => s / counts[j % area]!) };
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// The differentiator of a model's target score: the logit, or the probability through an
+// appended Softmax (Sigmoid for a one-unit model). The same construction as the CAM pipeline's,
+// kept per model context so that every attribution method reuses the compiled sessions.
+import { Backward } from "../compiler/backward-session.ts";
+import type { ScoreKind } from "../cam/targets.ts";
+import type { ModelContext } from "../models/context.ts";
+import { DataType } from "../onnx/proto.ts";
+
+export interface ScoreBackward {
+  backward: Backward;
+  /** The output the backward pass starts from. */
+  output: string;
+}
+
+const PROBABILITIES = "camscope/probabilities";
+const cache = new WeakMap<ModelContext, Map<string, Promise<ScoreBackward>>>();
+
+export function scoreBackward(
+  ctx: ModelContext,
+  score: ScoreKind,
+  binary: boolean,
+): Promise<ScoreBackward> {
+  let perModel = cache.get(ctx);
+  if (!perModel) {
+    perModel = new Map();
+    cache.set(ctx, perModel);
+  }
+  const key = score === "logit" ? "logit" : `probability:${binary}`;
+  let entry = perModel.get(key);
+  if (!entry) {
+    entry = build(ctx, score, binary);
+    perModel.set(key, entry);
+  }
+  return entry;
+}
+
+async function build(ctx: ModelContext, score: ScoreKind, binary: boolean): Promise<ScoreBackward> {
+  const shapes = await ctx.shapes();
+  if (score === "logit") {
+    return {
+      backward: new Backward(ctx.engine, ctx.model, shapes, ctx.input.name),
+      output: ctx.output,
+    };
+  }
+  const model = ctx.model.clone();
+  model.graph.node.push({
+    op_type: binary ? "Sigmoid" : "Softmax",
+    name: `${PROBABILITIES}/node`,
+    input: [ctx.output],
+    output: [PROBABILITIES],
+    attribute: binary ? [] : [{ name: "axis", type: 2, i: -1 }],
+  });
+  model.graph.output.push({
+    name: PROBABILITIES,
+    type: { tensor_type: { elem_type: DataType.FLOAT } },
+  });
+  const withProbabilities = new Map(shapes);
+  withProbabilities.set(PROBABILITIES, shapes.get(ctx.output)!);
+  return {
+    backward: new Backward(ctx.engine, model, withProbabilities, ctx.input.name),
+    output: PROBABILITIES,
+  };
+}
