@@ -42,6 +42,22 @@ export type {
 } from "./data/synthetic/generator.ts";
 export { datasetHash } from "./data/synthetic/hash.ts";
 
+// Class activation maps.
+export { CamExplainer } from "./cam/explainer.ts";
+export type { Explanation, ExplainOptions, MethodMaps } from "./cam/explainer.ts";
+export { camMethods, resolveMethods } from "./cam/methods/index.ts";
+export type { CamMethod, CamRun, MapMethod, PixelMethod, WeightsMethod } from "./cam/method.ts";
+export { explainSmoothed } from "./cam/smoothing.ts";
+export { resolveTargets } from "./cam/targets.ts";
+export type { ScoreKind, TargetOptions, Targets } from "./cam/targets.ts";
+export { Backward, oneHotSeed } from "./compiler/backward-session.ts";
+export type { FloatTensor } from "./compiler/backward-session.ts";
+export { compileBackward } from "./compiler/compile.ts";
+export { exactGradient } from "./compiler/rules/index.ts";
+export { deconvnet, guidedBackprop } from "./compiler/rules/guided.ts";
+export { extendRuleSet, ruleSet } from "./compiler/rule.ts";
+export type { OpRule, Rule, RuleContext, RuleSet } from "./compiler/rule.ts";
+
 // Pixel attribution (saliency, Integrated Gradients, SmoothGrad, occlusion, RISE, ...).
 export { AttributionExplainer } from "./attribution/explainer.ts";
 export type {
@@ -64,3 +80,38 @@ export {
 } from "./attribution/methods/index.ts";
 export type { AttributionMethodOptions } from "./attribution/methods/index.ts";
 export type { Baseline, BaselineKind } from "./attribution/baselines.ts";
+
+// Evaluation datasets (ImageNet folders, VOC, COCO, synthetic) and explanation metrics.
+export { DATASET_FORMATS, detectFormat, loadDataset, regionsInInput } from "./data/dataset.ts";
+export type {
+  Box,
+  Dataset,
+  DatasetFormat,
+  DatasetProblem,
+  DatasetRecord,
+  LoadDatasetOptions,
+} from "./data/dataset.ts";
+export { deletionInsertion, modelProbability } from "./metrics/deletion-insertion.ts";
+export type { ScoreFunction } from "./metrics/deletion-insertion.ts";
+export { averageDrop, winPercent } from "./metrics/average-drop.ts";
+export { road } from "./metrics/road.ts";
+export { energyPointing, pointingGame } from "./metrics/pointing.ts";
+export { boxIou, maskIou } from "./metrics/iou.ts";
+export { cascadingRandomization, spearman, ssim } from "./metrics/sanity.ts";
+export { complexity, sparseness } from "./metrics/complexity.ts";
+export type { InputRegions } from "./metrics/maps.ts";
+
+// Layer-wise relevance propagation: rules, composites, the BatchNorm canonizer.
+export { RelevancePropagator, RELEVANCE_STARTS, startingRelevance } from "./lrp/relevance.ts";
+export type { RelevanceOptions, RelevanceResult, RelevanceStart } from "./lrp/relevance.ts";
+export {
+  COMPOSITES,
+  lrpRuleSet,
+  parseRule,
+  resolveComposite,
+  uniformComposite,
+} from "./compiler/lrp/composites.ts";
+export type { Composite, RuleChoice } from "./compiler/lrp/composites.ts";
+export type { LinearRuleSpec } from "./compiler/lrp/linear-rules.ts";
+export { foldBatchNorm } from "./compiler/lrp/canonize.ts";
+export { relevanceCam } from "./cam/methods/relevance-cam.ts";
