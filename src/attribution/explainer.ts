@@ -17,6 +17,7 @@ import {
 } from "../cam/targets.ts";
 import { Tensor } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
+import { propagatorFor } from "../lrp/relevance.ts";
 import type { ModelContext } from "../models/context.ts";
 import { sizeOf } from "../onnx/tensor.ts";
 import { displayMap } from "./maps.ts";
@@ -117,6 +118,11 @@ export class AttributionExplainer {
           }
           backwardPasses += classes.length;
         });
+      },
+      relevance: async (composite, start) => {
+        const result = await propagatorFor(ctx).propagate(input, targets, { composite, start });
+        backwardPasses += rows;
+        return result.input!.data;
       },
       score: async (count, fill) => {
         const out = new Float32Array(count);

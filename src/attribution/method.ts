@@ -4,7 +4,9 @@
 // only describe what to evaluate: gradients and scores of many inputs go through `AttributionRun`,
 // which builds them chunk by chunk and runs each chunk as one batched ONNX Runtime session run.
 import type { FloatTensor } from "../compiler/backward-session.ts";
+import type { Composite } from "../compiler/lrp/composites.ts";
 import type { RuleSet } from "../compiler/rule.ts";
+import type { RelevanceStart } from "../lrp/relevance.ts";
 import type { ModelContext } from "../models/context.ts";
 import type { Targets } from "../cam/targets.ts";
 
@@ -37,6 +39,11 @@ export interface AttributionRun {
     fill: FillInput,
     take: (item: number, grad: Float32Array) => void,
   ): Promise<void>;
+  /**
+   * LRP relevance at every row's own input, [R, C, H, W], propagated from the logits by
+   * `composite` (src/compiler/lrp/composites.ts). Counts as backward passes.
+   */
+  relevance(composite: Composite | string, start: RelevanceStart): Promise<Float32Array>;
   /** Target scores of `count` inputs built by `fill`. Counts as forward passes. */
   score(count: number, fill: FillInput): Promise<Float32Array>;
   /** The Grad-CAM map of every row at input resolution, [R, H, W] in [0, 1] (the CAM pipeline). */

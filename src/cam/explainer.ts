@@ -12,7 +12,7 @@ import { OnnxModel } from "../onnx/model.ts";
 import { withOutputs } from "../onnx/outputs.ts";
 import { DataType } from "../onnx/proto.ts";
 import { sizeOf } from "../onnx/tensor.ts";
-import { RelevancePropagator } from "../lrp/relevance.ts";
+import { propagatorFor } from "../lrp/relevance.ts";
 import { scoreChannelMasks } from "./channel-masks.ts";
 import {
   channelSum,
@@ -70,7 +70,6 @@ export class CamExplainer {
   private readonly backwards = new Map<string, Promise<Backward>>();
   private exposedModel: OnnxModel | undefined;
   private exposedKey = "";
-  private relevancePropagator: RelevancePropagator | undefined;
 
   constructor(ctx: ModelContext) {
     this.ctx = ctx;
@@ -149,8 +148,7 @@ export class CamExplainer {
     targets: Targets,
     layers: readonly string[],
   ): Promise<Map<string, FloatTensor>> {
-    this.relevancePropagator ??= new RelevancePropagator(this.ctx);
-    const result = await this.relevancePropagator.propagate(input, targets, {
+    const result = await propagatorFor(this.ctx).propagate(input, targets, {
       composite: "relevance-cam",
       start: "contrastive",
       layers,

@@ -26,6 +26,8 @@ const DEFAULTS: PixelCliOptions = {
   masks: 8,
   cells: 4,
   keepProbability: 0.5,
+  composite: "epsilon-plus",
+  lrpStart: "one-hot",
 };
 
 let dir: string;

@@ -8,7 +8,9 @@ import { BASELINE_KINDS, type Baseline, type BaselineKind } from "../attribution
 import type { CamMethod } from "../cam/method.ts";
 import { camMethods, resolveMethods } from "../cam/methods/index.ts";
 import { decodeNpy } from "../cam/npy.ts";
+import { resolveComposite } from "../compiler/lrp/composites.ts";
 import { CamscopeError } from "../errors.ts";
+import type { RelevanceStart } from "../lrp/relevance.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 
 export interface PixelCliOptions {
@@ -23,6 +25,9 @@ export interface PixelCliOptions {
   masks: number;
   cells: number;
   keepProbability: number;
+  /** lrp: composite name or one rule. */
+  composite: string;
+  lrpStart: RelevanceStart;
 }
 
 /**
@@ -76,10 +81,17 @@ export async function splitMethods(
             cells: options.cells,
             probability: options.keepProbability,
           },
+          lrp: { composite: checkedComposite(options.composite), start: options.lrpStart },
         },
       )
     : [];
   return { cam, pixel };
+}
+
+/** --composite, checked before any image is read (an unknown name lists the valid ones). */
+function checkedComposite(name: string): string {
+  resolveComposite(name);
+  return name;
 }
 
 /** --baseline: a named baseline, or a float32 .npy tensor in the model input's space. */

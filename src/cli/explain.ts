@@ -14,7 +14,9 @@ import { SMOOTHGRAD_DEFAULTS } from "../attribution/methods/smoothgrad.ts";
 import { CamExplainer, type ExplainOptions } from "../cam/explainer.ts";
 import { explainSmoothed } from "../cam/smoothing.ts";
 import type { ScoreKind, TargetOptions } from "../cam/targets.ts";
+import { COMPOSITES } from "../compiler/lrp/composites.ts";
 import { CamscopeError } from "../errors.ts";
+import { RELEVANCE_STARTS } from "../lrp/relevance.ts";
 import { COLORMAP_NAMES, type ColormapName } from "../image/colormap.ts";
 import { decodeImage } from "../image/decode.ts";
 import { preprocess, type PreprocessResult, type PreprocessSpec } from "../image/preprocess.ts";
@@ -154,6 +156,16 @@ export function registerExplain(program: Command, io: Io): void {
       "rise: probability that a mask cell is kept",
       unitInterval,
       RISE_DEFAULTS.probability,
+    )
+    .option(
+      "--composite <name>",
+      `lrp: composite (${Object.keys(COMPOSITES).join(", ")}) or one rule for every layer (epsilon[:eps], zplus, alphabeta[:a,b], gamma[:g], flat, wsquare)`,
+      "epsilon-plus",
+    )
+    .addOption(
+      new Option("--lrp-start <kind>", "lrp: starting relevance at the logits")
+        .choices([...RELEVANCE_STARTS])
+        .default("one-hot"),
     )
     .addOption(
       new Option("--colormap <name>", "heatmap colormap").choices(COLORMAP_NAMES).default("jet"),

@@ -156,3 +156,15 @@ export class RelevancePropagator {
     };
   }
 }
+
+const propagators = new WeakMap<ModelContext, RelevancePropagator>();
+
+/** The model's shared propagator, so every caller reuses its compiled relevance graphs. */
+export function propagatorFor(ctx: ModelContext): RelevancePropagator {
+  let p = propagators.get(ctx);
+  if (!p) {
+    p = new RelevancePropagator(ctx);
+    propagators.set(ctx, p);
+  }
+  return p;
+}

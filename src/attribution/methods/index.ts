@@ -11,6 +11,7 @@ import {
   saliency,
 } from "./gradient.ts";
 import { integratedGradients, type IntegratedGradientsOptions } from "./integrated-gradients.ts";
+import { lrp, type LrpOptions } from "./lrp.ts";
 import { occlusion, type OcclusionOptions } from "./occlusion.ts";
 import { rise, type RiseOptions } from "./rise.ts";
 import { smoothGrad, smoothGradSquared, varGrad, type SmoothGradOptions } from "./smoothgrad.ts";
@@ -21,6 +22,7 @@ export interface AttributionMethodOptions {
   smoothGrad?: SmoothGradOptions;
   occlusion?: OcclusionOptions;
   rise?: RiseOptions;
+  lrp?: LrpOptions;
 }
 
 /** The name that selects every pixel-attribution method. */
@@ -41,6 +43,7 @@ export function attributionMethods(options: AttributionMethodOptions = {}): Attr
     varGrad(options.smoothGrad),
     occlusion(options.occlusion),
     rise(options.rise),
+    lrp(options.lrp),
   ];
 }
 
