@@ -22,7 +22,7 @@ import type { ModelContext } from "../models/context.ts";
 import { sizeOf } from "../onnx/tensor.ts";
 import { displayMap } from "./maps.ts";
 import type { AttributionMethod, AttributionRun, Completeness, FillInput } from "./method.ts";
-import { scoreBackward } from "./score-backward.ts";
+import { scoreBackward } from "../cam/score-backward.ts";
 
 export interface AttributionOptions {
   methods: readonly AttributionMethod[];

@@ -2,7 +2,7 @@
 // returns the target layers' activations (and their gradients, compiled into the graph, when a
 // method needs them), each method weights the feature maps, and the maps go through ReLU,
 // per-map min-max normalisation and bilinear upsampling to the model input.
-import { Backward, type FloatTensor } from "../compiler/backward-session.ts";
+import type { FloatTensor } from "../compiler/backward-session.ts";
 import { exactGradient } from "../compiler/rules/index.ts";
 import { Tensor } from "../engine/engine.ts";
 import { resizeBilinear } from "../image/resize.ts";
@@ -10,10 +10,10 @@ import type { ModelContext } from "../models/context.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import { OnnxModel } from "../onnx/model.ts";
 import { withOutputs } from "../onnx/outputs.ts";
-import { DataType } from "../onnx/proto.ts";
 import { sizeOf } from "../onnx/tensor.ts";
 import { propagatorFor } from "../lrp/relevance.ts";
 import { scoreChannelMasks } from "./channel-masks.ts";
+import { scoreBackward } from "./score-backward.ts";
 import {
   channelSum,
   firstComponentProjection,
@@ -67,7 +67,6 @@ export interface Explanation {
 
 export class CamExplainer {
   readonly ctx: ModelContext;
-  private readonly backwards = new Map<string, Promise<Backward>>();
   private exposedModel: OnnxModel | undefined;
   private exposedKey = "";
 
@@ -77,36 +76,6 @@ export class CamExplainer {
 
   private units(shapes: ReadonlyMap<string, number[]>): number {
     return sizeOf(shapes.get(this.ctx.output)!.slice(1));
-  }
-
-  /** The differentiator for the logit or (with an appended Softmax/Sigmoid) the probability. */
-  private backward(score: Targets["score"], binary: boolean): Promise<Backward> {
-    let b = this.backwards.get(score);
-    if (!b) {
-      b = (async () => {
-        const shapes = await this.ctx.shapes();
-        if (score === "logit")
-          return new Backward(this.ctx.engine, this.ctx.model, shapes, this.ctx.input.name);
-        const model = this.ctx.model.clone();
-        const probabilities = "camscope/probabilities";
-        model.graph.node.push({
-          op_type: binary ? "Sigmoid" : "Softmax",
-          name: "camscope/probabilities/node",
-          input: [this.ctx.output],
-          output: [probabilities],
-          attribute: binary ? [] : [{ name: "axis", type: 2, i: -1 }],
-        });
-        model.graph.output.push({
-          name: probabilities,
-          type: { tensor_type: { elem_type: DataType.FLOAT } },
-        });
-        const withProb = new Map(shapes);
-        withProb.set(probabilities, shapes.get(this.ctx.output)!);
-        return new Backward(this.ctx.engine, model, withProb, this.ctx.input.name);
-      })();
-      this.backwards.set(score, b);
-    }
-    return b;
   }
 
   /** Logits of a batch (one chunked forward run). */
@@ -172,8 +141,7 @@ export class CamExplainer {
     let activations: Map<string, FloatTensor>;
     let gradients: Map<string, FloatTensor> | undefined;
     if (needsGradients) {
-      const backward = await this.backward(targets.score, targets.binary);
-      const output = targets.score === "logit" ? this.ctx.output : "camscope/probabilities";
+      const { backward, output } = await scoreBackward(this.ctx, targets.score, targets.binary);
       const result = await backward.run(
         { wrt: layerNames, output, ruleSet: exactGradient },
         input,

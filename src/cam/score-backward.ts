@@ -1,8 +1,8 @@
 // The differentiator of a model's target score: the logit, or the probability through an
-// appended Softmax (Sigmoid for a one-unit model). The same construction as the CAM pipeline's,
-// kept per model context so that every attribution method reuses the compiled sessions.
+// appended Softmax (Sigmoid for a one-unit model), kept per model context so that the CAM pipeline
+// and every attribution method reuse the compiled sessions.
 import { Backward } from "../compiler/backward-session.ts";
-import type { ScoreKind } from "../cam/targets.ts";
+import type { ScoreKind } from "./targets.ts";
 import type { ModelContext } from "../models/context.ts";
 import { DataType } from "../onnx/proto.ts";
 
