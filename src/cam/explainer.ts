@@ -61,6 +61,12 @@ export interface Explanation {
   logits: FloatTensor;
   layers: LayerInfo[];
   results: MethodMaps[];
+  /**
+   * Passes through the model per row that all methods of the call share: the forward pass that
+   * picks the targets, and the run that returns the activations (forward only, or forward and
+   * backward when a method needs gradients). Per-method perturbation passes come on top.
+   */
+  sharedPasses: { forward: number; backward: number };
 }
 
 /** Copies rows of a batch tensor: row i of the result is row index[i] of `t`. */
@@ -234,7 +240,8 @@ export class CamExplainer {
         milliseconds: performance.now() - started,
       });
     }
-    return { targets, scores, logits, layers, results };
+    const sharedPasses = { forward: 2, backward: needsGradients ? 1 : 0 };
+    return { targets, scores, logits, layers, results, sharedPasses };
   }
 }
 

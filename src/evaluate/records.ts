@@ -19,6 +19,8 @@ export interface EvalRecord {
   cost: RecordCost;
   /** Why a metric was skipped for this record, e.g. "pointing: no boxes or mask". */
   notes: string[];
+  /** The overlay of the map on the image, relative to the run folder, for report examples. */
+  example?: string;
 }
 
 /** What explaining the image cost the method (the metrics' own work is not included). */
