@@ -1,0 +1,62 @@
+// The plain-data shapes of an evaluation dataset, shared by the loaders in ./datasets/ and by
+// ./dataset.ts, which picks a loader and maps annotations into the model-input frame.
+
+/** A box in pixels: x0, y0 of its first pixel, x1, y1 exclusive. */
+export interface Box {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+export interface DatasetRecord {
+  /** Unique and stable across runs (a resume key): derived from file names and annotation ids. */
+  id: string;
+  /** Absolute image path. */
+  file: string;
+  /** Class index in the model's output space, when known. */
+  label?: number;
+  /** Boxes of the labelled object(s), original-image pixels. */
+  boxes?: Box[];
+  /** Object mask rasterised at the original image size (1 = object), when the dataset has masks. */
+  mask?(width: number, height: number): Promise<Uint8Array>;
+}
+
+/** A record that was left out, and why. */
+export interface DatasetProblem {
+  id?: string;
+  file?: string;
+  reason: string;
+}
+
+export type DatasetFormat = "imagenet-folders" | "voc" | "coco" | "synthetic";
+
+export interface Dataset {
+  name: string;
+  format: DatasetFormat;
+  records: DatasetRecord[];
+  problems: DatasetProblem[];
+}
+
+export interface LoadDatasetOptions {
+  /** Default: detected from the path's contents. */
+  format?: DatasetFormat;
+  /** The model's class names, to map folder / category names to indices. */
+  labels?: readonly string[];
+  /**
+   * At most this many records: the first ones in the dataset's order, checked after the cut, so
+   * bad records among them are reported rather than replaced by later ones.
+   */
+  limit?: number;
+}
+
+/** What a loader hands back before its records' images are checked. */
+export interface Candidates {
+  records: CandidateRecord[];
+  problems: DatasetProblem[];
+}
+
+/** A record with the image size its annotation declares, if any, for the image check. */
+export interface CandidateRecord extends DatasetRecord {
+  declaredSize?: { width: number; height: number };
+}
