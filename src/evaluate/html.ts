@@ -2,6 +2,7 @@
 // inlined from its UMD build so the page works offline, data embedded as JSON, and table cells.
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import type { TableRow } from "./tables.ts";
 
 const require = createRequire(import.meta.url);
@@ -21,7 +22,8 @@ function inlineScript(code: string, attributes = ""): string {
 
 /** Chart.js's UMD build, read from the installed package, as an inline script. */
 export async function chartJsScript(): Promise<string> {
-  const path = require.resolve("chart.js/dist/chart.umd.min.js");
+  // The package exports only its module builds; the UMD build sits beside them in dist/.
+  const path = join(dirname(require.resolve("chart.js")), "chart.umd.min.js");
   return inlineScript(await readFile(path, "utf8"));
 }
 
