@@ -168,14 +168,21 @@ describe("camscope evaluate", () => {
     const out = join(dir, "compare");
     const run = await camscope(["compare", killed(), clean(), "--out", out]);
     assert.equal(run.code, 0, run.stderr);
+    const tables = JSON.parse(await readFile(join(clean(), "summary.json"), "utf8")) as RunTables;
+    const columns = tables.columns.length;
     const rows = run.stdout.split("\n").filter((l) => /^(gradcam|scorecam|eigencam) /.test(l));
-    assert.equal(rows.length, METHODS.length * 5);
-    for (const l of rows.filter((l) => /_auc /.test(l))) assert.match(l, / 0$/);
+    assert.equal(rows.length, METHODS.length * columns);
+    const metricRows = rows.filter(
+      (l) => !/ (milliseconds|forward_passes|backward_passes) /.test(l),
+    );
+    assert.equal(metricRows.length, METHODS.length * (columns - 3));
+    // Equal values, or "-" where both runs have none.
+    for (const l of metricRows) assert.match(l, / (0|-)$/);
     const html = await readFile(join(out, "compare.html"), "utf8");
     assert.doesNotMatch(html, /<script[^>]*\ssrc=/i);
     assert.match(html, /Chart\.js v4/);
     const csv = (await readFile(join(out, "compare.csv"), "utf8")).trimEnd().split("\n");
-    assert.equal(csv.length, 1 + METHODS.length * 5);
+    assert.equal(csv.length, 1 + METHODS.length * columns);
   });
 
   test("--limit evaluates the first images, and a larger --limit extends the same run", async () => {

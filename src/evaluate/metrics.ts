@@ -4,14 +4,15 @@
 // src/metrics/ do the work and batch their perturbed inputs through the score function.
 import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamscopeError } from "../errors.ts";
+import { averageDrop } from "../metrics/average-drop.ts";
+import { complexity, sparseness } from "../metrics/complexity.ts";
 import { deletionInsertion, type ScoreFunction } from "../metrics/deletion-insertion.ts";
+import { boxIou, maskIou } from "../metrics/iou.ts";
+import type { InputRegions } from "../metrics/maps.ts";
+import { energyPointing, pointingGame } from "../metrics/pointing.ts";
 import type { ModelContext } from "../models/context.ts";
 
-/** Boxes and mask of an image's labelled object in the model-input frame. */
-export interface InputRegions {
-  boxes: { x0: number; y0: number; x1: number; y1: number }[];
-  mask?: Uint8Array;
-}
+export type { InputRegions };
 
 /** One batch as a metric sees it; row i is image i of the batch. */
 export interface MetricBatch {
@@ -92,8 +93,115 @@ const deletionInsertionMetric: EvalMetric = {
   },
 };
 
+/** [N, H, W] of a batch's maps. */
+function mapSize(batch: MetricBatch): [number, number] {
+  return [batch.maps.dims[1]!, batch.maps.dims[2]!];
+}
+
+const averageDropMetric: EvalMetric = {
+  name: "average-drop",
+  title: "Average Drop / Increase in Confidence",
+  needs: "none",
+  columns: [
+    { name: "average_drop", title: "Average Drop (%)", better: "lower" },
+    { name: "increase_in_confidence", title: "Increase in Confidence (%)", better: "higher" },
+    { name: "explained_probability", title: "Probability on image x map", better: "higher" },
+  ],
+  curves: [],
+  async compute(batch) {
+    // The map multiplies the preprocessed input tensor; scores are softmax probabilities.
+    const r = await averageDrop(batch.images, batch.maps.data, batch.score, {
+      chunk: 2 * batch.batchSize,
+    });
+    return {
+      values: {
+        average_drop: r.drop,
+        // 0 or 100 per image, so the mean is the percentage of images.
+        increase_in_confidence: Float32Array.from(r.increase, (v) => 100 * v),
+        explained_probability: r.explained,
+      },
+    };
+  },
+};
+
+/** Pointing Game tolerance in model-input pixels. */
+export const POINTING_TOLERANCE = 15;
+/** Share of the map's maximum kept before the largest connected component is boxed. */
+export const LOCALIZATION_THRESHOLD = 0.15;
+
+const pointingMetric: EvalMetric = {
+  name: "pointing",
+  title: "Pointing Game",
+  needs: "regions",
+  columns: [
+    { name: "pointing", title: `Pointing Game hit (${POINTING_TOLERANCE} px)`, better: "higher" },
+    { name: "energy_pointing", title: "Energy inside the object", better: "higher" },
+  ],
+  curves: [],
+  compute(batch) {
+    const [h, w] = mapSize(batch);
+    const hits = pointingGame(batch.maps.data, h, w, batch.regions, POINTING_TOLERANCE);
+    return Promise.resolve({
+      values: {
+        // -1 (nothing annotated inside the input) becomes NaN: no value, with a note.
+        pointing: Float32Array.from(hits, (v) => (v < 0 ? NaN : v)),
+        energy_pointing: energyPointing(batch.maps.data, h, w, batch.regions),
+      },
+    });
+  },
+};
+
+const iouMetric: EvalMetric = {
+  name: "iou",
+  title: "Localization IoU",
+  needs: "regions",
+  columns: [
+    { name: "box_iou", title: "Box IoU (largest component)", better: "higher" },
+    { name: "localization", title: "Box IoU >= 0.5", better: "higher" },
+    { name: "mask_iou", title: "Mask IoU", better: "higher" },
+  ],
+  curves: [],
+  compute(batch) {
+    const [h, w] = mapSize(batch);
+    const box = boxIou(batch.maps.data, h, w, batch.regions, LOCALIZATION_THRESHOLD);
+    return Promise.resolve({
+      values: {
+        box_iou: box,
+        localization: box.map((v) => (Number.isNaN(v) ? NaN : v >= 0.5 ? 1 : 0)),
+        mask_iou: maskIou(batch.maps.data, h, w, batch.regions, LOCALIZATION_THRESHOLD),
+      },
+    });
+  },
+};
+
+const complexityMetric: EvalMetric = {
+  name: "complexity",
+  title: "Sparseness / Complexity",
+  needs: "none",
+  columns: [
+    { name: "sparseness", title: "Sparseness (Gini)", better: "higher" },
+    { name: "complexity", title: "Complexity (entropy)", better: "lower" },
+  ],
+  curves: [],
+  compute(batch) {
+    const [h, w] = mapSize(batch);
+    return Promise.resolve({
+      values: {
+        sparseness: sparseness(batch.maps.data, h, w),
+        complexity: complexity(batch.maps.data, h, w),
+      },
+    });
+  },
+};
+
 /** Every metric, in the order tables list them. */
-export const EVAL_METRICS: readonly EvalMetric[] = [deletionInsertionMetric];
+export const EVAL_METRICS: readonly EvalMetric[] = [
+  deletionInsertionMetric,
+  averageDropMetric,
+  pointingMetric,
+  iouMetric,
+  complexityMetric,
+];
 
 /** Metrics by name ("all" for every one); an unknown name lists the valid ones. */
 export function resolveMetrics(names: readonly string[]): EvalMetric[] {

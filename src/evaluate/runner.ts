@@ -211,7 +211,7 @@ async function computeMetric(
     for (const c of metric.columns) {
       const v = out.values[c.name]![j]!;
       record.values[c.name] = Number.isFinite(v) ? v : null;
-      if (!Number.isFinite(v)) record.notes.push(`${c.name}: undefined for this map (${v})`);
+      if (!Number.isFinite(v)) record.notes.push(`${c.name}: no value for this image (${v})`);
     }
     for (const curve of metric.curves) {
       const data = out.curves?.[curve.name];
