@@ -83,6 +83,15 @@ describe("evaluation metric adapters", () => {
     assert.equal(out.curves!.deletion!.length, 2 * 33);
   });
 
+  test("ROAD of the constant-score model: imputing a constant image keeps its mean", async () => {
+    // Every neighbour of a removed pixel is 0.5 (or imputed as 0.5): the image stays 0.5 up to
+    // the noise (sd 0.01 on the removed share), so every point scores about 0.5.
+    const out = await metric("road").compute(batch(new Float32Array(2 * area).fill(1)));
+    for (const v of out.curves!.road_morf!) assert.ok(Math.abs(v - 0.5) < 0.01, `${v}`);
+    for (const v of out.values.road_lerf_auc!) assert.ok(Math.abs(v - 0.5) < 0.01, `${v}`);
+    assert.equal(out.curves!.road_lerf!.length, 2 * 9);
+  });
+
   test("every column is declared once; names resolve and unknown ones are refused", () => {
     const columns = EVAL_METRICS.flatMap((m) => m.columns.map((c) => c.name));
     assert.equal(new Set(columns).size, columns.length);

@@ -10,6 +10,7 @@ import { deletionInsertion, type ScoreFunction } from "../metrics/deletion-inser
 import { boxIou, maskIou } from "../metrics/iou.ts";
 import type { InputRegions } from "../metrics/maps.ts";
 import { energyPointing, pointingGame } from "../metrics/pointing.ts";
+import { road } from "../metrics/road.ts";
 import type { ModelContext } from "../models/context.ts";
 
 export type { InputRegions };
@@ -194,9 +195,46 @@ const complexityMetric: EvalMetric = {
   },
 };
 
+/** Percent of pixels ROAD removes at each curve point. */
+export const ROAD_PERCENTAGES = [10, 20, 30, 40, 50, 60, 70, 80, 90];
+
+const roadMetric: EvalMetric = {
+  name: "road",
+  title: "ROAD",
+  needs: "none",
+  columns: [
+    { name: "road_morf_auc", title: "ROAD MoRF AUC", better: "lower" },
+    { name: "road_lerf_auc", title: "ROAD LeRF AUC", better: "higher" },
+  ],
+  curves: [
+    {
+      name: "road_morf",
+      title: "ROAD most relevant first",
+      x: ROAD_PERCENTAGES.map((p) => p / 100),
+    },
+    {
+      name: "road_lerf",
+      title: "ROAD least relevant first",
+      x: ROAD_PERCENTAGES.map((p) => p / 100),
+    },
+  ],
+  async compute(batch) {
+    const r = await road(batch.images, batch.maps.data, batch.score, {
+      percentages: ROAD_PERCENTAGES,
+      seed: batch.seed,
+      chunk: 2 * batch.batchSize,
+    });
+    return {
+      values: { road_morf_auc: r.morfAuc, road_lerf_auc: r.lerfAuc },
+      curves: { road_morf: r.morf, road_lerf: r.lerf },
+    };
+  },
+};
+
 /** Every metric, in the order tables list them. */
 export const EVAL_METRICS: readonly EvalMetric[] = [
   deletionInsertionMetric,
+  roadMetric,
   averageDropMetric,
   pointingMetric,
   iouMetric,
