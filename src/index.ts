@@ -41,3 +41,23 @@ export type {
   SyntheticSample,
 } from "./data/synthetic/generator.ts";
 export { datasetHash } from "./data/synthetic/hash.ts";
+
+// Evaluation datasets (ImageNet folders, VOC, COCO, synthetic) and explanation metrics.
+export { DATASET_FORMATS, detectFormat, loadDataset, regionsInInput } from "./data/dataset.ts";
+export type {
+  Box,
+  Dataset,
+  DatasetFormat,
+  DatasetProblem,
+  DatasetRecord,
+  LoadDatasetOptions,
+} from "./data/dataset.ts";
+export { deletionInsertion, modelProbability } from "./metrics/deletion-insertion.ts";
+export type { ScoreFunction } from "./metrics/deletion-insertion.ts";
+export { averageDrop, winPercent } from "./metrics/average-drop.ts";
+export { road } from "./metrics/road.ts";
+export { energyPointing, pointingGame } from "./metrics/pointing.ts";
+export { boxIou, maskIou } from "./metrics/iou.ts";
+export { cascadingRandomization, spearman, ssim } from "./metrics/sanity.ts";
+export { complexity, sparseness } from "./metrics/complexity.ts";
+export type { InputRegions } from "./metrics/maps.ts";
