@@ -63,6 +63,13 @@ export interface Explanation {
   logits: FloatTensor;
   layers: LayerInfo[];
   results: MethodMaps[];
+  /**
+   * Passes through the model per row that all methods of the call share: the forward pass that
+   * picks the targets, and the run that returns the activations (forward only, or forward and
+   * backward when a method needs gradients), plus Relevance-CAM's relevance run (forward and
+   * backward) when asked for. Per-method perturbation passes come on top.
+   */
+  sharedPasses: { forward: number; backward: number };
 }
 
 export class CamExplainer {
@@ -215,7 +222,13 @@ export class CamExplainer {
         milliseconds: performance.now() - started,
       });
     }
-    return { targets, scores, logits, layers, results };
+    // The target-picking forward pass, then the activation pass (with the gradients' backward pass
+    // when a method needs them) and the relevance pass (Relevance-CAM), each once per call.
+    const sharedPasses = {
+      forward: 2 + (relevance ? 1 : 0),
+      backward: (needsGradients ? 1 : 0) + (relevance ? 1 : 0),
+    };
+    return { targets, scores, logits, layers, results, sharedPasses };
   }
 }
 

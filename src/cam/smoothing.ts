@@ -121,5 +121,10 @@ export async function explainSmoothed(
     logits,
     layers: explanation.layers,
     results,
+    // The targets' forward pass on the unaugmented images, then every variant's own passes.
+    sharedPasses: {
+      forward: 1 + variants * explanation.sharedPasses.forward,
+      backward: variants * explanation.sharedPasses.backward,
+    },
   };
 }

@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { CamscopeError } from "../errors.ts";
 import { registerActivation } from "./activation.ts";
+import { registerCompare } from "./compare.ts";
+import { registerEvaluate } from "./evaluate.ts";
 import { registerExplain } from "./explain.ts";
 import type { Io } from "./io.ts";
 import { registerLayers } from "./layers.ts";
@@ -27,6 +29,8 @@ export function buildProgram(io: Io): Command {
   registerLayers(program, io);
   registerActivation(program, io);
   registerExplain(program, io);
+  registerEvaluate(program, io);
+  registerCompare(program, io);
   // Subcommands inherit the output and exit settings only when set before they are added.
   for (const command of program.commands)
     command.exitOverride().configureOutput(program.configureOutput());

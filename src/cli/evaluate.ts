@@ -1,0 +1,180 @@
+// `camscope evaluate`: every CAM method named, on every image of a dataset, scored by every metric
+// named; records persist as they finish (resumable after a kill), then tables (CSV, JSON) and a
+// self-contained HTML report are written to the run folder.
+import { writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { Option, type Command } from "commander";
+import { resolveMethods } from "../cam/methods/index.ts";
+import { DATASET_FORMATS, loadDataset, regionsInInput } from "../data/dataset.ts";
+import type { DatasetFormat, DatasetRecord } from "../data/dataset.ts";
+import { datasetHash, modelFileHash, type EvaluateConfig } from "../evaluate/config.ts";
+import { formatNumber } from "../evaluate/html.ts";
+import { EVAL_METRICS, resolveMetrics } from "../evaluate/metrics.ts";
+import { renderReport } from "../evaluate/report.ts";
+import { runEvaluation } from "../evaluate/runner.ts";
+import { RunStore } from "../evaluate/store.ts";
+import { buildTables, rowOf, tablesCsv, type RunTables } from "../evaluate/tables.ts";
+import { commaList } from "./explain-args.ts";
+import type { Io } from "./io.ts";
+import {
+  addModelOptions,
+  nonNegativeInt,
+  openFromOptions,
+  positiveInt,
+  type ModelOptions,
+} from "./options.ts";
+import { Progress } from "./progress.ts";
+
+export interface EvaluateCliOptions extends ModelOptions {
+  data: string;
+  format?: DatasetFormat;
+  methods: string;
+  metrics: string;
+  layer: string;
+  target: "label" | "top1";
+  limit?: number;
+  seed: number;
+  batchSize: number;
+  examples: number;
+  out: string;
+}
+
+export const TABLE_JSON = "summary.json";
+export const TABLE_CSV = "summary.csv";
+export const REPORT_HTML = "report.html";
+const PROGRESS_BAR = 24;
+
+export function registerEvaluate(program: Command, io: Io): void {
+  addModelOptions(
+    program
+      .command("evaluate")
+      .description(
+        "score CAM methods on a dataset with faithfulness, localization and cost metrics; resumable",
+      ),
+  )
+    .requiredOption("-d, --data <path>", "dataset: COCO JSON, VOC folder, ImageNet-style folders")
+    .addOption(
+      new Option("--format <format>", "dataset format (default: detected)").choices(
+        DATASET_FORMATS,
+      ),
+    )
+    .option("--methods <names>", 'CAM methods, comma-separated, or "all"', "all")
+    .option(
+      "--metrics <names>",
+      `metrics, comma-separated, or "all" (${EVAL_METRICS.map((m) => m.name).join(", ")})`,
+      "all",
+    )
+    .option("-l, --layer <names>", 'layers to explain, comma-separated, or "auto"', "auto")
+    .addOption(
+      new Option("--target <which>", "class to explain: the dataset label, or the top-1 class")
+        .choices(["label", "top1"])
+        .default("label"),
+    )
+    .option("--limit <n>", "evaluate only the dataset's first n images", positiveInt)
+    .option("--seed <n>", "seed of every random draw", nonNegativeInt, 0)
+    .option("--batch-size <n>", "images per explain call and inputs per model run", positiveInt, 16)
+    .option("--examples <n>", "images shown per method in the report's grids", nonNegativeInt, 6)
+    .requiredOption("-o, --out <dir>", "run folder (resumed if it holds this configuration)")
+    .action(async (options: EvaluateCliOptions) => {
+      const tables = await evaluate(options, io);
+      io.out.write(textTable(tables));
+      for (const file of [TABLE_CSV, TABLE_JSON, REPORT_HTML])
+        io.out.write(`${join(options.out, file)}\n`);
+    });
+}
+
+/** Runs (or resumes) the evaluation and writes its tables and report; returns the tables. */
+export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<RunTables> {
+  const { engine, ctx } = await openFromOptions(options);
+  try {
+    const methods = resolveMethods(ctx.model, commaList(options.methods, "--methods"));
+    const metrics = resolveMetrics(commaList(options.metrics, "--metrics"));
+    const layers = commaList(options.layer, "--layer");
+    await Promise.all(layers.map((name) => ctx.layer(name)));
+    const dataset = await loadDataset(options.data, {
+      ...(options.format ? { format: options.format } : {}),
+      labels: ctx.card.labels,
+    });
+    for (const p of dataset.problems) {
+      io.err.write(`skipped record ${p.id ?? p.file ?? "?"}: ${p.reason}\n`);
+    }
+    const config: EvaluateConfig = {
+      model: {
+        name: options.model,
+        sha256: await modelFileHash(options.model),
+        preprocessing: ctx.card.preprocessing,
+      },
+      dataset: {
+        path: resolve(options.data),
+        format: dataset.format,
+        records: dataset.records.length,
+        sha256: datasetHash(dataset.records),
+      },
+      methods: methods.map((m) => m.name),
+      metrics: metrics.map((m) => m.name),
+      layers,
+      target: options.target,
+      seed: options.seed,
+      batchSize: options.batchSize,
+      examples: options.examples,
+    };
+    const { store, droppedTornLine } = await RunStore.open(options.out, config);
+    if (droppedTornLine) {
+      io.err.write("dropped the incomplete last record of an interrupted run; it is recomputed\n");
+    }
+    const items = dataset.records.slice(0, options.limit ?? dataset.records.length);
+    let progress: Progress | undefined;
+    const summary = await runEvaluation<DatasetRecord>(ctx, items, store, {
+      methods,
+      metrics,
+      layers,
+      target: options.target,
+      batchSize: options.batchSize,
+      seed: options.seed,
+      examples: options.examples,
+      regions: async (item, original, transform) =>
+        item.boxes !== undefined || item.mask !== undefined
+          ? regionsInInput(item, original, transform)
+          : undefined,
+      onProgress: (done, total) => {
+        if (total === 0) return;
+        progress ??= new Progress(io.err, total, "records", { bar: PROGRESS_BAR });
+        progress.update(done);
+      },
+      log: (message) => (progress ? progress.log(message) : io.err.write(`${message}\n`)),
+    });
+    progress?.finish();
+    if (summary.resumed > 0) {
+      io.err.write(
+        `resumed: ${summary.resumed} records were already stored, ${summary.written} new\n`,
+      );
+    }
+    const records = store.records();
+    const tables = buildTables(records, config.methods, config.metrics);
+    await writeFile(join(options.out, TABLE_JSON), `${JSON.stringify(tables, null, 2)}\n`);
+    await writeFile(join(options.out, TABLE_CSV), tablesCsv(tables));
+    await writeFile(
+      join(options.out, REPORT_HTML),
+      await renderReport(options.out, config, tables, records),
+    );
+    return tables;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** A plain-text table of the means for stdout: a row per method, a column per metric column. */
+export function textTable(tables: RunTables): string {
+  const header = ["method", ...tables.columns.map((c) => c.name)];
+  const rows = tables.methods.map((m) => [
+    m,
+    ...tables.columns.map((c) => {
+      const r = rowOf(tables, m, c.name);
+      return r && r.n > 0 ? formatNumber(r.mean) : "-";
+    }),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return `${[line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")}\n`;
+}

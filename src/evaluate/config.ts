@@ -1,0 +1,38 @@
+// The configuration of an evaluation run: everything that decides its records' values. Its hash
+// guards the run folder: a rerun must match it to resume. --limit, --threads and the output
+// folder are left out: they change how much is computed and how fast, not what a record holds
+// (batches are fixed dataset positions, so a larger --limit extends a run with equal records).
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { PreprocessSpec } from "../image/preprocess.ts";
+import { isBundledModel, MODELS_DIR } from "../models/registry.ts";
+
+export interface EvaluateConfig extends Record<string, unknown> {
+  model: { name: string; sha256: string; preprocessing: PreprocessSpec };
+  dataset: { path: string; format: string; records: number; sha256: string };
+  methods: string[];
+  metrics: string[];
+  layers: string[];
+  target: "label" | "top1";
+  seed: number;
+  batchSize: number;
+  examples: number;
+}
+
+/** SHA-256 of a model's ONNX file (bundled name or path). */
+export async function modelFileHash(nameOrPath: string): Promise<string> {
+  const path = isBundledModel(nameOrPath) ? join(MODELS_DIR, `${nameOrPath}.onnx`) : nameOrPath;
+  return createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
+}
+
+/** SHA-256 of a dataset's records (id, file, label), in order: it changes if the data does. */
+export function datasetHash(
+  records: readonly { id: string; file: string; label?: number }[],
+): string {
+  const hash = createHash("sha256");
+  for (const r of records) hash.update(`${r.id}\t${r.file}\t${r.label ?? ""}\n`);
+  return hash.digest("hex");
+}

@@ -1,0 +1,191 @@
+// The self-contained HTML report of a run: configuration, the table of means and 95% intervals,
+// Deletion/Insertion (and other) mean curves per method, a bar chart per metric column, and a
+// grid of example maps per method. Chart.js and the images are inlined; nothing is fetched.
+import { join } from "node:path";
+import { decodeImage } from "../image/decode.ts";
+import { makeGrid, type GridCell } from "../image/grid.ts";
+import { encodePng } from "../image/png.ts";
+import type { EvaluateConfig } from "./config.ts";
+import {
+  CHART_SCRIPT,
+  chartJsScript,
+  escapeHtml,
+  jsonScript,
+  PAGE_STYLE,
+  PALETTE,
+  pageScript,
+  summaryCell,
+} from "./html.ts";
+import type { EvalRecord } from "./records.ts";
+import { rowOf, type RunTables } from "./tables.ts";
+
+export interface ChartSpec {
+  canvas: string;
+  type: "line" | "bar";
+  title: string;
+  labels: (string | number)[];
+  datasets: Record<string, unknown>[];
+  xTitle?: string;
+  yTitle?: string;
+  grouped?: boolean;
+}
+
+const EXAMPLE_CELL = 160;
+const EXAMPLE_COLUMNS = 6;
+
+/** Line charts of the mean curves, one per curve, a line per method. */
+export function curveCharts(tables: RunTables, prefix = "curve"): ChartSpec[] {
+  return tables.curves.map((curve, k) => ({
+    canvas: `${prefix}-${k}`,
+    type: "line",
+    title: `${curve.title} (mean over images)`,
+    labels: curve.x.map((x) => Number(x.toFixed(3))),
+    xTitle: "fraction of pixels",
+    yTitle: "class probability",
+    datasets: tables.methods
+      .filter((m) => (curve.methods[m]?.length ?? 0) > 0)
+      .map((m, i) => ({
+        label: m,
+        data: curve.methods[m],
+        borderColor: PALETTE[i % PALETTE.length],
+        backgroundColor: PALETTE[i % PALETTE.length],
+        borderWidth: 1.5,
+      })),
+  }));
+}
+
+/** Bar charts, one per column: the mean per method with its 95% interval as a floating bar. */
+function barCharts(tables: RunTables): ChartSpec[] {
+  return tables.columns.map((c, k) => {
+    const rows = tables.methods.map((m) => rowOf(tables, m, c.name));
+    return {
+      canvas: `bar-${k}`,
+      type: "bar",
+      title: `${c.title} (${c.better} is better)`,
+      labels: tables.methods,
+      grouped: false,
+      datasets: [
+        {
+          label: "mean",
+          data: rows.map((r) => (r && r.n > 0 ? r.mean : null)),
+          backgroundColor: tables.methods.map((_, i) => `${PALETTE[i % PALETTE.length]}99`),
+        },
+        {
+          label: "95% CI",
+          data: rows.map((r) => (r && Number.isFinite(r.low) ? [r.low, r.high] : null)),
+          backgroundColor: "#00000055",
+          barPercentage: 0.15,
+        },
+      ],
+    };
+  });
+}
+
+/** The table: a row per method, a column per metric column, "mean [low, high]". */
+export function summaryTable(tables: RunTables): string {
+  const head = tables.columns
+    .map((c) => `<th title="${escapeHtml(c.better)} is better">${escapeHtml(c.title)}</th>`)
+    .join("");
+  const n = (m: string) =>
+    Math.max(0, ...tables.rows.filter((r) => r.method === m).map((r) => r.n));
+  const body = tables.methods
+    .map(
+      (m) =>
+        `<tr><td>${escapeHtml(m)}</td><td>${n(m)}</td>${tables.columns
+          .map((c) => `<td>${summaryCell(rowOf(tables, m, c.name))}</td>`)
+          .join("")}</tr>`,
+    )
+    .join("\n");
+  return `<table><thead><tr><th>method</th><th>images</th>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+/** A grid PNG (data URI) per method of its example overlays, in dataset order. */
+async function exampleGrids(
+  dir: string,
+  records: readonly EvalRecord[],
+  methods: readonly string[],
+): Promise<{ method: string; uri: string }[]> {
+  const grids: { method: string; uri: string }[] = [];
+  for (const method of methods) {
+    const own = records
+      .filter((r) => r.method === method && r.example)
+      .sort((a, b) => examplePosition(a) - examplePosition(b));
+    if (own.length === 0) continue;
+    const cells: GridCell[] = await Promise.all(
+      own.map(async (r) => ({
+        image: await decodeImage(join(dir, r.example!)),
+        caption: `${r.image}\n${r.label} p ${r.probability.toFixed(3)}`,
+      })),
+    );
+    const grid = makeGrid(cells, { columns: EXAMPLE_COLUMNS, cellSize: EXAMPLE_CELL });
+    const png = Buffer.from(await encodePng(grid)).toString("base64");
+    grids.push({ method, uri: `data:image/png;base64,${png}` });
+  }
+  return grids;
+}
+
+function examplePosition(r: EvalRecord): number {
+  return Number(/(\d+)\.png$/.exec(r.example ?? "")?.[1] ?? 0);
+}
+
+/** Notes per kind (e.g. "pointing: skipped, ...") with how many records carry them. */
+function noteCounts(records: readonly EvalRecord[]): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const r of records) for (const n of r.notes) counts.set(n, (counts.get(n) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]);
+}
+
+export async function renderReport(
+  dir: string,
+  config: EvaluateConfig,
+  tables: RunTables,
+  records: readonly EvalRecord[],
+): Promise<string> {
+  const charts = [...curveCharts(tables), ...barCharts(tables)];
+  const grids = await exampleGrids(dir, records, tables.methods);
+  const images = new Set(records.map((r) => r.image)).size;
+  const notes = noteCounts(records);
+  const canvas = (c: ChartSpec) =>
+    `<div class="chart"><canvas id="${c.canvas}" role="img" aria-label="${escapeHtml(c.title)}"></canvas></div>`;
+  const title = `camscope evaluation: ${config.model.name} on ${config.dataset.path}`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(title)}</title>
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+<dl>
+<dt>model</dt><dd>${escapeHtml(config.model.name)} (sha256 ${config.model.sha256.slice(0, 12)})</dd>
+<dt>dataset</dt><dd>${escapeHtml(config.dataset.path)} (${escapeHtml(config.dataset.format)}, ${images} of ${config.dataset.records} images evaluated)</dd>
+<dt>methods</dt><dd>${escapeHtml(config.methods.join(", "))}</dd>
+<dt>metrics</dt><dd>${escapeHtml(config.metrics.join(", "))}</dd>
+<dt>target</dt><dd>${config.target === "label" ? "the labelled class (top-1 where unlabelled)" : "the top-1 class"}</dd>
+<dt>layers</dt><dd>${escapeHtml(config.layers.join(", "))}</dd>
+<dt>seed, batch size</dt><dd>${config.seed}, ${config.batchSize}</dd>
+</dl>
+<h2>Results</h2>
+<p>Mean over images with the ${escapeHtml(tables.interval)} in brackets. Maps are the methods' final maps (ReLU, min-max normalised, at model-input size); scores are softmax probabilities of the explained class; perturbations act on the preprocessed input tensor. Cost is the method's explain call only: wall time per image, and passes through the model per image.</p>
+${summaryTable(tables)}
+${notes.length > 0 ? `<h3>Notes</h3><ul>${notes.map(([n, c]) => `<li>${escapeHtml(n)} (${c} records)</li>`).join("")}</ul>` : ""}
+<h2>Curves</h2>
+<div class="charts">${charts
+    .filter((c) => c.type === "line")
+    .map(canvas)
+    .join("\n")}</div>
+<h2>Per metric</h2>
+<div class="charts">${charts
+    .filter((c) => c.type === "bar")
+    .map(canvas)
+    .join("\n")}</div>
+<h2>Examples</h2>
+${grids.map((g) => `<h3>${escapeHtml(g.method)}</h3><div class="grid"><img alt="${escapeHtml(g.method)} maps" src="${g.uri}"></div>`).join("\n")}
+${jsonScript("charts", charts)}
+${await chartJsScript()}
+${pageScript(CHART_SCRIPT)}
+</body>
+</html>
+`;
+}

@@ -1,0 +1,329 @@
+// The evaluation loop. Images go in fixed batches (positions k*B .. (k+1)*B - 1 of the dataset),
+// so a resumed run sees exactly the batches, and therefore the seeds and results, of a run that
+// was never interrupted. Per batch: one forward pass picks each image's class, then per method
+// one explain call over the batch and one batched call per metric; the (image, method) records
+// are appended to the store, fsync'ed, before the next method starts. A rerun skips the
+// (batch, method) pairs whose records are all stored, and recomputes a pair that was cut short,
+// appending only its missing records.
+import { join, posix } from "node:path";
+import type { FloatTensor } from "../compiler/backward-session.ts";
+import { CamExplainer } from "../cam/explainer.ts";
+import type { CamMethod } from "../cam/method.ts";
+import { gatherRows, targetScores } from "../cam/targets.ts";
+import { decodeImage } from "../image/decode.ts";
+import { overlayHeatmap } from "../image/overlay.ts";
+import { writePng } from "../image/png.ts";
+import { preprocess } from "../image/preprocess.ts";
+import { mapToOriginal } from "../image/resize.ts";
+import type { InputTransform, RgbImage } from "../image/types.ts";
+import { modelProbability } from "../metrics/deletion-insertion.ts";
+import type { ModelContext } from "../models/context.ts";
+import { deriveSeed } from "../util/random.ts";
+import type { EvalMetric, InputRegions, MetricBatch } from "./metrics.ts";
+import type { EvalRecord } from "./records.ts";
+import type { RunStore } from "./store.ts";
+
+/** A dataset record as the runner needs it (the dataset loaders' DatasetRecord fits). */
+export interface EvalItem {
+  id: string;
+  file: string;
+  label?: number;
+}
+
+export interface RunOptions<I extends EvalItem> {
+  methods: readonly CamMethod[];
+  metrics: readonly EvalMetric[];
+  /** Target layers ("auto" for the model's default). */
+  layers: readonly string[];
+  /** Explain the dataset label (top-1 where a record has none), or always the top-1 class. */
+  target: "label" | "top1";
+  /** Images per explain call; also inputs per model run. */
+  batchSize: number;
+  seed: number;
+  /** The first `examples` images get an overlay per method for the report's grids. */
+  examples: number;
+  /** Boxes and mask of an item in the model-input frame; undefined where it has none. */
+  regions?: (
+    item: I,
+    original: { width: number; height: number },
+    transform: InputTransform,
+  ) => Promise<InputRegions | undefined>;
+  /** Called after each stored batch of records: records written this run, records to write. */
+  onProgress?: (done: number, total: number) => void;
+  /** Notes for the user (skipped images). */
+  log?: (message: string) => void;
+}
+
+export interface RunSummary {
+  /** Records written by this call. */
+  written: number;
+  /** Records found already stored. */
+  resumed: number;
+  /** Images that could not be decoded or preprocessed. */
+  failed: { image: string; file: string; error: string }[];
+}
+
+export const EXAMPLES_DIR = "examples";
+
+/** Evaluates every (item, method) not yet in `store`, appending records as they finish. */
+export async function runEvaluation<I extends EvalItem>(
+  ctx: ModelContext,
+  items: readonly I[],
+  store: RunStore<Record<string, unknown>>,
+  options: RunOptions<I>,
+): Promise<RunSummary> {
+  const explainer = new CamExplainer(ctx);
+  const needsRegions = options.metrics.some((m) => m.needs === "regions");
+  const pendingOf = (batch: readonly I[], method: CamMethod) =>
+    batch.some((item) => !store.has(item.id, method.name));
+  let total = 0;
+  for (const item of items)
+    for (const m of options.methods) if (!store.has(item.id, m.name)) total++;
+  const summary: RunSummary = {
+    written: 0,
+    resumed: items.length * options.methods.length - total,
+    failed: [],
+  };
+  options.onProgress?.(0, total);
+
+  const size = options.batchSize;
+  for (let start = 0, batchIndex = 0; start < items.length; start += size, batchIndex++) {
+    const batch = items.slice(start, start + size);
+    const methods = options.methods.filter((m) => pendingOf(batch, m));
+    if (methods.length === 0) continue;
+    const loaded = await loadBatch(batch, start, ctx, summary, options.log);
+    if (loaded.items.length === 0) continue;
+    const { tensor, transforms } = loaded;
+    const regions = needsRegions
+      ? await Promise.all(
+          loaded.items.map((item, i) =>
+            options.regions ? options.regions(item, loaded.rgb[i]!, transforms[i]!) : undefined,
+          ),
+        )
+      : loaded.items.map(() => undefined);
+
+    // One forward pass picks the classes; the probabilities go into the records.
+    const logits = await explainer.logits(tensor);
+    const units = logits.length / loaded.items.length;
+    const top1 = loaded.items.map((_, i) => argmax(logits.subarray(i * units, (i + 1) * units)));
+    const classes = loaded.items.map((item, i) =>
+      options.target === "label" && item.label !== undefined ? item.label : top1[i]!,
+    );
+    const probabilities = targetScores(logits, units, classes, "probability");
+    const score = modelProbability(ctx, classes, options.batchSize);
+
+    for (const method of methods) {
+      const started = performance.now();
+      const explanation = await explainer.explain(tensor, {
+        methods: [method],
+        layers: options.layers,
+        target: { classes },
+        batchSize: options.batchSize,
+        seed: options.seed,
+      });
+      const milliseconds = (performance.now() - started) / loaded.items.length;
+      const result = explanation.results[0]!;
+      const cost = {
+        milliseconds,
+        forward: explanation.sharedPasses.forward + result.extraForwardPasses,
+        backward: explanation.sharedPasses.backward,
+      };
+      const records = loaded.items.map((item, i): EvalRecord => ({
+        image: item.id,
+        file: item.file,
+        method: method.name,
+        class: classes[i]!,
+        label: ctx.label(classes[i]!),
+        probability: probabilities[i]!,
+        values: {},
+        curves: {},
+        cost,
+        notes: [],
+      }));
+      const metricBatch: MetricBatch = {
+        ctx,
+        images: tensor,
+        maps: result.map,
+        classes,
+        score,
+        regions: [],
+        seed: deriveSeed(options.seed, "metrics", batchIndex),
+        batchSize: options.batchSize,
+      };
+      for (const metric of options.metrics) {
+        await computeMetric(metric, metricBatch, regions, records);
+      }
+      const examples = await writeExamples(
+        store.dir,
+        method.name,
+        loaded,
+        result.map,
+        options.examples,
+      );
+      examples.forEach((path, i) => {
+        if (path) records[i]!.example = path;
+      });
+      const fresh = records.filter((r) => !store.has(r.image, r.method));
+      summary.written += await store.append(fresh);
+      options.onProgress?.(summary.written, total);
+    }
+  }
+  return summary;
+}
+
+/** Runs one metric on the rows it applies to and writes its columns into the records. */
+async function computeMetric(
+  metric: EvalMetric,
+  batch: MetricBatch,
+  regions: readonly (InputRegions | undefined)[],
+  records: EvalRecord[],
+): Promise<void> {
+  let rows = records.map((_, i) => i);
+  if (metric.needs === "regions") {
+    rows = rows.filter((i) => regions[i] !== undefined);
+    for (const [i, r] of records.entries()) {
+      if (regions[i] !== undefined) continue;
+      for (const c of metric.columns) r.values[c.name] = null;
+      r.notes.push(`${metric.name}: skipped, the image has no boxes or mask`);
+    }
+    if (rows.length === 0) return;
+  }
+  const subset: MetricBatch =
+    rows.length === records.length
+      ? { ...batch, regions: regions.map((r) => r ?? { boxes: [] }) }
+      : {
+          ...batch,
+          images: gatherRows(batch.images, rows),
+          maps: gatherRows(batch.maps, rows),
+          classes: rows.map((i) => batch.classes[i]!),
+          regions: rows.map((i) => regions[i]!),
+          // The score function knows each batch row's class; the subset renumbers the rows.
+          score: (inputs, count, sub) =>
+            batch.score(
+              inputs,
+              count,
+              Int32Array.from(sub, (r) => rows[r]!),
+            ),
+        };
+  const out = await metric.compute(subset);
+  rows.forEach((i, j) => {
+    const record = records[i]!;
+    for (const c of metric.columns) {
+      const v = out.values[c.name]![j]!;
+      record.values[c.name] = Number.isFinite(v) ? v : null;
+      if (!Number.isFinite(v)) record.notes.push(`${c.name}: no value for this image (${v})`);
+    }
+    for (const curve of metric.curves) {
+      const data = out.curves?.[curve.name];
+      if (!data) continue;
+      const points = curve.x.length;
+      record.curves[curve.name] = Array.from(data.subarray(j * points, (j + 1) * points));
+    }
+  });
+}
+
+interface LoadedBatch<I> {
+  items: I[];
+  rgb: RgbImage[];
+  tensor: FloatTensor;
+  transforms: InputTransform[];
+  /** Position of each loaded item in the dataset. */
+  positions: number[];
+}
+
+/**
+ * Decodes and preprocesses a batch (one preprocess call); images that fail are reported and left
+ * out. Only a preprocessing that rejects an image (a wrong size for resize "none") fails the
+ * batch call; then each image is tried alone to find the culprits.
+ */
+async function loadBatch<I extends EvalItem>(
+  batch: readonly I[],
+  offset: number,
+  ctx: ModelContext,
+  summary: RunSummary,
+  log: ((message: string) => void) | undefined,
+): Promise<LoadedBatch<I>> {
+  const fail = (item: I, error: string) => {
+    summary.failed.push({ image: item.id, file: item.file, error });
+    log?.(`skipped ${item.id}: ${error}`);
+  };
+  const decoded = await Promise.all(
+    batch.map((item, j) =>
+      decodeImage(item.file).then(
+        (rgb) => ({ item, rgb, position: offset + j }),
+        (error: Error) => {
+          fail(item, error.message);
+          return undefined;
+        },
+      ),
+    ),
+  );
+  let ok = decoded.filter((d) => d !== undefined);
+  const spec = ctx.card.preprocessing;
+  let pre;
+  try {
+    pre = preprocess(
+      ok.map((d) => d.rgb),
+      spec,
+    );
+  } catch {
+    ok = ok.filter((d) => {
+      try {
+        preprocess([d.rgb], spec);
+        return true;
+      } catch (error) {
+        fail(d.item, `Cannot preprocess image "${d.item.file}": ${(error as Error).message}`);
+        return false;
+      }
+    });
+    pre =
+      ok.length > 0
+        ? preprocess(
+            ok.map((d) => d.rgb),
+            spec,
+          )
+        : undefined;
+  }
+  return {
+    items: ok.map((d) => d.item),
+    rgb: ok.map((d) => d.rgb),
+    positions: ok.map((d) => d.position),
+    tensor: pre ? { data: pre.tensor, dims: pre.dims } : { data: new Float32Array(0), dims: [0] },
+    transforms: pre?.transforms ?? [],
+  };
+}
+
+/**
+ * Overlays of the maps of items among the dataset's first `count` on their original images,
+ * written to examples/<method>/<position>.png; returns each item's path relative to the run
+ * folder (undefined for items that are not examples).
+ */
+async function writeExamples<I>(
+  dir: string,
+  method: string,
+  loaded: LoadedBatch<I>,
+  maps: FloatTensor,
+  count: number,
+): Promise<(string | undefined)[]> {
+  const [, height, width] = maps.dims as [number, number, number];
+  const area = height * width;
+  return Promise.all(
+    loaded.positions.map(async (position, i) => {
+      if (position >= count) return undefined;
+      const map = maps.data.subarray(i * area, (i + 1) * area);
+      const original = mapToOriginal({ width, height, data: map }, loaded.transforms[i]!, {
+        outside: NaN,
+      });
+      const overlay = overlayHeatmap(loaded.rgb[i]!, original, { normalize: "none" });
+      const path = posix.join(EXAMPLES_DIR, method, `${position}.png`);
+      await writePng(join(dir, path), overlay);
+      return path;
+    }),
+  );
+}
+
+function argmax(values: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}
