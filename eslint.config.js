@@ -2,7 +2,8 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "models/", "samples/", "bin/"] },
+  // Scratch and run output folders are git-ignored; linting them would fail on throwaway code.
+  { ignores: ["dist/", "node_modules/", "models/", "samples/", "bin/", "tmp/", "out/", "runs/"] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
