@@ -11,10 +11,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { inflateSync } from "node:zlib";
 import type { ScoreKind } from "../cam/targets.ts";
 import { Engine } from "../engine/engine.ts";
 import { openModel, type ModelContext } from "../models/context.ts";
+import { compressedFloats as floats, rowRelative } from "../testing/fixture-encoding.ts";
 import type { Baseline } from "./baselines.ts";
 import { AttributionExplainer } from "./explainer.ts";
 import type { AttributionMethod } from "./method.ts";
@@ -57,27 +57,6 @@ interface Fixture {
   logits: string;
   customBaseline?: string;
   cases: FixtureCase[];
-}
-
-function floats(encoded: string): Float32Array {
-  const bytes = inflateSync(Buffer.from(encoded, "base64"));
-  return new Float32Array(
-    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-  );
-}
-
-/** Per row: max |a - b| / max |b| (max |a - b| where b is all zero). */
-function rowRelative(a: Float32Array, b: Float32Array, rows: number): number[] {
-  const per = b.length / rows;
-  return Array.from({ length: rows }, (_, i) => {
-    let diff = 0;
-    let scale = 0;
-    for (let p = i * per; p < (i + 1) * per; p++) {
-      diff = Math.max(diff, Math.abs(a[p]! - b[p]!));
-      scale = Math.max(scale, Math.abs(b[p]!));
-    }
-    return scale > 0 ? diff / scale : diff;
-  });
 }
 
 /** The method a case describes, built with the case's options. */

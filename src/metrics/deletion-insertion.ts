@@ -14,6 +14,7 @@ import type { FloatTensor } from "../compiler/backward-session.ts";
 import { targetScores } from "../cam/targets.ts";
 import { Tensor } from "../engine/engine.ts";
 import type { ModelContext } from "../models/context.ts";
+import { scoreItems } from "./perturbed-scores.ts";
 
 /**
  * Scores `count` inputs stored back to back; `rows[j]` is the image (target row) input j belongs
@@ -124,7 +125,6 @@ export async function deletionInsertion(
     );
   }
   const points = steps + 1;
-  const curves = new Float32Array(n * 2 * points);
   // Items are image-major, so one image's order and blurred copy serve all its items.
   let current = -1;
   let order: Int32Array = new Int32Array(0);
@@ -146,17 +146,9 @@ export async function deletionInsertion(
       for (let c = 0; c < channels; c++) out[c * area + p] = insertion ? x[c * area + p]! : 0;
     }
   };
-  const total = n * 2 * points;
-  const buffer = new Float32Array(Math.min(chunk, total) * size);
-  for (let start = 0; start < total; start += chunk) {
-    const count = Math.min(chunk, total - start);
-    const rows = new Int32Array(count);
-    for (let j = 0; j < count; j++) {
-      write(start + j, buffer.subarray(j * size, (j + 1) * size));
-      rows[j] = Math.floor((start + j) / (2 * points));
-    }
-    curves.set(await score(buffer.subarray(0, count * size), count, rows), start);
-  }
+  const curves = await scoreItems(n * 2 * points, size, chunk, score, write, (item) =>
+    Math.floor(item / (2 * points)),
+  );
   const deletionCurves = new Float32Array(n * points);
   const insertionCurves = new Float32Array(n * points);
   const deletion = new Float32Array(n);

@@ -74,3 +74,11 @@ export function decodeQuantized(encoded: { scale: number[]; q: string }): Float3
   assert.ok(Number.isInteger(per), "encoded tensor size");
   return Float32Array.from(q, (v, j) => (v / 2 ** 20) * encoded.scale[Math.floor(j / per)]!);
 }
+
+/** Float32 little-endian values, zlib-compressed, base64 (make_attribution_fixtures.py). */
+export function compressedFloats(encoded: string): Float32Array {
+  const bytes = inflateSync(Buffer.from(encoded, "base64"));
+  return new Float32Array(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+  );
+}
