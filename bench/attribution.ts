@@ -6,8 +6,7 @@
 // section (cam.ts).
 import { AttributionExplainer } from "../src/attribution/explainer.ts";
 import { attributionMethods } from "../src/attribution/methods/index.ts";
-import { Tensor } from "../src/engine/engine.ts";
-import { benchImages, timeWithin, type BenchSection } from "./harness.ts";
+import { benchImages, forwardMsPerImage, timeWithin, type BenchSection } from "./harness.ts";
 
 const BATCH_SIZES = [1, 16];
 const RISE_MASKS = 250;
@@ -20,13 +19,11 @@ export const attribution: BenchSection = {
     for (const name of context.options.models) {
       const ctx = await context.model(name);
       const explainer = new AttributionExplainer(ctx);
-      const session = await ctx.session();
       const methods = attributionMethods({ rise: { masks: RISE_MASKS } });
       for (const batch of BATCH_SIZES) {
         const input = benchImages(ctx, batch);
-        const feeds = { [ctx.input.name]: new Tensor("float32", input.data, input.dims) };
-        const forward = await timeWithin(() => session.run(feeds, [ctx.output]), context.options);
-        const forwardMs = forward.medianMs / batch;
+        const forward = await forwardMsPerImage(ctx, input, context.options);
+        const forwardMs = forward.ms;
         rows.push([
           ctx.card.name,
           "(forward pass)",

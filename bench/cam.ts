@@ -12,8 +12,7 @@
 import { CamExplainer } from "../src/cam/explainer.ts";
 import type { CamMethod } from "../src/cam/method.ts";
 import { camMethods } from "../src/cam/methods/index.ts";
-import { Tensor } from "../src/engine/engine.ts";
-import { benchImages, timeWithin, type BenchSection } from "./harness.ts";
+import { benchImages, forwardMsPerImage, timeWithin, type BenchSection } from "./harness.ts";
 
 const BATCH_SIZES = [1, 16];
 const SKIP_MS = 60_000;
@@ -26,15 +25,13 @@ export const cam: BenchSection = {
     for (const name of context.options.models) {
       const ctx = await context.model(name);
       const explainer = new CamExplainer(ctx);
-      const session = await ctx.session();
       const methods: CamMethod[] = camMethods(ctx.model);
       // Milliseconds per image at the previous batch size, by method.
       const previous = new Map<string, number>();
       for (const batch of BATCH_SIZES) {
         const input = benchImages(ctx, batch);
-        const feeds = { [ctx.input.name]: new Tensor("float32", input.data, input.dims) };
-        const forward = await timeWithin(() => session.run(feeds, [ctx.output]), context.options);
-        const forwardMs = forward.medianMs / batch;
+        const forward = await forwardMsPerImage(ctx, input, context.options);
+        const forwardMs = forward.ms;
         rows.push([
           ctx.card.name,
           "(forward pass)",

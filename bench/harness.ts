@@ -2,7 +2,7 @@
 // excluded, and plain-text tables.
 import type { FloatTensor } from "../src/compiler/backward-session.ts";
 import { generateSplit } from "../src/data/synthetic/generator.ts";
-import { Engine } from "../src/engine/engine.ts";
+import { Engine, Tensor } from "../src/engine/engine.ts";
 import { preprocess } from "../src/image/preprocess.ts";
 import { openModel, type ModelContext } from "../src/models/context.ts";
 
@@ -113,4 +113,16 @@ export async function timeWithin(
   const reps = Math.max(1, Math.min(options.repetitions, Math.floor(BUDGET_MS / first)));
   const warmup = Math.min(Math.max(0, options.warmup - 1), Math.floor(reps / 2));
   return { ...(await time(fn, { ...options, repetitions: reps, warmup })), reps };
+}
+
+/** One plain forward pass of `input`: milliseconds per image (the unit method costs are given in). */
+export async function forwardMsPerImage(
+  ctx: ModelContext,
+  input: FloatTensor,
+  options: BenchOptions,
+): Promise<{ ms: number; reps: number }> {
+  const session = await ctx.session();
+  const feeds = { [ctx.input.name]: new Tensor("float32", input.data, input.dims) };
+  const t = await timeWithin(() => session.run(feeds, [ctx.output]), options);
+  return { ms: t.medianMs / input.dims[0]!, reps: t.reps };
 }

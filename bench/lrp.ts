@@ -2,9 +2,8 @@
 // target-picking forward pass and one run of the compiled relevance graph) per composite, per
 // image at batch 1 and 16, as a multiple of one plain forward pass of the same batch.
 import { COMPOSITES } from "../src/compiler/lrp/composites.ts";
-import { Tensor } from "../src/engine/engine.ts";
 import { RelevancePropagator } from "../src/lrp/relevance.ts";
-import { benchImages, timeWithin, type BenchSection } from "./harness.ts";
+import { benchImages, forwardMsPerImage, timeWithin, type BenchSection } from "./harness.ts";
 
 const BATCH_SIZES = [1, 16];
 
@@ -16,16 +15,14 @@ export const lrp: BenchSection = {
     for (const name of context.options.models) {
       const ctx = await context.model(name);
       const propagator = new RelevancePropagator(ctx);
-      const session = await ctx.session();
       // Compiling a relevance graph and opening its session happen once; keep them out of the timings.
       for (const composite of Object.keys(COMPOSITES)) {
         await propagator.relevance(benchImages(ctx, 1), { composite });
       }
       for (const batch of BATCH_SIZES) {
         const input = benchImages(ctx, batch);
-        const feeds = { [ctx.input.name]: new Tensor("float32", input.data, input.dims) };
-        const forward = await timeWithin(() => session.run(feeds, [ctx.output]), context.options);
-        const forwardMs = forward.medianMs / batch;
+        const forward = await forwardMsPerImage(ctx, input, context.options);
+        const forwardMs = forward.ms;
         rows.push([ctx.card.name, "(forward pass)", String(batch), forwardMs.toFixed(2), "1.0"]);
         for (const composite of Object.keys(COMPOSITES)) {
           const t = await timeWithin(
