@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { CamExplainer } from "../cam/explainer.ts";
 import { relevanceCam } from "../cam/methods/relevance-cam.ts";
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { Engine } from "../engine/engine.ts";
 import { readImages } from "../image/decode.ts";
 import { preprocess } from "../image/preprocess.ts";
@@ -13,14 +12,6 @@ const engine = new Engine({ threads: 1 });
 after(() => engine.dispose());
 
 const SAMPLES = ["samples/star.png", "samples/ring.png", "samples/heart.png"];
-
-function rowSums(t: FloatTensor): number[] {
-  const n = t.dims[0]!;
-  const per = t.data.length / n;
-  return Array.from({ length: n }, (_, i) =>
-    t.data.subarray(i * per, (i + 1) * per).reduce((a, b) => a + b, 0),
-  );
-}
 
 test("the contrastive start puts 1 on the class and -1/C on the others", () => {
   const targets = { image: [0, 1], classes: [2, 0], score: "logit" as const, binary: false };
@@ -42,7 +33,8 @@ for (const name of ["synth-vgg", "synth-resnet"]) {
       test(`zplus conserves the ${start} start from the logits to the layer and the input`, async () => {
         const r = await lrp.relevance(images, { composite: "zplus", start, layers: ["auto"] });
         const total = start === "one-hot" ? 1 : 1 / 10;
-        for (const s of [...rowSums(r.input!), ...rowSums([...r.layers.values()][0]!.relevance)])
+        const { totals } = r;
+        for (const s of [...totals.start, ...totals.input!, ...[...totals.layers.values()][0]!])
           assert.ok(Math.abs(s - total) < 1e-3 * total, `${s} vs ${total}`);
       });
     }

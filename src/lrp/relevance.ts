@@ -60,6 +60,22 @@ export interface RelevanceResult {
   input?: FloatTensor;
   /** Relevance at each requested layer, by layer name, and the layer's activations. */
   layers: Map<string, { relevance: FloatTensor; activations: FloatTensor }>;
+  /**
+   * Conservation check: per row, the total relevance at the start, at the input and at each
+   * layer. Conservative rules (z+, alpha-beta, flat, w-square, and epsilon without biases) keep
+   * the start's total at every value up to what zero denominators and biases absorb.
+   */
+  totals: { start: number[]; input?: number[]; layers: Map<string, number[]> };
+}
+
+/** Per row, the sum of a batch tensor's values (in float64). */
+function rowTotals(data: Float32Array, rows: number): number[] {
+  const per = data.length / rows;
+  return Array.from({ length: rows }, (_, i) => {
+    let sum = 0;
+    for (let j = i * per; j < (i + 1) * per; j++) sum += data[j]!;
+    return sum;
+  });
 }
 
 /** Relevance propagation over one model (compiled graphs are cached per composite). */
@@ -142,17 +158,24 @@ export class RelevancePropagator {
     const backward = await this.backward(composite.foldBatchNorm);
     const ruleSet = lrpRuleSet(backward.model, composite, { bounds: this.inputBounds() });
     const result = await backward.run({ wrt, output: this.ctx.output, ruleSet }, input, start);
+    const rows = input.dims[0]!;
+    const inputRelevance = wantInput ? result.grads.get(this.ctx.input.name)! : undefined;
     return {
       targets,
       logits: result.output,
       start,
-      ...(wantInput ? { input: result.grads.get(this.ctx.input.name)! } : {}),
+      ...(inputRelevance ? { input: inputRelevance } : {}),
       layers: new Map(
         layerNames.map((l) => [
           l,
           { relevance: result.grads.get(l)!, activations: result.activations.get(l)! },
         ]),
       ),
+      totals: {
+        start: rowTotals(start, rows),
+        ...(inputRelevance ? { input: rowTotals(inputRelevance.data, rows) } : {}),
+        layers: new Map(layerNames.map((l) => [l, rowTotals(result.grads.get(l)!.data, rows)])),
+      },
     };
   }
 }
