@@ -51,6 +51,8 @@ interface LinearLayer {
   weight: Float32Array;
   weightDims: number[];
   bias: Float32Array | undefined;
+  /** Weight arrays already stored as graph constants (the original is the node's own input). */
+  stored: Map<Float32Array, [string, TensorProto]>;
 }
 
 function linearLayer(ctx: RuleContext): LinearLayer {
@@ -70,12 +72,14 @@ function linearLayer(ctx: RuleContext): LinearLayer {
       `LRP needs a constant bias, but ${node.op_type} node "${node.name ?? ""}" computes it`,
     );
   }
+  const weight = Float32Array.from(tensorData(w) as Float32Array);
   return {
     ctx,
     x: node.input[0]!,
-    weight: Float32Array.from(tensorData(w) as Float32Array),
+    weight,
     weightDims: [...(w.dims ?? [])],
     bias: bias ? Float32Array.from(tensorData(bias) as Float32Array) : undefined,
+    stored: new Map([[weight, [node.input[WEIGHT_INPUT]!, w]]]),
   };
 }
 
@@ -85,15 +89,15 @@ interface Term {
   weight: Float32Array;
 }
 
-/** A constant [`values`] stored under a fresh name, returned with its TensorProto. */
-function constantTensor(
-  ctx: RuleContext,
-  values: Float32Array,
-  dims: readonly number[],
-  hint: string,
-): [string, TensorProto] {
-  const name = ctx.b.floats(values, dims, hint);
-  return [name, floatTensor(name, dims, values)];
+/** The graph constant holding `values` (one per distinct weight array of the layer). */
+function storedWeight(layer: LinearLayer, values: Float32Array): [string, TensorProto] {
+  let stored = layer.stored.get(values);
+  if (!stored) {
+    const name = layer.ctx.b.floats(values, layer.weightDims, "lrp_weight");
+    stored = [name, floatTensor(name, layer.weightDims, values)];
+    layer.stored.set(values, stored);
+  }
+  return stored;
 }
 
 /** The layer's op with inputs [input, weight, bias?] appended to the graph; returns its output. */
@@ -150,7 +154,7 @@ function zRule(
 ): string {
   const { ctx } = layer;
   const { b } = ctx;
-  const weights = terms.map((t) => constantTensor(ctx, t.weight, layer.weightDims, "lrp_weight"));
+  const weights = terms.map((t) => storedWeight(layer, t.weight));
   let z = options.z;
   if (!z) {
     const biasName = options.bias
@@ -233,11 +237,12 @@ function linearRelevance(spec: LinearRuleSpec, layer: LinearLayer): string {
       const alpha = spec.alpha ?? 2;
       const beta = spec.beta ?? 1;
       const [xp, xn] = inputParts(layer);
+      const [wp, wn] = [positive(w), negative(w)];
       const activating = zRule(
         layer,
         [
-          { input: xp, weight: positive(w) },
-          { input: xn, weight: negative(w) },
+          { input: xp, weight: wp },
+          { input: xn, weight: wn },
         ],
         (r, z) => safeDivide(b, r, z),
       );
@@ -245,8 +250,8 @@ function linearRelevance(spec: LinearRuleSpec, layer: LinearLayer): string {
       const inhibiting = zRule(
         layer,
         [
-          { input: xp, weight: negative(w) },
-          { input: xn, weight: positive(w) },
+          { input: xp, weight: wn },
+          { input: xn, weight: wp },
         ],
         (r, z) => safeDivide(b, r, z),
       );
