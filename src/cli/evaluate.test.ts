@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import type { EvalRecord } from "../evaluate/records.ts";
 import { readRun, RECORDS_FILE } from "../evaluate/store.ts";
+import type { EvaluateConfig } from "../evaluate/config.ts";
 import type { RunTables } from "../evaluate/tables.ts";
 import { camscope } from "./testing/harness.ts";
 
@@ -41,6 +42,9 @@ const args = (out: string, extra: string[] = []) => [
   "1",
   "--examples",
   "3",
+  // The sanity metric costs one explain call per step: the classifier alone and every layer.
+  "--sanity-steps",
+  "2",
   "--limit",
   String(LIMIT),
   "--out",
@@ -139,6 +143,27 @@ describe("camscope evaluate", () => {
     assert.equal(scorecam.mean, 2 + 96);
     const csv = (await readFile(join(clean(), "summary.csv"), "utf8")).trimEnd().split("\n");
     assert.equal(csv.length, 1 + METHODS.length * tables.columns.length);
+  });
+
+  test("sanity (in all): steps from the classifier alone to every layer, curves over the steps", async () => {
+    const { config, records } = await readRun<EvaluateConfig>(clean());
+    // synth-resnet has 12 parameterised layers (11 Conv, 1 Gemm).
+    assert.deepEqual(config.sanity, { steps: [1, 12], layers: 12 });
+    const tables = JSON.parse(await readFile(join(clean(), "summary.json"), "utf8")) as RunTables;
+    const curve = tables.curves.find((c) => c.name === "sanity_spearman")!;
+    assert.deepEqual(curve.x, [1, 12]);
+    for (const r of records) {
+      for (const c of ["sanity_spearman", "sanity_abs_spearman", "sanity_ssim"]) {
+        assert.equal(r.curves[c]!.length, 2, `${r.image}/${r.method} ${c}`);
+      }
+      assert.equal(r.values.sanity_ssim_last, r.curves.sanity_ssim![1]);
+      // Every layer random: no map survives (Eigen-CAM keeps its map while only the classifier is).
+      assert.ok(r.curves.sanity_ssim![1]! < 0.9, `${r.image}/${r.method}`);
+    }
+    for (const m of METHODS) {
+      const row = tables.rows.find((r) => r.method === m && r.column === "sanity_spearman_last")!;
+      assert.equal(row.n, LIMIT);
+    }
   });
 
   test("the HTML report is self-contained: inline Chart.js, charts for every curve and column, example grids", async () => {

@@ -125,8 +125,8 @@ function comparisonCharts(a: ComparedRun, b: ComparedRun, c: Comparison): ChartS
       type: "line",
       title: `${(ca ?? cb)!.title}: ${a.name} solid, ${b.name} dashed`,
       labels: x.map((v) => Number(v.toFixed(3))),
-      xTitle: "fraction of pixels",
-      yTitle: "class probability",
+      xTitle: (ca ?? cb)!.xTitle ?? "fraction of pixels",
+      yTitle: (ca ?? cb)!.yTitle ?? "class probability",
       datasets: [ca, cb].flatMap((curve, r) =>
         c.methods
           .filter((m) => (curve?.methods[m]?.length ?? 0) === x.length)

@@ -40,8 +40,8 @@ export function curveCharts(tables: RunTables, prefix = "curve"): ChartSpec[] {
     type: "line",
     title: `${curve.title} (mean over images)`,
     labels: curve.x.map((x) => Number(x.toFixed(3))),
-    xTitle: "fraction of pixels",
-    yTitle: "class probability",
+    xTitle: curve.xTitle ?? "fraction of pixels",
+    yTitle: curve.yTitle ?? "class probability",
     datasets: tables.methods
       .filter((m) => (curve.methods[m]?.length ?? 0) > 0)
       .map((m, i) => ({
