@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import type { EvalRecord } from "../evaluate/records.ts";
 import { readRun, RECORDS_FILE } from "../evaluate/store.ts";
+import { winPercent } from "../metrics/average-drop.ts";
 import type { EvaluateConfig } from "../evaluate/config.ts";
 import type { RunTables } from "../evaluate/tables.ts";
 import { camscope } from "./testing/harness.ts";
@@ -74,6 +75,11 @@ async function killMidway(out: string, atLeast: number): Promise<number> {
   child.kill("SIGKILL");
   await exited;
   return lineCount(path);
+}
+
+/** A win row's sd and interval as CSV cells (empty where undefined). */
+function csvCells(r: { sd: number; low: number; high: number }): string {
+  return [r.sd, r.low, r.high].map((v) => (Number.isFinite(v) ? String(v) : "")).join(",");
 }
 
 /** Records by (image, method), with the wall time (which differs between runs) left out. */
@@ -143,6 +149,20 @@ describe("camscope evaluate", () => {
     assert.equal(scorecam.mean, 2 + 96);
     const csv = (await readFile(join(clean(), "summary.csv"), "utf8")).trimEnd().split("\n");
     assert.equal(csv.length, 1 + METHODS.length * tables.columns.length);
+    // Win% of each method over each other, from the records' explained probabilities.
+    const wins = (await readFile(join(clean(), "wins.csv"), "utf8")).trimEnd().split("\n");
+    assert.equal(wins.length, 1 + METHODS.length * (METHODS.length - 1));
+    const explained = (m: string) =>
+      Float32Array.from(
+        records.filter((r) => r.method === m),
+        (r) => r.values.explained_probability!,
+      );
+    const gs = tables.wins!.find((w) => w.method === "gradcam" && w.versus === "scorecam")!;
+    assert.equal(gs.n, LIMIT);
+    assert.ok(Math.abs(gs.mean - winPercent(explained("gradcam"), explained("scorecam"))) < 1e-9);
+    assert.ok(wins.includes(`gradcam,scorecam,${LIMIT},${gs.mean},${csvCells(gs)},${gs.ties}`));
+    // Timings are recorded (after an untimed warm-up run) and positive.
+    for (const r of records) assert.ok(r.cost.milliseconds > 0, `${r.image}/${r.method}`);
   });
 
   test("sanity (in all): steps from the classifier alone to every layer, curves over the steps", async () => {
@@ -175,6 +195,7 @@ describe("camscope evaluate", () => {
     assert.doesNotMatch(html, /<link[^>]*>/i);
     assert.doesNotMatch(html, /\s(src|href)="(https?:)?\/\//i);
     assert.match(html, /Chart\.js v4/);
+    assert.match(html, /<h2>Win%<\/h2>/);
     assert.equal(html.match(/<script/g)?.length, html.match(/<\/script>/g)?.length);
     const charts = JSON.parse(
       /<script type="application\/json" id="charts">(.*?)<\/script>/s.exec(html)![1]!,
@@ -199,8 +220,14 @@ describe("camscope evaluate", () => {
     assert.equal(run.code, 0, run.stderr);
     const tables = JSON.parse(await readFile(join(clean(), "summary.json"), "utf8")) as RunTables;
     const columns = tables.columns.length;
-    const rows = run.stdout.split("\n").filter((l) => /^(gradcam|scorecam|eigencam) /.test(l));
-    assert.equal(rows.length, METHODS.length * columns);
+    const lines = run.stdout.split("\n").filter((l) => /^(gradcam|scorecam|eigencam) /.test(l));
+    // Then Win% of every ordered pair of methods.
+    const pairs = METHODS.length * (METHODS.length - 1);
+    assert.equal(lines.length, METHODS.length * columns + pairs);
+    const wins = lines.filter((l) => / win_vs_/.test(l));
+    assert.equal(wins.length, pairs);
+    for (const l of wins) assert.match(l, / 0$/);
+    const rows = lines.filter((l) => !/ win_vs_/.test(l));
     const metricRows = rows.filter(
       (l) => !/ (milliseconds|forward_passes|backward_passes) /.test(l),
     );
@@ -210,8 +237,9 @@ describe("camscope evaluate", () => {
     const html = await readFile(join(out, "compare.html"), "utf8");
     assert.doesNotMatch(html, /<script[^>]*\ssrc=/i);
     assert.match(html, /Chart\.js v4/);
+    assert.match(html, /<h2>Win%<\/h2>/);
     const csv = (await readFile(join(out, "compare.csv"), "utf8")).trimEnd().split("\n");
-    assert.equal(csv.length, 1 + METHODS.length * columns);
+    assert.equal(csv.length, 1 + METHODS.length * columns + pairs);
   });
 
   test("--limit evaluates the first images, and a larger --limit extends the same run", async () => {

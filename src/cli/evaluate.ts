@@ -20,6 +20,7 @@ import { runEvaluation } from "../evaluate/runner.ts";
 import { cascadeLength, DEFAULT_SANITY_STEPS, spreadSteps } from "../evaluate/sanity.ts";
 import { RunStore } from "../evaluate/store.ts";
 import { buildTables, rowOf, tablesCsv, type RunTables } from "../evaluate/tables.ts";
+import { winsCsv } from "../evaluate/wins.ts";
 import { commaList } from "./explain-args.ts";
 import type { Io } from "./io.ts";
 import {
@@ -49,6 +50,7 @@ export interface EvaluateCliOptions extends ModelOptions {
 export const TABLE_JSON = "summary.json";
 export const TABLE_CSV = "summary.csv";
 export const REPORT_HTML = "report.html";
+export const WINS_CSV = "wins.csv";
 const PROGRESS_BAR = 24;
 
 export function registerEvaluate(program: Command, io: Io): void {
@@ -91,8 +93,8 @@ export function registerEvaluate(program: Command, io: Io): void {
     .action(async (options: EvaluateCliOptions) => {
       const tables = await evaluate(options, io);
       io.out.write(textTable(tables));
-      for (const file of [TABLE_CSV, TABLE_JSON, REPORT_HTML])
-        io.out.write(`${join(options.out, file)}\n`);
+      const files = [TABLE_CSV, ...(tables.wins ? [WINS_CSV] : []), TABLE_JSON, REPORT_HTML];
+      for (const file of files) io.out.write(`${join(options.out, file)}\n`);
     });
 }
 
@@ -175,6 +177,7 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
     const tables = buildTables(records, config.methods, config.metrics, tableOptions(config));
     await writeFile(join(options.out, TABLE_JSON), `${JSON.stringify(tables, null, 2)}\n`);
     await writeFile(join(options.out, TABLE_CSV), tablesCsv(tables));
+    if (tables.wins) await writeFile(join(options.out, WINS_CSV), winsCsv(tables.wins));
     await writeFile(
       join(options.out, REPORT_HTML),
       await renderReport(options.out, config, tables, records),

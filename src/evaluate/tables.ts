@@ -3,6 +3,7 @@
 import { EVAL_METRICS, type MetricColumn } from "./metrics.ts";
 import type { EvalRecord } from "./records.ts";
 import { summarize, type Summary } from "./stats.ts";
+import { winTable, type WinRow } from "./wins.ts";
 
 export interface ColumnInfo extends MetricColumn {
   /** The metric the column belongs to ("cost" for the cost columns). */
@@ -32,6 +33,8 @@ export interface RunTables {
   columns: ColumnInfo[];
   rows: TableRow[];
   curves: MeanCurve[];
+  /** Win% of each method over each other (with the average-drop metric only). */
+  wins?: WinRow[];
 }
 
 export const INTERVAL =
@@ -100,7 +103,14 @@ export function buildTables(
         };
       }) ?? [],
   );
-  return { interval: INTERVAL, methods: [...methods], columns, rows, curves };
+  return {
+    interval: INTERVAL,
+    methods: [...methods],
+    columns,
+    rows,
+    curves,
+    ...(metrics.includes("average-drop") ? { wins: winTable(records, methods) } : {}),
+  };
 }
 
 /**
