@@ -1,7 +1,9 @@
 // The evaluation loop. Images go in fixed batches (positions k*B .. (k+1)*B - 1 of the dataset),
 // so a resumed run sees exactly the batches, and therefore the seeds and results, of a run that
 // was never interrupted. Per batch: one forward pass picks each image's class, then per method
-// one explain call over the batch and one batched call per metric; the (image, method) records
+// one explain call over the batch (timed; each method's first call in a run is preceded by an
+// untimed one on a single image that builds its sessions), one more per sanity-cascade model when
+// the sanity metric is asked for, and one batched call per metric; the (image, method) records
 // are appended to the store, fsync'ed, before the next method starts. A rerun skips the
 // (batch, method) pairs whose records are all stored, and recomputes a pair that was cut short,
 // appending only its missing records.
