@@ -10,7 +10,7 @@ import {
   renderComparison,
   type ComparedRun,
 } from "../evaluate/compare.ts";
-import type { EvaluateConfig } from "../evaluate/config.ts";
+import { tableOptions, type EvaluateConfig } from "../evaluate/config.ts";
 import { readRun } from "../evaluate/store.ts";
 import { buildTables } from "../evaluate/tables.ts";
 import type { Io } from "./io.ts";
@@ -24,7 +24,7 @@ export async function loadComparedRun(dir: string): Promise<ComparedRun> {
   return {
     name: `${config.model.name} (${dir})`,
     config,
-    tables: buildTables(records, config.methods, config.metrics),
+    tables: buildTables(records, config.methods, config.metrics, tableOptions(config)),
   };
 }
 

@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import type { EvalRecord } from "../evaluate/records.ts";
 import { readRun, RECORDS_FILE } from "../evaluate/store.ts";
+import { winPercent } from "../metrics/average-drop.ts";
+import type { EvaluateConfig } from "../evaluate/config.ts";
 import type { RunTables } from "../evaluate/tables.ts";
 import { camscope } from "./testing/harness.ts";
 
@@ -41,6 +43,9 @@ const args = (out: string, extra: string[] = []) => [
   "1",
   "--examples",
   "3",
+  // The sanity metric costs one explain call per step: the classifier alone and every layer.
+  "--sanity-steps",
+  "2",
   "--limit",
   String(LIMIT),
   "--out",
@@ -70,6 +75,11 @@ async function killMidway(out: string, atLeast: number): Promise<number> {
   child.kill("SIGKILL");
   await exited;
   return lineCount(path);
+}
+
+/** A win row's sd and interval as CSV cells (empty where undefined). */
+function csvCells(r: { sd: number; low: number; high: number }): string {
+  return [r.sd, r.low, r.high].map((v) => (Number.isFinite(v) ? String(v) : "")).join(",");
 }
 
 /** Records by (image, method), with the wall time (which differs between runs) left out. */
@@ -139,6 +149,41 @@ describe("camscope evaluate", () => {
     assert.equal(scorecam.mean, 2 + 96);
     const csv = (await readFile(join(clean(), "summary.csv"), "utf8")).trimEnd().split("\n");
     assert.equal(csv.length, 1 + METHODS.length * tables.columns.length);
+    // Win% of each method over each other, from the records' explained probabilities.
+    const wins = (await readFile(join(clean(), "wins.csv"), "utf8")).trimEnd().split("\n");
+    assert.equal(wins.length, 1 + METHODS.length * (METHODS.length - 1));
+    const explained = (m: string) =>
+      Float32Array.from(
+        records.filter((r) => r.method === m),
+        (r) => r.values.explained_probability!,
+      );
+    const gs = tables.wins!.find((w) => w.method === "gradcam" && w.versus === "scorecam")!;
+    assert.equal(gs.n, LIMIT);
+    assert.ok(Math.abs(gs.mean - winPercent(explained("gradcam"), explained("scorecam"))) < 1e-9);
+    assert.ok(wins.includes(`gradcam,scorecam,${LIMIT},${gs.mean},${csvCells(gs)},${gs.ties}`));
+    // Timings are recorded (after an untimed warm-up run) and positive.
+    for (const r of records) assert.ok(r.cost.milliseconds > 0, `${r.image}/${r.method}`);
+  });
+
+  test("sanity (in all): steps from the classifier alone to every layer, curves over the steps", async () => {
+    const { config, records } = await readRun<EvaluateConfig>(clean());
+    // synth-resnet has 12 parameterised layers (11 Conv, 1 Gemm).
+    assert.deepEqual(config.sanity, { steps: [1, 12], layers: 12 });
+    const tables = JSON.parse(await readFile(join(clean(), "summary.json"), "utf8")) as RunTables;
+    const curve = tables.curves.find((c) => c.name === "sanity_spearman")!;
+    assert.deepEqual(curve.x, [1, 12]);
+    for (const r of records) {
+      for (const c of ["sanity_spearman", "sanity_abs_spearman", "sanity_ssim"]) {
+        assert.equal(r.curves[c]!.length, 2, `${r.image}/${r.method} ${c}`);
+      }
+      assert.equal(r.values.sanity_ssim_last, r.curves.sanity_ssim![1]);
+      // Every layer random: no map survives (Eigen-CAM keeps its map while only the classifier is).
+      assert.ok(r.curves.sanity_ssim![1]! < 0.9, `${r.image}/${r.method}`);
+    }
+    for (const m of METHODS) {
+      const row = tables.rows.find((r) => r.method === m && r.column === "sanity_spearman_last")!;
+      assert.equal(row.n, LIMIT);
+    }
   });
 
   test("the HTML report is self-contained: inline Chart.js, charts for every curve and column, example grids", async () => {
@@ -150,6 +195,7 @@ describe("camscope evaluate", () => {
     assert.doesNotMatch(html, /<link[^>]*>/i);
     assert.doesNotMatch(html, /\s(src|href)="(https?:)?\/\//i);
     assert.match(html, /Chart\.js v4/);
+    assert.match(html, /<h2>Win%<\/h2>/);
     assert.equal(html.match(/<script/g)?.length, html.match(/<\/script>/g)?.length);
     const charts = JSON.parse(
       /<script type="application\/json" id="charts">(.*?)<\/script>/s.exec(html)![1]!,
@@ -174,8 +220,14 @@ describe("camscope evaluate", () => {
     assert.equal(run.code, 0, run.stderr);
     const tables = JSON.parse(await readFile(join(clean(), "summary.json"), "utf8")) as RunTables;
     const columns = tables.columns.length;
-    const rows = run.stdout.split("\n").filter((l) => /^(gradcam|scorecam|eigencam) /.test(l));
-    assert.equal(rows.length, METHODS.length * columns);
+    const lines = run.stdout.split("\n").filter((l) => /^(gradcam|scorecam|eigencam) /.test(l));
+    // Then Win% of every ordered pair of methods.
+    const pairs = METHODS.length * (METHODS.length - 1);
+    assert.equal(lines.length, METHODS.length * columns + pairs);
+    const wins = lines.filter((l) => / win_vs_/.test(l));
+    assert.equal(wins.length, pairs);
+    for (const l of wins) assert.match(l, / 0$/);
+    const rows = lines.filter((l) => !/ win_vs_/.test(l));
     const metricRows = rows.filter(
       (l) => !/ (milliseconds|forward_passes|backward_passes) /.test(l),
     );
@@ -185,8 +237,9 @@ describe("camscope evaluate", () => {
     const html = await readFile(join(out, "compare.html"), "utf8");
     assert.doesNotMatch(html, /<script[^>]*\ssrc=/i);
     assert.match(html, /Chart\.js v4/);
+    assert.match(html, /<h2>Win%<\/h2>/);
     const csv = (await readFile(join(out, "compare.csv"), "utf8")).trimEnd().split("\n");
-    assert.equal(csv.length, 1 + METHODS.length * columns);
+    assert.equal(csv.length, 1 + METHODS.length * columns + pairs);
   });
 
   test("--limit evaluates the first images, and a larger --limit extends the same run", async () => {

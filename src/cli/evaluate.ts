@@ -7,13 +7,20 @@ import { Option, type Command } from "commander";
 import { resolveMethods } from "../cam/methods/index.ts";
 import { DATASET_FORMATS, loadDataset, regionsInInput } from "../data/dataset.ts";
 import type { DatasetFormat, DatasetRecord } from "../data/dataset.ts";
-import { datasetHash, modelFileHash, type EvaluateConfig } from "../evaluate/config.ts";
+import {
+  datasetHash,
+  modelFileHash,
+  tableOptions,
+  type EvaluateConfig,
+} from "../evaluate/config.ts";
 import { formatNumber } from "../evaluate/html.ts";
 import { EVAL_METRICS, resolveMetrics } from "../evaluate/metrics.ts";
 import { renderReport } from "../evaluate/report.ts";
 import { runEvaluation } from "../evaluate/runner.ts";
+import { cascadeLength, DEFAULT_SANITY_STEPS, spreadSteps } from "../evaluate/sanity.ts";
 import { RunStore } from "../evaluate/store.ts";
 import { buildTables, rowOf, tablesCsv, type RunTables } from "../evaluate/tables.ts";
+import { winsCsv } from "../evaluate/wins.ts";
 import { commaList } from "./explain-args.ts";
 import type { Io } from "./io.ts";
 import {
@@ -36,12 +43,14 @@ export interface EvaluateCliOptions extends ModelOptions {
   seed: number;
   batchSize: number;
   examples: number;
+  sanitySteps: number;
   out: string;
 }
 
 export const TABLE_JSON = "summary.json";
 export const TABLE_CSV = "summary.csv";
 export const REPORT_HTML = "report.html";
+export const WINS_CSV = "wins.csv";
 const PROGRESS_BAR = 24;
 
 export function registerEvaluate(program: Command, io: Io): void {
@@ -74,12 +83,18 @@ export function registerEvaluate(program: Command, io: Io): void {
     .option("--seed <n>", "seed of every random draw", nonNegativeInt, 0)
     .option("--batch-size <n>", "images per explain call and inputs per model run", positiveInt, 16)
     .option("--examples <n>", "images shown per method in the report's grids", nonNegativeInt, 6)
+    .option(
+      "--sanity-steps <n>",
+      "sanity metric: randomised models, spread from the classifier alone to every layer",
+      positiveInt,
+      DEFAULT_SANITY_STEPS,
+    )
     .requiredOption("-o, --out <dir>", "run folder (resumed if it holds this configuration)")
     .action(async (options: EvaluateCliOptions) => {
       const tables = await evaluate(options, io);
       io.out.write(textTable(tables));
-      for (const file of [TABLE_CSV, TABLE_JSON, REPORT_HTML])
-        io.out.write(`${join(options.out, file)}\n`);
+      const files = [TABLE_CSV, ...(tables.wins ? [WINS_CSV] : []), TABLE_JSON, REPORT_HTML];
+      for (const file of files) io.out.write(`${join(options.out, file)}\n`);
     });
 }
 
@@ -117,6 +132,14 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
       seed: options.seed,
       batchSize: options.batchSize,
       examples: options.examples,
+      ...(metrics.some((m) => m.needs === "cascade")
+        ? {
+            sanity: {
+              steps: spreadSteps(cascadeLength(ctx), options.sanitySteps),
+              layers: cascadeLength(ctx),
+            },
+          }
+        : {}),
     };
     const { store, droppedTornLine } = await RunStore.open(options.out, config);
     if (droppedTornLine) {
@@ -132,6 +155,7 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
       batchSize: options.batchSize,
       seed: options.seed,
       examples: options.examples,
+      ...(config.sanity ? { sanitySteps: config.sanity.steps } : {}),
       regions: async (item, original, transform) =>
         item.boxes !== undefined || item.mask !== undefined
           ? regionsInInput(item, original, transform)
@@ -150,9 +174,10 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
       );
     }
     const records = store.records();
-    const tables = buildTables(records, config.methods, config.metrics);
+    const tables = buildTables(records, config.methods, config.metrics, tableOptions(config));
     await writeFile(join(options.out, TABLE_JSON), `${JSON.stringify(tables, null, 2)}\n`);
     await writeFile(join(options.out, TABLE_CSV), tablesCsv(tables));
+    if (tables.wins) await writeFile(join(options.out, WINS_CSV), winsCsv(tables.wins));
     await writeFile(
       join(options.out, REPORT_HTML),
       await renderReport(options.out, config, tables, records),

@@ -15,6 +15,7 @@ import {
 } from "./html.ts";
 import type { ChartSpec } from "./report.ts";
 import { rowOf, type ColumnInfo, type RunTables, type TableRow } from "./tables.ts";
+import { winColumn } from "./wins.ts";
 
 export interface ComparedRun {
   /** How the run is named in tables, e.g. "synth-vgg (runs/vgg)". */
@@ -37,6 +38,8 @@ export interface Comparison {
   methods: string[];
   columns: ColumnInfo[];
   rows: ComparisonRow[];
+  /** Win% of each method over each other (column "win_vs_<other>"), where a run has them. */
+  wins: ComparisonRow[];
 }
 
 function union<T>(a: readonly T[], b: readonly T[], key: (t: T) => string): T[] {
@@ -55,7 +58,19 @@ export function compareRuns(a: ComparedRun, b: ComparedRun): Comparison {
       return { method, column: c.name, a: ra, b: rb, difference };
     }),
   );
-  return { runs: [a.name, b.name], methods, columns, rows };
+  const winOf = (run: ComparedRun, method: string, versus: string) =>
+    run.tables.wins?.find((w) => w.method === method && w.versus === versus);
+  const wins = methods.flatMap((method) =>
+    methods
+      .filter((versus) => versus !== method)
+      .flatMap((versus): ComparisonRow[] => {
+        const [wa, wb] = [winOf(a, method, versus), winOf(b, method, versus)];
+        if (!wa && !wb) return [];
+        const difference = wa && wb && wa.n > 0 && wb.n > 0 ? wb.mean - wa.mean : NaN;
+        return [{ method, column: winColumn(versus), a: wa, b: wb, difference }];
+      }),
+  );
+  return { runs: [a.name, b.name], methods, columns, rows, wins };
 }
 
 const cell = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? String(v) : "");
@@ -69,7 +84,7 @@ export function comparisonCsv(c: Comparison): string {
     ),
     "difference",
   ].join(",");
-  const lines = c.rows.map((r) =>
+  const lines = [...c.rows, ...c.wins].map((r) =>
     [
       r.method,
       r.column,
@@ -83,7 +98,7 @@ export function comparisonCsv(c: Comparison): string {
 /** A plain-text table: method, column, the two means and their difference. */
 export function comparisonText(c: Comparison): string {
   const header = ["method", "column", "a", "b", "b - a"];
-  const rows = c.rows.map((r) => [
+  const rows = [...c.rows, ...c.wins].map((r) => [
     r.method,
     r.column,
     r.a && r.a.n > 0 ? formatNumber(r.a.mean) : "-",
@@ -125,8 +140,8 @@ function comparisonCharts(a: ComparedRun, b: ComparedRun, c: Comparison): ChartS
       type: "line",
       title: `${(ca ?? cb)!.title}: ${a.name} solid, ${b.name} dashed`,
       labels: x.map((v) => Number(v.toFixed(3))),
-      xTitle: "fraction of pixels",
-      yTitle: "class probability",
+      xTitle: (ca ?? cb)!.xTitle ?? "fraction of pixels",
+      yTitle: (ca ?? cb)!.yTitle ?? "class probability",
       datasets: [ca, cb].flatMap((curve, r) =>
         c.methods
           .filter((m) => (curve?.methods[m]?.length ?? 0) === x.length)
@@ -141,6 +156,22 @@ function comparisonCharts(a: ComparedRun, b: ComparedRun, c: Comparison): ChartS
     };
   });
   return [...curves, ...bars];
+}
+
+/** Win% of each ordered pair in both runs, as a table (empty without win rows). */
+function winTable(c: Comparison): string {
+  if (c.wins.length === 0) return "";
+  const body = c.wins
+    .map(
+      (r) =>
+        `<tr><td>${escapeHtml(r.method)}</td><td>${escapeHtml(r.column.replace(/^win_vs_/, ""))}</td><td>${summaryCell(r.a)}</td><td>${summaryCell(r.b)}</td><td>${formatNumber(r.difference)}</td></tr>`,
+    )
+    .join("\n");
+  return `<h2>Win%</h2>
+<p>Share of images (%) whose probability on image x map is strictly higher under the method's map than under the other's (ties count for neither).</p>
+<table><thead><tr><th>method</th><th>over</th><th>a</th><th>b</th><th>b − a</th></tr></thead><tbody>
+${body}
+</tbody></table>`;
 }
 
 export async function renderComparison(a: ComparedRun, b: ComparedRun): Promise<string> {
@@ -177,6 +208,7 @@ export async function renderComparison(a: ComparedRun, b: ComparedRun): Promise<
 <table><thead><tr><th rowspan="2">method</th>${head}</tr><tr>${sub}</tr></thead><tbody>
 ${body}
 </tbody></table>
+${winTable(c)}
 <h2>Curves</h2>
 <div class="charts">${charts
     .filter((s) => s.type === "line")

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { PreprocessSpec } from "../image/preprocess.ts";
 import { isBundledModel, MODELS_DIR } from "../models/registry.ts";
+import type { TableOptions } from "./tables.ts";
 
 export interface EvaluateConfig extends Record<string, unknown> {
   model: { name: string; sha256: string; preprocessing: PreprocessSpec };
@@ -18,6 +19,16 @@ export interface EvaluateConfig extends Record<string, unknown> {
   seed: number;
   batchSize: number;
   examples: number;
+  /**
+   * With the sanity metric only (so runs without it keep their hash): the cascade steps as counts
+   * of re-initialised layers from the top, and how many parameterised layers the model has.
+   */
+  sanity?: { steps: number[]; layers: number };
+}
+
+/** The table options a run's configuration implies (the sanity curves' x: the steps). */
+export function tableOptions(config: EvaluateConfig): TableOptions {
+  return config.sanity ? { curveX: { sanity: config.sanity.steps } } : {};
 }
 
 /** SHA-256 of a model's ONNX file (bundled name or path). */

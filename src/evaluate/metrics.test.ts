@@ -31,6 +31,7 @@ function batch(maps: Float32Array): MetricBatch {
     ctx: {} as ModelContext,
     images,
     maps: { data: maps, dims: [2, H, W] },
+    raw: [],
     classes: [0, 0],
     score,
     regions: masks.map((mask) => ({ boxes: [], mask })),

@@ -12,6 +12,7 @@ import type { InputRegions } from "../metrics/maps.ts";
 import { energyPointing, pointingGame } from "../metrics/pointing.ts";
 import { road } from "../metrics/road.ts";
 import type { ModelContext } from "../models/context.ts";
+import { sanityScores, type CascadeMaps } from "./sanity.ts";
 
 export type { InputRegions };
 
@@ -22,6 +23,11 @@ export interface MetricBatch {
   images: FloatTensor;
   /** The method's final maps [N, H, W] at model-input resolution, in [0, 1]. */
   maps: FloatTensor;
+  /** The method's raw maps per layer, [N, h, w] at layer resolution, before ReLU and normalisation. */
+  raw: readonly FloatTensor[];
+  /** The method's maps of the same rows and classes on the sanity cascade's models, in step order
+   * (given to metrics that need "cascade" only). */
+  cascade?: readonly CascadeMaps[];
   /** The explained class of each row. */
   classes: readonly number[];
   /** Softmax probability of each row's class, batched through the model. */
@@ -44,8 +50,11 @@ export interface MetricColumn {
 export interface MetricCurve {
   name: string;
   title: string;
-  /** The x value of each curve point. */
+  /** The x value of each curve point; empty where the run decides them (see RunCurveX). */
   x: number[];
+  /** Axis titles for charts (default: fraction of pixels, class probability). */
+  xTitle?: string;
+  yTitle?: string;
 }
 
 export interface MetricOutput {
@@ -58,8 +67,11 @@ export interface MetricOutput {
 export interface EvalMetric {
   name: string;
   title: string;
-  /** "regions": the metric needs boxes or a mask; images without them are skipped with a note. */
-  needs: "none" | "regions";
+  /**
+   * "regions": the metric needs boxes or a mask; images without them are skipped with a note.
+   * "cascade": the metric needs the method's maps on the sanity cascade's models (batch.cascade).
+   */
+  needs: "none" | "regions" | "cascade";
   columns: MetricColumn[];
   curves: MetricCurve[];
   compute(batch: MetricBatch): Promise<MetricOutput>;
@@ -231,6 +243,73 @@ const roadMetric: EvalMetric = {
   },
 };
 
+const similarityToOriginal = "similarity to the original map";
+
+const sanityMetric: EvalMetric = {
+  name: "sanity",
+  title: "Sanity check (cascading randomization)",
+  needs: "cascade",
+  // A map that explains the model changes when the model is destroyed: lower similarity is better.
+  columns: [
+    { name: "sanity_spearman_last", title: "Spearman at the last step", better: "lower" },
+    {
+      name: "sanity_abs_spearman_last",
+      title: "Spearman of |map| at the last step",
+      better: "lower",
+    },
+    { name: "sanity_ssim_last", title: "SSIM at the last step", better: "lower" },
+    { name: "sanity_spearman_mean", title: "Spearman, mean over steps", better: "lower" },
+    {
+      name: "sanity_abs_spearman_mean",
+      title: "Spearman of |map|, mean over steps",
+      better: "lower",
+    },
+    { name: "sanity_ssim_mean", title: "SSIM, mean over steps", better: "lower" },
+  ],
+  curves: [
+    { name: "sanity_spearman", title: "Sanity: Spearman", x: [] },
+    { name: "sanity_abs_spearman", title: "Sanity: Spearman of |map|", x: [] },
+    { name: "sanity_ssim", title: "Sanity: SSIM", x: [] },
+  ].map((c) => ({
+    ...c,
+    xTitle: "layers randomised (from the top)",
+    yTitle: similarityToOriginal,
+  })),
+  compute(batch) {
+    const steps = batch.cascade ?? [];
+    if (steps.length === 0) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        "The sanity metric needs at least one cascade step",
+      );
+    }
+    const scores = sanityScores({ raw: batch.raw, map: batch.maps }, steps);
+    const n = steps.length;
+    const rows = batch.classes.length;
+    // Mean over a row's steps (NaN if a step has no value), and its last step.
+    const summary = (curves: Float32Array, pick: "mean" | "last") =>
+      Float32Array.from({ length: rows }, (_, r) => {
+        const row = curves.subarray(r * n, (r + 1) * n);
+        return pick === "last" ? row[n - 1]! : row.reduce((a, b) => a + b, 0) / n;
+      });
+    return Promise.resolve({
+      values: {
+        sanity_spearman_last: summary(scores.spearman, "last"),
+        sanity_abs_spearman_last: summary(scores.absSpearman, "last"),
+        sanity_ssim_last: summary(scores.ssim, "last"),
+        sanity_spearman_mean: summary(scores.spearman, "mean"),
+        sanity_abs_spearman_mean: summary(scores.absSpearman, "mean"),
+        sanity_ssim_mean: summary(scores.ssim, "mean"),
+      },
+      curves: {
+        sanity_spearman: scores.spearman,
+        sanity_abs_spearman: scores.absSpearman,
+        sanity_ssim: scores.ssim,
+      },
+    });
+  },
+};
+
 /** Every metric, in the order tables list them. */
 export const EVAL_METRICS: readonly EvalMetric[] = [
   deletionInsertionMetric,
@@ -239,6 +318,7 @@ export const EVAL_METRICS: readonly EvalMetric[] = [
   pointingMetric,
   iouMetric,
   complexityMetric,
+  sanityMetric,
 ];
 
 /** Metrics by name ("all" for every one); an unknown name lists the valid ones. */

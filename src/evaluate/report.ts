@@ -40,8 +40,8 @@ export function curveCharts(tables: RunTables, prefix = "curve"): ChartSpec[] {
     type: "line",
     title: `${curve.title} (mean over images)`,
     labels: curve.x.map((x) => Number(x.toFixed(3))),
-    xTitle: "fraction of pixels",
-    yTitle: "class probability",
+    xTitle: curve.xTitle ?? "fraction of pixels",
+    yTitle: curve.yTitle ?? "class probability",
     datasets: tables.methods
       .filter((m) => (curve.methods[m]?.length ?? 0) > 0)
       .map((m, i) => ({
@@ -97,6 +97,28 @@ export function summaryTable(tables: RunTables): string {
     )
     .join("\n");
   return `<table><thead><tr><th>method</th><th>images</th>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+/** Win% as a matrix: row method over column method, "win% [low, high]", ties in the title. */
+export function winMatrix(tables: RunTables): string {
+  const wins = tables.wins ?? [];
+  if (wins.length === 0) return "";
+  const head = tables.methods.map((m) => `<th>${escapeHtml(m)}</th>`).join("");
+  const body = tables.methods
+    .map((m) => {
+      const cells = tables.methods.map((v) => {
+        const w = wins.find((r) => r.method === m && r.versus === v);
+        if (!w) return "<td>–</td>";
+        return `<td title="${w.n} images, ${w.ties} ties">${summaryCell(w)}</td>`;
+      });
+      return `<tr><td>${escapeHtml(m)}</td>${cells.join("")}</tr>`;
+    })
+    .join("\n");
+  return `<h2>Win%</h2>
+<p>Share of images (%) whose probability on image x map is strictly higher under the row method's map than under the column method's (ties count for neither), with its ${escapeHtml(tables.interval)}.</p>
+<table><thead><tr><th>row over column</th>${head}</tr></thead><tbody>
+${body}
+</tbody></table>`;
 }
 
 /** A grid PNG (data URI) per method of its example overlays, in dataset order. */
@@ -169,6 +191,7 @@ export async function renderReport(
 <h2>Results</h2>
 <p>Mean over images with the ${escapeHtml(tables.interval)} in brackets. Maps are the methods' final maps (ReLU, min-max normalised, at model-input size); scores are softmax probabilities of the explained class; perturbations act on the preprocessed input tensor. Cost is the method's explain call only: wall time per image, and passes through the model per image.</p>
 ${summaryTable(tables)}
+${winMatrix(tables)}
 ${notes.length > 0 ? `<h3>Notes</h3><ul>${notes.map(([n, c]) => `<li>${escapeHtml(n)} (${c} records)</li>`).join("")}</ul>` : ""}
 <h2>Curves</h2>
 <div class="charts">${charts

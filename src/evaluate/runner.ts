@@ -1,7 +1,9 @@
 // The evaluation loop. Images go in fixed batches (positions k*B .. (k+1)*B - 1 of the dataset),
 // so a resumed run sees exactly the batches, and therefore the seeds and results, of a run that
 // was never interrupted. Per batch: one forward pass picks each image's class, then per method
-// one explain call over the batch and one batched call per metric; the (image, method) records
+// one explain call over the batch (timed; each method's first call in a run is preceded by an
+// untimed one on a single image that builds its sessions), one more per sanity-cascade model when
+// the sanity metric is asked for, and one batched call per metric; the (image, method) records
 // are appended to the store, fsync'ed, before the next method starts. A rerun skips the
 // (batch, method) pairs whose records are all stored, and recomputes a pair that was cut short,
 // appending only its missing records.
@@ -21,6 +23,13 @@ import type { ModelContext } from "../models/context.ts";
 import { deriveSeed } from "../util/random.ts";
 import type { EvalMetric, InputRegions, MetricBatch } from "./metrics.ts";
 import type { EvalRecord } from "./records.ts";
+import {
+  cascadeLength,
+  DEFAULT_SANITY_STEPS,
+  openCascade,
+  spreadSteps,
+  type CascadeMaps,
+} from "./sanity.ts";
 import type { RunStore } from "./store.ts";
 
 /** A dataset record as the runner needs it (the dataset loaders' DatasetRecord fits). */
@@ -42,6 +51,11 @@ export interface RunOptions<I extends EvalItem> {
   seed: number;
   /** The first `examples` images get an overlay per method for the report's grids. */
   examples: number;
+  /**
+   * Sanity metric: the cascade steps, as counts of re-initialised layers from the top (0: an
+   * unchanged copy). Default: DEFAULT_SANITY_STEPS spread over the cascade (spreadSteps).
+   */
+  sanitySteps?: readonly number[];
   /** Boxes and mask of an item in the model-input frame; undefined where it has none. */
   regions?: (
     item: I,
@@ -74,6 +88,15 @@ export async function runEvaluation<I extends EvalItem>(
 ): Promise<RunSummary> {
   const explainer = new CamExplainer(ctx);
   const needsRegions = options.metrics.some((m) => m.needs === "regions");
+  // The randomised models are made and opened once per run; their sessions stay in the engine.
+  const cascade = options.metrics.some((m) => m.needs === "cascade")
+    ? openCascade(
+        ctx,
+        deriveSeed(options.seed, "sanity"),
+        options.sanitySteps ?? spreadSteps(cascadeLength(ctx), DEFAULT_SANITY_STEPS),
+      )
+    : [];
+  const warmed = new Set<string>();
   const pendingOf = (batch: readonly I[], method: CamMethod) =>
     batch.some((item) => !store.has(item.id, method.name));
   let total = 0;
@@ -113,14 +136,24 @@ export async function runEvaluation<I extends EvalItem>(
     const score = modelProbability(ctx, classes, options.batchSize);
 
     for (const method of methods) {
-      const started = performance.now();
-      const explanation = await explainer.explain(tensor, {
+      const explainOptions = {
         methods: [method],
         layers: options.layers,
         target: { classes },
         batchSize: options.batchSize,
         seed: options.seed,
-      });
+      };
+      if (!warmed.has(method.name)) {
+        // Untimed run on the first image: builds the method's ONNX Runtime sessions and compiles
+        // its graphs, so the timed call below measures explaining, not set-up.
+        await explainer.explain(gatherRows(tensor, [0]), {
+          ...explainOptions,
+          target: { classes: [classes[0]!] },
+        });
+        warmed.add(method.name);
+      }
+      const started = performance.now();
+      const explanation = await explainer.explain(tensor, explainOptions);
       const milliseconds = (performance.now() - started) / loaded.items.length;
       const result = explanation.results[0]!;
       const cost = {
@@ -140,10 +173,17 @@ export async function runEvaluation<I extends EvalItem>(
         cost,
         notes: [],
       }));
+      const cascadeMaps: CascadeMaps[] = [];
+      for (const step of cascade) {
+        const maps = (await step.explainer.explain(tensor, explainOptions)).results[0]!;
+        cascadeMaps.push({ layers: step.layers, raw: maps.raw, map: maps.map });
+      }
       const metricBatch: MetricBatch = {
         ctx,
         images: tensor,
         maps: result.map,
+        raw: result.raw,
+        cascade: cascadeMaps,
         classes,
         score,
         regions: [],
@@ -195,6 +235,16 @@ async function computeMetric(
           ...batch,
           images: gatherRows(batch.images, rows),
           maps: gatherRows(batch.maps, rows),
+          raw: batch.raw.map((t) => gatherRows(t, rows)),
+          ...(batch.cascade
+            ? {
+                cascade: batch.cascade.map((c) => ({
+                  layers: c.layers,
+                  raw: c.raw.map((t) => gatherRows(t, rows)),
+                  map: gatherRows(c.map, rows),
+                })),
+              }
+            : {}),
           classes: rows.map((i) => batch.classes[i]!),
           regions: rows.map((i) => regions[i]!),
           // The score function knows each batch row's class; the subset renumbers the rows.
@@ -216,7 +266,8 @@ async function computeMetric(
     for (const curve of metric.curves) {
       const data = out.curves?.[curve.name];
       if (!data) continue;
-      const points = curve.x.length;
+      // Points per row: fixed by the metric, or by the run (the sanity cascade's steps).
+      const points = data.length / rows.length;
       record.curves[curve.name] = Array.from(data.subarray(j * points, (j + 1) * points));
     }
   });

@@ -76,3 +76,29 @@ describe("buildTables", () => {
     );
   });
 });
+
+describe("buildTables with the sanity metric", () => {
+  const sanity = (image: string, spearman: (number | null)[]): EvalRecord => ({
+    ...record(image, "gradcam", null, 1),
+    values: {},
+    curves: { sanity_spearman: spearman as number[] },
+  });
+
+  test("the curves' x are the run's cascade steps; points without a value leave the mean", () => {
+    const tables = buildTables(
+      [sanity("a", [0.9, 0.5, null]), sanity("b", [0.7, 0.1, null]), sanity("c", [0.8, null, 0])],
+      ["gradcam"],
+      ["sanity"],
+      { curveX: { sanity: [1, 6, 12] } },
+    );
+    const curve = tables.curves.find((c) => c.name === "sanity_spearman")!;
+    assert.deepEqual(curve.x, [1, 6, 12]);
+    assert.equal(curve.xTitle, "layers randomised (from the top)");
+    const mean = curve.methods.gradcam!;
+    assert.ok(Math.abs(mean[0]! - 0.8) < 1e-12 && Math.abs(mean[1]! - 0.3) < 1e-12);
+    assert.equal(mean[2], 0);
+    // Without the steps the curve has no points to average.
+    const open = buildTables([sanity("a", [0.9, 0.5, 0])], ["gradcam"], ["sanity"]);
+    assert.deepEqual(open.curves.find((c) => c.name === "sanity_spearman")!.methods.gradcam, []);
+  });
+});

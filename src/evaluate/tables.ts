@@ -3,6 +3,7 @@
 import { EVAL_METRICS, type MetricColumn } from "./metrics.ts";
 import type { EvalRecord } from "./records.ts";
 import { summarize, type Summary } from "./stats.ts";
+import { winTable, type WinRow } from "./wins.ts";
 
 export interface ColumnInfo extends MetricColumn {
   /** The metric the column belongs to ("cost" for the cost columns). */
@@ -19,6 +20,8 @@ export interface MeanCurve {
   name: string;
   title: string;
   x: number[];
+  xTitle?: string;
+  yTitle?: string;
   /** Mean curve per method over the images that have it. */
   methods: Record<string, number[]>;
 }
@@ -30,6 +33,8 @@ export interface RunTables {
   columns: ColumnInfo[];
   rows: TableRow[];
   curves: MeanCurve[];
+  /** Win% of each method over each other (with the average-drop metric only). */
+  wins?: WinRow[];
 }
 
 export const INTERVAL =
@@ -47,11 +52,18 @@ function costValue(record: EvalRecord, column: string): number {
   return record.cost.backward;
 }
 
+/** What the run decides about its tables: the x values of curves whose metric leaves them open. */
+export interface TableOptions {
+  /** By metric name, e.g. { sanity: [1, 5, 8, 12] } (the cascade steps). */
+  curveX?: Record<string, number[]>;
+}
+
 /** Tables of `records` for the methods and metrics named (in that order). */
 export function buildTables(
   records: readonly EvalRecord[],
   methods: readonly string[],
   metrics: readonly string[],
+  options: TableOptions = {},
 ): RunTables {
   const known = metrics.map((name) => EVAL_METRICS.find((m) => m.name === name));
   const columns: ColumnInfo[] = [
@@ -73,33 +85,53 @@ export function buildTables(
   }
   const curves: MeanCurve[] = known.flatMap(
     (m) =>
-      m?.curves.map((curve) => ({
-        metric: m.name,
-        name: curve.name,
-        title: curve.title,
-        x: curve.x,
-        methods: Object.fromEntries(
-          methods.map((method) => [
-            method,
-            meanCurve(byMethod.get(method)!, curve.name, curve.x.length),
-          ]),
-        ),
-      })) ?? [],
+      m?.curves.map((curve) => {
+        const x = curve.x.length > 0 ? curve.x : (options.curveX?.[m.name] ?? []);
+        return {
+          metric: m.name,
+          name: curve.name,
+          title: curve.title,
+          x,
+          ...(curve.xTitle !== undefined ? { xTitle: curve.xTitle } : {}),
+          ...(curve.yTitle !== undefined ? { yTitle: curve.yTitle } : {}),
+          methods: Object.fromEntries(
+            methods.map((method) => [
+              method,
+              meanCurve(byMethod.get(method)!, curve.name, x.length),
+            ]),
+          ),
+        };
+      }) ?? [],
   );
-  return { interval: INTERVAL, methods: [...methods], columns, rows, curves };
+  return {
+    interval: INTERVAL,
+    methods: [...methods],
+    columns,
+    rows,
+    curves,
+    ...(metrics.includes("average-drop") ? { wins: winTable(records, methods) } : {}),
+  };
 }
 
-/** Point-wise mean of the records' curves of that name and length (empty if none has it). */
+/**
+ * Point-wise mean of the records' curves of that name and length (empty if none has it); a point
+ * without a value (null in the JSON, e.g. a correlation of a constant map) is left out of its mean.
+ */
 function meanCurve(records: readonly EvalRecord[], name: string, points: number): number[] {
   const sum = new Array<number>(points).fill(0);
-  let count = 0;
+  const count = new Array<number>(points).fill(0);
+  let curves = 0;
   for (const r of records) {
-    const c = r.curves[name];
-    if (!c || c.length !== points) continue;
-    c.forEach((v, i) => (sum[i]! += v));
-    count++;
+    const c = r.curves[name] as (number | null)[] | undefined;
+    if (!c || c.length !== points || points === 0) continue;
+    curves++;
+    c.forEach((v, i) => {
+      if (typeof v !== "number" || !Number.isFinite(v)) return;
+      sum[i]! += v;
+      count[i]!++;
+    });
   }
-  return count === 0 ? [] : sum.map((v) => v / count);
+  return curves === 0 ? [] : sum.map((v, i) => (count[i]! > 0 ? v / count[i]! : NaN));
 }
 
 /** The table row of a method and column. */
