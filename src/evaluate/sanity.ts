@@ -15,7 +15,13 @@ import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamExplainer } from "../cam/explainer.ts";
 import { CamscopeError } from "../errors.ts";
 import { resizeBilinear } from "../image/resize.ts";
-import { averageRanks, cascadingRandomization, parameterLayers, ssim } from "../metrics/sanity.ts";
+import {
+  averageRanks,
+  cascadingRandomization,
+  parameterLayers,
+  rankCorrelation,
+  ssim,
+} from "../metrics/sanity.ts";
 import { ModelContext } from "../models/context.ts";
 
 /** Cascade steps `camscope evaluate` computes unless told otherwise. */
@@ -116,22 +122,6 @@ export function signedMaps(
     }
   }
   return out;
-}
-
-/** Pearson correlation of two rank vectors; NaN if one is constant. */
-function rankCorrelation(ra: Float64Array, rb: Float64Array): number {
-  const mean = (ra.length + 1) / 2; // both are ranks 1..n with ties averaged: same mean
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < ra.length; i++) {
-    const x = ra[i]! - mean;
-    const y = rb[i]! - mean;
-    ab += x * y;
-    aa += x * x;
-    bb += y * y;
-  }
-  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : NaN;
 }
 
 /** Per-image similarities to the original maps at each step, [N, steps] row-major. */

@@ -33,9 +33,15 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
       `Spearman correlation needs equal lengths, got ${a.length} and ${b.length}`,
     );
   }
-  const ra = averageRanks(a);
-  const rb = averageRanks(b);
-  const mean = (a.length + 1) / 2;
+  return rankCorrelation(averageRanks(a), averageRanks(b));
+}
+
+/**
+ * Pearson correlation of two rank vectors (ranks 1..n, ties averaged, so both have mean
+ * (n + 1) / 2); NaN if one is constant. Callers comparing many maps with one rank it once.
+ */
+export function rankCorrelation(ra: Float64Array, rb: Float64Array): number {
+  const mean = (ra.length + 1) / 2;
   let ab = 0;
   let aa = 0;
   let bb = 0;
