@@ -13,7 +13,7 @@ import {
   pageScript,
   summaryCell,
 } from "./html.ts";
-import type { ChartSpec } from "./report.ts";
+import { chartSections, type ChartSpec } from "./report.ts";
 import { rowOf, type ColumnInfo, type RunTables, type TableRow } from "./tables.ts";
 import { winColumn } from "./wins.ts";
 
@@ -190,8 +190,6 @@ export async function renderComparison(a: ComparedRun, b: ComparedRun): Promise<
           .join("")}</tr>`,
     )
     .join("\n");
-  const canvas = (s: ChartSpec) =>
-    `<div class="chart"><canvas id="${s.canvas}" role="img" aria-label="${escapeHtml(s.title)}"></canvas></div>`;
   const describe = (run: ComparedRun) =>
     `${escapeHtml(run.name)}: model ${escapeHtml(run.config.model.name)} (sha256 ${run.config.model.sha256.slice(0, 12)}), dataset ${escapeHtml(run.config.dataset.path)}, seed ${run.config.seed}`;
   return `<!DOCTYPE html>
@@ -209,16 +207,7 @@ export async function renderComparison(a: ComparedRun, b: ComparedRun): Promise<
 ${body}
 </tbody></table>
 ${winTable(c)}
-<h2>Curves</h2>
-<div class="charts">${charts
-    .filter((s) => s.type === "line")
-    .map(canvas)
-    .join("\n")}</div>
-<h2>Per metric</h2>
-<div class="charts">${charts
-    .filter((s) => s.type === "bar")
-    .map(canvas)
-    .join("\n")}</div>
+${chartSections(charts)}
 ${jsonScript("charts", charts)}
 ${await chartJsScript()}
 ${pageScript(CHART_SCRIPT)}

@@ -34,6 +34,18 @@ const EXAMPLE_CELL = 160;
 const EXAMPLE_COLUMNS = 6;
 
 /** Line charts of the mean curves, one per curve, a line per method. */
+/** The page's "Curves" (line charts) and "Per metric" (bar charts) sections: canvases CHART_SCRIPT fills. */
+export function chartSections(charts: readonly ChartSpec[]): string {
+  const canvas = (c: ChartSpec) =>
+    `<div class="chart"><canvas id="${c.canvas}" role="img" aria-label="${escapeHtml(c.title)}"></canvas></div>`;
+  const section = (title: string, type: ChartSpec["type"]) =>
+    `<h2>${title}</h2>\n<div class="charts">${charts
+      .filter((c) => c.type === type)
+      .map(canvas)
+      .join("\n")}</div>`;
+  return `${section("Curves", "line")}\n${section("Per metric", "bar")}`;
+}
+
 export function curveCharts(tables: RunTables, prefix = "curve"): ChartSpec[] {
   return tables.curves.map((curve, k) => ({
     canvas: `${prefix}-${k}`,
@@ -167,8 +179,6 @@ export async function renderReport(
   const grids = await exampleGrids(dir, records, tables.methods);
   const images = new Set(records.map((r) => r.image)).size;
   const notes = noteCounts(records);
-  const canvas = (c: ChartSpec) =>
-    `<div class="chart"><canvas id="${c.canvas}" role="img" aria-label="${escapeHtml(c.title)}"></canvas></div>`;
   const title = `camscope evaluation: ${config.model.name} on ${config.dataset.path}`;
   return `<!DOCTYPE html>
 <html lang="en">
@@ -193,16 +203,7 @@ export async function renderReport(
 ${summaryTable(tables)}
 ${winMatrix(tables)}
 ${notes.length > 0 ? `<h3>Notes</h3><ul>${notes.map(([n, c]) => `<li>${escapeHtml(n)} (${c} records)</li>`).join("")}</ul>` : ""}
-<h2>Curves</h2>
-<div class="charts">${charts
-    .filter((c) => c.type === "line")
-    .map(canvas)
-    .join("\n")}</div>
-<h2>Per metric</h2>
-<div class="charts">${charts
-    .filter((c) => c.type === "bar")
-    .map(canvas)
-    .join("\n")}</div>
+${chartSections(charts)}
 <h2>Examples</h2>
 ${grids.map((g) => `<h3>${escapeHtml(g.method)}</h3><div class="grid"><img alt="${escapeHtml(g.method)} maps" src="${g.uri}"></div>`).join("\n")}
 ${jsonScript("charts", charts)}
