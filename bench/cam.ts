@@ -4,8 +4,8 @@
 // forward passes on perturbed inputs that perturbation methods add per image.
 //
 // Perturbation methods take up to seconds per image, so every measurement is sized by a time
-// budget: a first run (the warm-up) shows what one run costs, and a run slower than half the
-// budget is reported alone. The whole section takes about 4 minutes on 2 cores, most of it
+// budget: after an untimed run, a first timed run shows what one run costs, and a run slower
+// than half the budget is reported alone. The whole section takes several minutes on 2 cores, most of it
 // SS-CAM and IS-CAM at batch 16; on a slower machine a batch-16 run that batch 1 predicts to
 // exceed SKIP_MS is skipped, since perturbation methods batch their perturbed inputs within one
 // image already, so a batch of images costs about as much per image.

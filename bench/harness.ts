@@ -88,7 +88,7 @@ export function formatTable({ columns, rows, numeric = [] }: Table): string {
   return [line(columns), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
-// Time one measurement may take after its first run (timeWithin).
+// Time one measurement may take after its warm-up and first timed run (timeWithin).
 const BUDGET_MS = 1000;
 
 /** The first `n` images of a fixed synthetic split, preprocessed for `ctx`. */
@@ -101,11 +101,16 @@ export function benchImages(ctx: ModelContext, n: number): FloatTensor {
   return { data: tensor, dims };
 }
 
-/** A timing of `fn` whose repetitions fit BUDGET_MS (at least one, at most options.repetitions). */
+/**
+ * A timing of `fn` whose repetitions fit BUDGET_MS (at least one, at most options.repetitions).
+ * One untimed run comes first: the first run at a new batch size also opens sessions, compiles
+ * graphs and grows ONNX Runtime's memory arena, and a slow measurement reports its next run alone.
+ */
 export async function timeWithin(
   fn: () => Promise<unknown>,
   options: BenchOptions,
 ): Promise<Timing & { reps: number }> {
+  await fn();
   const start = performance.now();
   await fn();
   const first = performance.now() - start;
