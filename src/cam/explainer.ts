@@ -67,7 +67,8 @@ export interface Explanation {
    * Passes through the model per row that all methods of the call share: the forward pass that
    * picks the targets, and the run that returns the activations (forward only, or forward and
    * backward when a method needs gradients), plus Relevance-CAM's relevance run (forward and
-   * backward) when asked for. Per-method perturbation passes come on top.
+   * backward; it is the activation run too when no method needs gradients). Per-method
+   * perturbation passes come on top.
    */
   sharedPasses: { forward: number; backward: number };
 }
@@ -118,19 +119,26 @@ export class CamExplainer {
     );
   }
 
-  /** Relevance at `layers` by Relevance-CAM's propagation (composite relevance-cam, contrastive start). */
+  /**
+   * Relevance at `layers` by Relevance-CAM's propagation (composite relevance-cam, contrastive
+   * start), with the layers' activations that the same run returns.
+   */
   private async relevance(
     input: FloatTensor,
     targets: Targets,
     layers: readonly string[],
-  ): Promise<Map<string, FloatTensor>> {
+  ): Promise<{ relevance: Map<string, FloatTensor>; activations: Map<string, FloatTensor> }> {
     const result = await propagatorFor(this.ctx).propagate(input, targets, {
       composite: "relevance-cam",
       start: "contrastive",
       layers,
       input: false,
     });
-    return new Map([...result.layers].map(([name, r]) => [name, r.relevance]));
+    const entries = [...result.layers];
+    return {
+      relevance: new Map(entries.map(([name, r]) => [name, r.relevance])),
+      activations: new Map(entries.map(([name, r]) => [name, r.activations])),
+    };
   }
 
   async explain(images: FloatTensor, options: ExplainOptions): Promise<Explanation> {
@@ -145,6 +153,10 @@ export class CamExplainer {
     const scores = targetScores(logits.data, units, targets.classes, targets.score);
 
     const needsGradients = options.methods.some((m) => m.needsGradients);
+    const relevanceRun = options.methods.some((m) => m.needsRelevance)
+      ? await this.relevance(input, targets, layerNames)
+      : undefined;
+    const relevance = relevanceRun?.relevance;
     let activations: Map<string, FloatTensor>;
     let gradients: Map<string, FloatTensor> | undefined;
     if (needsGradients) {
@@ -157,12 +169,9 @@ export class CamExplainer {
       activations = result.activations;
       gradients = result.grads;
     } else {
-      activations = await this.forwardActivations(input, layerNames);
+      // The relevance run already returns the activations (BatchNorm unfolded: the same model).
+      activations = relevanceRun?.activations ?? (await this.forwardActivations(input, layerNames));
     }
-
-    const relevance = options.methods.some((m) => m.needsRelevance)
-      ? await this.relevance(input, targets, layerNames)
-      : undefined;
 
     const [height, width] = this.ctx.input.dims.slice(2) as [number, number];
     const rows = targets.classes.length;
@@ -223,9 +232,10 @@ export class CamExplainer {
       });
     }
     // The target-picking forward pass, then the activation pass (with the gradients' backward pass
-    // when a method needs them) and the relevance pass (Relevance-CAM), each once per call.
+    // when a method needs them) and the relevance pass (Relevance-CAM), each once per call; the
+    // relevance pass alone also serves as the activation pass.
     const sharedPasses = {
-      forward: 2 + (relevance ? 1 : 0),
+      forward: 1 + (needsGradients || !relevance ? 1 : 0) + (relevance ? 1 : 0),
       backward: (needsGradients ? 1 : 0) + (relevance ? 1 : 0),
     };
     return { targets, scores, logits, layers, results, sharedPasses };
