@@ -24,10 +24,16 @@ export type Results = Record<string, ort.Tensor>;
 export class ModelSession {
   readonly session: ort.InferenceSession;
   readonly chunkSize: number;
+  /**
+   * The one batch size a fixed-batch model accepts: every run is then split into chunks of it,
+   * the last padded with zeros, so callers batch freely.
+   */
+  readonly fixedBatch: number | undefined;
 
-  constructor(session: ort.InferenceSession, chunkSize: number) {
+  constructor(session: ort.InferenceSession, chunkSize: number, fixedBatch?: number) {
     this.session = session;
-    this.chunkSize = chunkSize;
+    this.chunkSize = fixedBatch ?? chunkSize;
+    this.fixedBatch = fixedBatch;
   }
 
   get inputNames(): readonly string[] {
@@ -38,8 +44,11 @@ export class ModelSession {
     return this.session.outputNames;
   }
 
-  /** One session run, no splitting. */
+  /** One session run, no splitting (except into a fixed-batch model's chunks). */
   async run(feeds: Feeds, outputs?: readonly string[]): Promise<Results> {
+    const n = Object.values(feeds)[0]?.dims[0];
+    if (this.fixedBatch !== undefined && n !== this.fixedBatch)
+      return this.runBatched(feeds, outputs);
     const results = outputs
       ? await this.session.run(feeds, [...outputs])
       : await this.session.run(feeds);
@@ -67,13 +76,26 @@ export class ModelSession {
         );
       }
     }
-    if (n <= chunkSize) return this.run(feeds, outputs);
+    const fixed = this.fixedBatch;
+    if (fixed === undefined && n <= chunkSize) return this.run(feeds, outputs);
+    const size = fixed ?? chunkSize;
     const parts: Results[] = [];
-    for (let start = 0; start < n; start += chunkSize) {
-      const end = Math.min(n, start + chunkSize);
+    for (let start = 0; start < n; start += size) {
+      const end = Math.min(n, start + size);
       const chunk: Feeds = {};
-      for (const [name, t] of entries) chunk[name] = sliceBatch(t, start, end);
-      parts.push(await this.run(chunk, outputs));
+      for (const [name, t] of entries) {
+        chunk[name] =
+          end - start < size ? padBatch(t, start, end, size) : sliceBatch(t, start, end);
+      }
+      const results = await this.session.run(
+        chunk,
+        outputs ? [...outputs] : this.session.outputNames,
+      );
+      parts.push(
+        end - start < size
+          ? truncateBatch(results as Results, end - start, size)
+          : (results as Results),
+      );
     }
     return concatBatches(parts, n);
   }
@@ -92,6 +114,24 @@ function sliceBatch(t: ort.Tensor, start: number, end: number): ort.Tensor {
     end - start,
     ...t.dims.slice(1),
   ]);
+}
+
+/** Rows start..end of `t` followed by zero rows up to `size` rows. */
+function padBatch(t: ort.Tensor, start: number, end: number, size: number): ort.Tensor {
+  const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
+  const Ctor = (t.data as TypedData).constructor as new (n: number) => TypedData;
+  const data = new Ctor(size * per);
+  (data as Float32Array).set((t.data as Float32Array).subarray(start * per, end * per));
+  return new ort.Tensor(t.type as "float32", data as Float32Array, [size, ...t.dims.slice(1)]);
+}
+
+/** The first `rows` rows of every result (outputs without a batch axis are kept whole). */
+function truncateBatch(results: Results, rows: number, size: number): Results {
+  const out: Results = {};
+  for (const [name, t] of Object.entries(results)) {
+    out[name] = t.dims[0] === size ? sliceBatch(t, 0, rows) : t;
+  }
+  return out;
 }
 
 function concatBatches(parts: Results[], n: number): Results {
@@ -113,6 +153,12 @@ function concatBatches(parts: Results[], n: number): Results {
     ]);
   }
   return out;
+}
+
+/** The static batch size of a model's first fed input, undefined when symbolic. */
+function fixedBatch(model: OnnxModel): number | undefined {
+  const d = model.inputs()[0]?.type?.tensor_type?.shape?.dim?.[0]?.dim_value;
+  return d !== undefined && d > 0 ? d : undefined;
 }
 
 const modelIds = new WeakMap<OnnxModel, number>();
@@ -160,7 +206,7 @@ export class Engine {
     };
     try {
       const session = await ort.InferenceSession.create(model.toBytes(), sessionOptions);
-      return new ModelSession(session, o.chunkSize);
+      return new ModelSession(session, o.chunkSize, fixedBatch(model));
     } catch (error) {
       throw new CamscopeError(
         "MODEL_LOAD",

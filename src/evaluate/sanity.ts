@@ -87,7 +87,7 @@ export function openCascade(
     }
     const model = k === 0 ? ctx.model.clone(`${ctx.model.source} (copy)`) : cascade[k - 1]!.model;
     const layer = k === 0 ? ctx.model.source : cascade[k - 1]!.layer;
-    const step = new ModelContext({ model, card: ctx.card, bundled: false }, ctx.engine);
+    const step = ctx.derive(model);
     return { layers: k, layer, explainer: new CamExplainer(step) };
   });
 }

@@ -39,16 +39,32 @@ export interface PreprocessSpec {
 const IMAGENET_GEOMETRY = { size: [224, 224], resize: "shorter-crop", resizeTo: 256 } as const;
 
 /**
- * Named preprocessing recipes. All use the ImageNet geometry (shorter side 256, center crop
- * 224, NCHW, RGB); spread one and override fields for other input sizes, e.g.
- * `{ ...PREPROCESS_PRESETS.signed, size: [299, 299], resizeTo: 342 }`.
+ * Named preprocessing recipes, after what users know them as. All use the ImageNet geometry
+ * (shorter side 256, centre crop 224, NCHW); a model card or `fitPreset` replaces the size with the
+ * model's own, and a card can override any field, e.g.
+ * `{ "preset": "tf", "size": [299, 299], "resize": "stretch" }`.
  */
 export const PREPROCESS_PRESETS = {
-  /** torchvision's ImageNet normalisation. */
+  /** torchvision's ImageNet normalisation (Keras applications' "torch" mode is the same). */
   imagenet: { ...IMAGENET_GEOMETRY, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  /** Keras applications' "torch" mode: torchvision's normalisation under its Keras name. */
+  torch: { ...IMAGENET_GEOMETRY, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  /**
+   * Caffe-style models (the classic ONNX model zoo, Keras "caffe" mode: VGG16/19, ResNet50 v1):
+   * BGR channels, bytes 0..255, ImageNet mean subtracted in BGR order, no scaling.
+   */
+  caffe: {
+    ...IMAGENET_GEOMETRY,
+    channelOrder: "BGR",
+    scale: 1,
+    mean: [103.939, 116.779, 123.68],
+    std: [1, 1, 1],
+  },
+  /** Keras applications' "tf" mode (Inception, Xception, MobileNet): bytes / 127.5 - 1. */
+  tf: { ...IMAGENET_GEOMETRY, scale: 1 / 127.5, mean: [1, 1, 1], std: [1, 1, 1] },
   /** Pixels scaled to [0, 1]. */
   unit: { ...IMAGENET_GEOMETRY, mean: [0, 0, 0], std: [1, 1, 1] },
-  /** Pixels scaled to [-1, 1] (Inception / TF-style). */
+  /** Pixels scaled to [-1, 1] as (x / 255 - 0.5) / 0.5. */
   signed: { ...IMAGENET_GEOMETRY, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
 } as const satisfies Record<string, PreprocessSpec>;
 

@@ -1,20 +1,32 @@
 // The model card: what camscope needs to know about a classifier beyond its ONNX graph (class
-// names, preprocessing, the layer to explain), plus the provenance of the bundled models.
+// names, preprocessing, the output and layer to explain), plus the provenance of the bundled
+// models. A card sits beside its model as `<model>.json`; every field is optional, and anything a
+// card says is checked: a typo or a wrong type is an error naming the card and the field, never a
+// silently ignored card.
 import { CamscopeError } from "../errors.ts";
-import { preprocess, type PreprocessSpec } from "../image/preprocess.ts";
+import {
+  PREPROCESS_PRESETS,
+  preprocess,
+  type PreprocessSpec,
+  type PresetName,
+} from "../image/preprocess.ts";
 
-export interface ModelCard {
-  name: string;
+/** A card's preprocessing: a preset name, or a preset with overrides, or a full spec. */
+export type CardPreprocessing = PresetName | (Partial<PreprocessSpec> & { preset?: PresetName });
+
+/** A model card as written in its file (all fields optional). */
+export interface CardFile {
+  name?: string;
   /** Architecture family of a bundled model ("vgg", "resnet", "mobilenet"). */
   family?: string;
   description?: string;
-  /** Class names in output order. */
-  labels: string[];
+  /** Class names in output order; defaults to ImageNet-1k's for 1000 classes. */
+  labels?: string[];
   /** The image input as exported; null marks a symbolic (batch) dim. */
   input?: { name: string; dims: (number | null)[] };
-  /** Name of the logits output. */
+  /** Name of the class-score output (required when the model has several outputs). */
   output?: string;
-  preprocessing: PreprocessSpec;
+  preprocessing?: CardPreprocessing;
   /** The ONNX value CAM methods explain by default. */
   defaultLayer?: string;
   /** Top-1 accuracy on the held-out evaluation set described by `evaluation`. */
@@ -35,54 +47,117 @@ export interface ModelCard {
   opset?: number;
 }
 
+/** A card with everything resolved against its model: names, labels and preprocessing. */
+export interface ModelCard extends Omit<CardFile, "labels" | "preprocessing"> {
+  name: string;
+  labels: string[];
+  preprocessing: PreprocessSpec;
+}
+
 type Json = Record<string, unknown>;
 
+const SPEC_KEYS = new Set([
+  "preset",
+  "size",
+  "resize",
+  "resizeTo",
+  "mean",
+  "std",
+  "scale",
+  "layout",
+  "channelOrder",
+]);
+
+const FIELD_CHECKS: Record<keyof CardFile, (v: unknown) => string | undefined> = {
+  name: (v) => (typeof v === "string" && v !== "" ? undefined : "must be a non-empty string"),
+  family: stringField,
+  description: stringField,
+  output: stringField,
+  defaultLayer: stringField,
+  labels: (v) =>
+    Array.isArray(v) && v.length > 0 && v.every((l) => typeof l === "string")
+      ? undefined
+      : "must be a non-empty array of strings",
+  input: (v) => (isObject(v) ? undefined : "must be an object"),
+  preprocessing: checkPreprocessing,
+  heldOutAccuracy: unitField,
+  validationAccuracy: unitField,
+  evaluation: (v) =>
+    isObject(v) &&
+    typeof v.split === "string" &&
+    Number.isInteger(v.seed) &&
+    Number.isInteger(v.count)
+      ? undefined
+      : "must be { split: string, seed: integer, count: integer }",
+  training: (v) => (isObject(v) ? undefined : "must be an object"),
+  parameters: (v) => (Number.isInteger(v) ? undefined : "must be an integer"),
+  opset: (v) => (Number.isInteger(v) ? undefined : "must be an integer"),
+};
+
+function stringField(v: unknown): string | undefined {
+  return typeof v === "string" ? undefined : "must be a string";
+}
+
+function unitField(v: unknown): string | undefined {
+  return typeof v === "number" && v >= 0 && v <= 1 ? undefined : "must be a number in [0, 1]";
+}
+
+function presetNames(): string {
+  return Object.keys(PREPROCESS_PRESETS).join(", ");
+}
+
+function checkPreprocessing(v: unknown): string | undefined {
+  if (typeof v === "string") {
+    return Object.hasOwn(PREPROCESS_PRESETS, v)
+      ? undefined
+      : `unknown preset "${v}" (valid: ${presetNames()})`;
+  }
+  if (!isObject(v)) return `must be a preset name (${presetNames()}) or an object`;
+  for (const key of Object.keys(v)) {
+    if (!SPEC_KEYS.has(key))
+      return `has unknown field "${key}" (valid: ${[...SPEC_KEYS].join(", ")})`;
+  }
+  if (
+    v.preset !== undefined &&
+    !(typeof v.preset === "string" && Object.hasOwn(PREPROCESS_PRESETS, v.preset))
+  ) {
+    return `"preset" must be one of ${presetNames()}`;
+  }
+  if (v.preset === undefined && (v.size === undefined || v.resize === undefined)) {
+    return `needs a "preset" or both "size" and "resize"`;
+  }
+  try {
+    specInputDims(resolvePreprocessing(v as CardPreprocessing));
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return undefined;
+}
+
 /**
- * Checks a parsed card and returns it typed. Only the fields camscope reads are checked in depth;
- * `source` names the card file in errors.
+ * Checks a parsed card file and returns it typed. `source` names the card in errors; unknown
+ * fields are errors too, since a misspelt field would otherwise be silently ignored.
  */
-export function parseCard(value: unknown, source: string): ModelCard {
+export function parseCard(value: unknown, source: string): CardFile {
   const fail = (why: string): never => {
     throw new CamscopeError("MODEL_LOAD", `Invalid model card "${source}": ${why}`);
   };
   if (!isObject(value)) return fail("not a JSON object");
-  const card = value as Json;
-  if (typeof card.name !== "string" || card.name === "") fail(`"name" must be a non-empty string`);
-  const labels = card.labels;
-  if (
-    !Array.isArray(labels) ||
-    labels.length === 0 ||
-    !labels.every((l) => typeof l === "string")
-  ) {
-    fail(`"labels" must be a non-empty array of strings`);
+  for (const [key, v] of Object.entries(value)) {
+    const check = FIELD_CHECKS[key as keyof CardFile];
+    if (!check) fail(`unknown field "${key}" (valid: ${Object.keys(FIELD_CHECKS).join(", ")})`);
+    const why = check!(v);
+    if (why) fail(`"${key}" ${why}`);
   }
-  if (!isObject(card.preprocessing)) return fail(`"preprocessing" must be an object`);
-  try {
-    specInputDims(card.preprocessing as unknown as PreprocessSpec);
-  } catch (error) {
-    fail((error as Error).message);
-  }
-  for (const key of ["family", "description", "output", "defaultLayer"] as const) {
-    if (card[key] !== undefined && typeof card[key] !== "string") fail(`"${key}" must be a string`);
-  }
-  if (card.heldOutAccuracy !== undefined) {
-    const a = card.heldOutAccuracy;
-    if (typeof a !== "number" || !(a >= 0 && a <= 1)) {
-      fail(`"heldOutAccuracy" must be a number in [0, 1]`);
-    }
-  }
-  if (card.evaluation !== undefined) {
-    const e = card.evaluation;
-    if (
-      !isObject(e) ||
-      typeof e.split !== "string" ||
-      !Number.isInteger(e.seed) ||
-      !Number.isInteger(e.count)
-    ) {
-      fail(`"evaluation" must be { split: string, seed: integer, count: integer }`);
-    }
-  }
-  return card as unknown as ModelCard;
+  return value as CardFile;
+}
+
+/** The full spec of a card's preprocessing: the preset's fields, then the card's overrides. */
+export function resolvePreprocessing(p: CardPreprocessing): PreprocessSpec {
+  if (typeof p === "string") return { ...PREPROCESS_PRESETS[p] };
+  const { preset, ...overrides } = p;
+  const base = preset ? PREPROCESS_PRESETS[preset] : {};
+  return { ...base, ...overrides } as PreprocessSpec;
 }
 
 /**

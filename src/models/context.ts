@@ -3,23 +3,37 @@
 import type { Engine, ModelSession } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
 import { listLayers, resolveLayer, type LayerInfo } from "../onnx/layers.ts";
-import type { OnnxModel } from "../onnx/model.ts";
+import { valueInfoDims, type OnnxModel } from "../onnx/model.ts";
 import { inferShapes, resolveInput, type ModelInput } from "../onnx/shapes.ts";
 import { specInputDims, type ModelCard } from "./card.ts";
-import { loadModel, type LoadedModel, type LoadModelOptions } from "./registry.ts";
+import type { IntakeReport } from "./intake/index.ts";
+import { loadModel, type LoadModelOptions } from "./registry.ts";
+
+/** A model to open: after intake (loadModel), or an in-memory model already in canonical form. */
+export interface ModelSource {
+  model: OnnxModel;
+  card: ModelCard;
+  bundled: boolean;
+  /** Set by loadModel; a model given without it must already be canonical (see intake). */
+  intake?: IntakeReport;
+  input?: string;
+  output?: string;
+}
 
 export class ModelContext {
   readonly model: OnnxModel;
   readonly card: ModelCard;
   readonly engine: Engine;
-  /** The image input with concrete dims, batch 1. */
+  /** What intake found in the model as exported and changed. */
+  readonly intake: IntakeReport;
+  /** The image input with concrete dims, batch 1, NCHW. */
   readonly input: ModelInput;
-  /** The logits output: the card's `output`, else the model's first output. */
+  /** The [N, C] logits output. */
   readonly output: string;
   private shapesOnce: Promise<ReadonlyMap<string, number[]>> | undefined;
   private layersOnce: Promise<LayerInfo[]> | undefined;
 
-  constructor(loaded: LoadedModel, engine: Engine) {
+  constructor(loaded: ModelSource, engine: Engine) {
     const { model, card } = loaded;
     this.model = model;
     this.card = card;
@@ -27,13 +41,22 @@ export class ModelContext {
     this.input = resolveInput(model, card.preprocessing.size);
     checkPreprocessingFits(model, card, this.input);
     const outputs = model.outputs().map((o) => o.name);
-    this.output = card.output ?? outputs[0]!;
+    this.output = loaded.output ?? card.output ?? outputs[0]!;
     if (!outputs.includes(this.output)) {
       throw new CamscopeError(
         "MODEL_LOAD",
         `Model card of "${model.source}" names output "${this.output}", but the model's outputs are: ${outputs.join(", ")}`,
       );
     }
+    this.intake = loaded.intake ?? canonicalReport(model, this.output);
+  }
+
+  /** A context for another model of the same form (e.g. with randomised weights), same card. */
+  derive(model: OnnxModel): ModelContext {
+    return new ModelContext(
+      { model, card: this.card, bundled: false, intake: this.intake, output: this.output },
+      this.engine,
+    );
   }
 
   /** The cached session of the model. */
@@ -87,7 +110,23 @@ export async function openModel(
   engine: Engine,
   options: LoadModelOptions = {},
 ): Promise<ModelContext> {
-  return new ModelContext(await loadModel(nameOrPath, options), engine);
+  return new ModelContext(await loadModel(nameOrPath, { engine, ...options }), engine);
+}
+
+/** The report of a model given in canonical form, which intake would leave unchanged. */
+function canonicalReport(model: OnnxModel, output: string): IntakeReport {
+  const dims = valueInfoDims(model.outputs().find((o) => o.name === output)!) ?? [];
+  return {
+    opset: { exported: model.opset(), running: model.opset() },
+    precision: "float32",
+    layout: "NCHW",
+    head: "logits",
+    exportedOutput: { name: output, dims: dims.map((d) => d ?? 1) },
+    classes: dims[1] ?? 0,
+    batch: { kind: "dynamic" },
+    externalTensors: 0,
+    changes: [],
+  };
 }
 
 /** Preprocessing must produce exactly the tensor the model takes, or every run fails obscurely. */

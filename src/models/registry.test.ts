@@ -83,12 +83,17 @@ describe("loadModel", () => {
     assert.equal(card.defaultLayer, "conv");
   });
 
-  test("a sibling JSON without labels is not a card and is ignored", async () => {
+  test("a sibling card without labels gets generic ones; an unknown field is an error", async () => {
     const path = join(dir, "meta.onnx");
     await writeTinyClassifier(path, { classes: 2 });
-    await writeFile(join(dir, "meta.json"), JSON.stringify({ architecture: "tiny", opset: 13 }));
+    await writeFile(join(dir, "meta.json"), JSON.stringify({ opset: 13 }));
     const { card } = await loadModel(path);
     assert.deepEqual(card.labels, ["class_0", "class_1"]);
+    await writeFile(join(dir, "meta.json"), JSON.stringify({ architecture: "tiny", opset: 13 }));
+    await assert.rejects(
+      loadModel(path),
+      rejectsWith("MODEL_LOAD", "meta.json", 'unknown field "architecture"'),
+    );
   });
 
   test("a sibling card whose label count differs from the model's outputs is an error", async () => {

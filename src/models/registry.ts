@@ -1,15 +1,16 @@
-// Finding a model by bundled name or file path, with its card: the bundled cards ship next to the
-// models; for any other ONNX file a card is synthesised from what the graph and a sibling card
-// say.
-import { existsSync } from "node:fs";
+// Finding a model by bundled name or file path, with its card, and taking it in: the bundled
+// cards ship next to the models; for any other ONNX file a sibling `<file>.json` is its card, and
+// what the card leaves out is filled in from the graph (labels, preprocessing size).
 import { readFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Engine } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
 import { PREPROCESS_PRESETS, type PreprocessSpec, type PresetName } from "../image/preprocess.ts";
 import { genericLabels, imagenetLabels } from "../labels/index.ts";
 import { OnnxModel, valueInfoDims } from "../onnx/model.ts";
-import { isObject, parseCard, type ModelCard } from "./card.ts";
+import { parseCard, resolvePreprocessing, type CardFile, type ModelCard } from "./card.ts";
+import { intake, type IntakeReport, type Layout } from "./intake/index.ts";
 
 export const BUNDLED_MODELS = ["synth-vgg", "synth-resnet", "synth-mobilenet"] as const;
 export type BundledModelName = (typeof BUNDLED_MODELS)[number];
@@ -21,18 +22,30 @@ const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const MODELS_DIR = join(PACKAGE_ROOT, "models");
 
 export interface LoadedModel {
+  /** The model after intake: opset >= 13, float32, NCHW input, [N, C] logits output. */
   model: OnnxModel;
   card: ModelCard;
   /** Whether the model is one of BUNDLED_MODELS. */
   bundled: boolean;
+  /** What intake found and changed. */
+  intake: IntakeReport;
+  /** The canonical model's image input and logits output. */
+  input: string;
+  output: string;
 }
 
 export interface LoadModelOptions {
   /**
    * Preprocessing that replaces the card's. A preset name is fitted to the model: its size
-   * becomes the model's static input size and its layout the input's layout.
+   * becomes the model's static input size.
    */
   preprocessing?: PreprocessSpec | PresetName;
+  /** The class-score output, for models with several outputs (overrides the card's). */
+  output?: string;
+  /** The input layout, where the graph does not make it clear (overrides the card's). */
+  layout?: Layout;
+  /** Engine for intake's probe runs; a private one is used (and disposed) otherwise. */
+  engine?: Engine;
 }
 
 export function isBundledModel(name: string): name is BundledModelName {
@@ -40,146 +53,158 @@ export function isBundledModel(name: string): name is BundledModelName {
 }
 
 /**
- * Loads a bundled model by name (`synth-resnet`) or any ONNX file by path. For a file, the card
- * comes from a sibling `<file>.json` holding a `labels` array if there is one; otherwise the
- * labels are ImageNet-1k's for a 1000-class output and `class_<i>` for any other, and the
- * preprocessing is the `imagenet` preset fitted to the model's input.
+ * Loads a bundled model by name (`synth-resnet`) or any ONNX file by path, with its card, and
+ * takes it in (see intake/index.ts). For a file, the card is a sibling `<file>.json` if there is
+ * one; labels it does not give are ImageNet-1k's for a 1000-class output and `class_<i>`
+ * otherwise, and preprocessing it does not give is the `imagenet` preset fitted to the model.
  */
 export async function loadModel(
   nameOrPath: string,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  let loaded: LoadedModel;
-  if (isBundledModel(nameOrPath)) {
-    loaded = await loadBundled(nameOrPath);
-  } else if (/[\\/]/.test(nameOrPath) || nameOrPath.endsWith(".onnx") || existsSync(nameOrPath)) {
-    loaded = await loadFile(nameOrPath);
-  } else {
+  const bundled = isBundledModel(nameOrPath);
+  const path = bundled ? join(MODELS_DIR, `${nameOrPath}.onnx`) : nameOrPath;
+  if (!bundled && !/[\\/]/.test(nameOrPath) && !nameOrPath.toLowerCase().endsWith(".onnx")) {
     throw new CamscopeError(
       "UNKNOWN_MODEL",
       `Unknown model "${nameOrPath}": not a bundled model (${BUNDLED_MODELS.join(", ")}) or a path to an .onnx file`,
     );
   }
-  if (options.preprocessing !== undefined) {
-    const p = options.preprocessing;
-    loaded.card = {
-      ...loaded.card,
-      preprocessing: typeof p === "string" ? fitPreset(loaded.model, p) : p,
-    };
+  const cardPath = path.replace(/\.onnx$/i, "") + ".json";
+  const [bytes, cardFile] = await Promise.all([
+    readModelBytes(path, bundled ? nameOrPath : undefined),
+    readCard(cardPath, bundled),
+  ]);
+  // A bundled model is named by its bundled name, so errors suggest `--model synth-resnet`.
+  const raw = OnnxModel.fromBytes(bytes, bundled ? nameOrPath : path);
+  const requested = options.preprocessing;
+  const cardSpec = cardFile.preprocessing
+    ? resolvePreprocessing(cardFile.preprocessing)
+    : undefined;
+  const draft =
+    typeof requested === "object"
+      ? requested
+      : resolvePreprocessing(requested ?? cardFile.preprocessing ?? "imagenet");
+  const engine = options.engine ?? new Engine();
+  let taken: Awaited<ReturnType<typeof intake>>;
+  try {
+    taken = await intake(raw, {
+      engine,
+      modelDir: dirname(path),
+      ...((options.output ?? cardFile.output)
+        ? {
+            output: (options.output ?? cardFile.output)!,
+            outputFrom: options.output ? "--output" : `Model card "${cardPath}"`,
+          }
+        : {}),
+      ...((options.layout ?? cardSpec?.layout)
+        ? { layout: (options.layout ?? cardSpec?.layout)! }
+        : {}),
+      spatial: draft.size,
+    });
+  } finally {
+    if (!options.engine) await engine.dispose();
   }
-  return loaded;
+  const { model, report } = taken;
+  const labels = await labelsFor(cardFile, report.classes, cardPath, model.source);
+  // An explicit spec is used as given; a preset, or a card spec without a size, takes the model's.
+  const source = requested ?? cardFile.preprocessing;
+  const explicitSize = typeof source === "object" && source.size !== undefined;
+  const preprocessing = fitSpec(model, draft, explicitSize);
+  const card: ModelCard = {
+    ...cardFile,
+    name: cardFile.name ?? basename(path).replace(/\.onnx$/i, ""),
+    labels,
+    preprocessing,
+  };
+  return { model, card, bundled, intake: report, input: taken.input, output: taken.output };
 }
 
-async function loadBundled(name: BundledModelName): Promise<LoadedModel> {
-  const onnxPath = join(MODELS_DIR, `${name}.onnx`);
-  const cardPath = join(MODELS_DIR, `${name}.json`);
-  let bytes: Uint8Array;
-  let cardText: string;
+async function readModelBytes(path: string, bundledName: string | undefined): Promise<Uint8Array> {
   try {
-    [bytes, cardText] = await Promise.all([readFile(onnxPath), readFile(cardPath, "utf8")]);
+    return await readFile(path);
   } catch (error) {
     throw new CamscopeError(
       "MODEL_LOAD",
-      `Bundled model "${name}" is incomplete: ${(error as Error).message} (the package ships models/${name}.onnx and models/${name}.json)`,
+      bundledName
+        ? `Bundled model "${bundledName}" is missing: ${(error as Error).message} (the package ships models/${bundledName}.onnx)`
+        : `Cannot read ONNX model "${path}": ${describeReadError(error)}`,
       { cause: error },
     );
   }
-  // Named by its bundled name, so errors suggest `--model synth-resnet`, not a long path.
-  const model = OnnxModel.fromBytes(bytes, name);
-  const card = parseCard(parseJson(cardText, cardPath), cardPath);
-  checkClassCount(model, card, cardPath);
-  return { model, card, bundled: true };
 }
 
-async function loadFile(path: string): Promise<LoadedModel> {
-  const model = await OnnxModel.load(path);
-  const cardPath = path.replace(/\.onnx$/i, "") + ".json";
-  const sibling = await readSiblingCard(cardPath);
-  let card: ModelCard;
-  if (sibling) {
-    // A sibling card may give just the labels; the rest is filled in as for a bare model.
-    const defaults = {
-      name: basename(cardPath, ".json"),
-      preprocessing: fitPreset(model, "imagenet"),
-    };
-    card = parseCard({ ...defaults, ...sibling }, cardPath);
-    checkClassCount(model, card, cardPath);
-  } else {
-    const classes = classCount(model);
-    card = {
-      name: basename(path).replace(/\.onnx$/i, ""),
-      labels: classes === 1000 ? [...(await imagenetLabels())] : genericLabels(classes ?? 0),
-      preprocessing: fitPreset(model, "imagenet"),
-    };
-  }
-  return { model, card, bundled: false };
+function describeReadError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "file not found";
+  if (code === "EISDIR") return "is a directory";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  return (error as Error).message;
 }
 
-/**
- * The sibling JSON if it is a card (an object with `labels`). Other JSON files that happen to sit
- * next to a model (export metadata, test fixtures' descriptions) are not cards and are ignored.
- */
-async function readSiblingCard(path: string): Promise<Record<string, unknown> | undefined> {
+/** The sibling card, checked; an absent card is an empty one (a bundled model must have one). */
+async function readCard(path: string, required: boolean): Promise<CardFile> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (!required && (error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw new CamscopeError(
+      "MODEL_LOAD",
+      `Cannot read model card "${path}": ${describeReadError(error)}`,
+      { cause: error },
+    );
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  return isObject(value) && "labels" in value ? value : undefined;
-}
-
-function parseJson(text: string, path: string): unknown {
-  try {
-    return JSON.parse(text);
   } catch (error) {
     throw new CamscopeError(
       "MODEL_LOAD",
       `Model card "${path}" is not valid JSON: ${(error as Error).message}`,
     );
   }
+  return parseCard(value, path);
 }
 
-/** The class count of the model's (first) output when its last dim is static. */
-function classCount(model: OnnxModel): number | undefined {
-  const output = model.outputs()[0];
-  const dims = output ? valueInfoDims(output) : undefined;
-  return dims && dims.length === 2 ? dims[1] : undefined;
-}
-
-function checkClassCount(model: OnnxModel, card: ModelCard, cardPath: string): void {
-  const classes = classCount(model);
-  if (classes !== undefined && classes !== card.labels.length) {
-    throw new CamscopeError(
-      "MODEL_LOAD",
-      `Model card "${cardPath}" has ${card.labels.length} labels but model "${model.source}" has ${classes} outputs`,
-    );
+async function labelsFor(
+  card: CardFile,
+  classes: number,
+  cardPath: string,
+  source: string,
+): Promise<string[]> {
+  // A one-unit output is a binary classifier: two classes, the negative and the positive one.
+  const count = classes === 1 ? 2 : classes;
+  if (card.labels) {
+    if (card.labels.length !== count) {
+      throw new CamscopeError(
+        "MODEL_LOAD",
+        `Model card "${cardPath}" has ${card.labels.length} labels but model "${source}" has ${count} outputs (classes)`,
+      );
+    }
+    return card.labels;
   }
+  return count === 1000 ? [...(await imagenetLabels())] : genericLabels(count);
 }
 
 /**
- * A preset with the model's own input geometry: its static height and width replace the preset's
- * 224 (the resize-to size then follows from the preset's crop fraction), and a channels-last
- * input gets the NHWC layout.
+ * A spec for the canonical model: NCHW (intake made the input NCHW, whatever the model was
+ * exported with), and the model's static input size in place of its own unless `keepSize`.
  */
-export function fitPreset(model: OnnxModel, preset: PresetName): PreprocessSpec {
-  const spec: PreprocessSpec = { ...PREPROCESS_PRESETS[preset] };
-  const input = model.inputs()[0];
-  const dims = input ? valueInfoDims(input) : undefined;
-  if (!dims || dims.length !== 4) return spec;
-  // The same channels-last test as resolveInput.
-  const channelsLast = dims[3] === 3 || dims[3] === 1;
-  if (channelsLast) spec.layout = "NHWC";
-  const [h, w] = channelsLast ? [dims[1], dims[2]] : [dims[2], dims[3]];
+function fitSpec(model: OnnxModel, draft: PreprocessSpec, keepSize = false): PreprocessSpec {
+  const spec: PreprocessSpec = { ...draft };
+  delete spec.layout;
+  if (keepSize) return spec;
+  const dims = valueInfoDims(model.inputs()[0]!);
+  const [h, w] = [dims?.[2], dims?.[3]];
   if (h !== undefined && w !== undefined && (h !== spec.size[0] || w !== spec.size[1])) {
     spec.size = [h, w];
-    delete spec.resizeTo;
+    if (spec.resize === "shorter-crop") delete spec.resizeTo;
   }
   return spec;
+}
+
+/** A preset fitted to a (canonical, NCHW) model's static input size. */
+export function fitPreset(model: OnnxModel, preset: PresetName): PreprocessSpec {
+  return fitSpec(model, { ...PREPROCESS_PRESETS[preset] });
 }

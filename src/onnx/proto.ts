@@ -90,6 +90,7 @@ export const DataType = {
   BOOL: 9,
   FLOAT16: 10,
   DOUBLE: 11,
+  BFLOAT16: 16,
 } as const;
 
 /** onnx.AttributeProto.AttributeType values. */

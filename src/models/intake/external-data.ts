@@ -1,0 +1,94 @@
+// Initializers whose bytes live in separate files (ONNX "external data", written for models over
+// 2 GB and by some exporters for every model). camscope hands ONNX Runtime the model as bytes, so
+// Runtime cannot find those files itself: they are read here, from the model's own folder (never
+// the working directory), and inlined.
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join, normalize, relative } from "node:path";
+import { CamscopeError } from "../../errors.ts";
+import type { OnnxModel } from "../../onnx/model.ts";
+import type { TensorProto } from "../../onnx/proto.ts";
+
+const EXTERNAL = 1;
+
+interface Location {
+  file: string;
+  offset: number;
+  length: number | undefined;
+}
+
+function locationOf(t: TensorProto, model: OnnxModel): Location {
+  const entries = (t.external_data ?? []) as { key?: string; value?: string }[];
+  const get = (key: string) => entries.find((e) => e.key === key)?.value;
+  const file = get("location");
+  if (!file) {
+    throw new CamscopeError(
+      "MODEL_LOAD",
+      `Model "${model.source}" tensor "${t.name ?? ""}" is stored externally but names no file`,
+    );
+  }
+  const offset = Number(get("offset") ?? 0);
+  const length = get("length") === undefined ? undefined : Number(get("length"));
+  return { file, offset, length };
+}
+
+/** Whether any initializer keeps its data outside the model file. */
+export function hasExternalData(model: OnnxModel): boolean {
+  return model.graph.initializer.some((t) => t.data_location === EXTERNAL);
+}
+
+/**
+ * Reads every external initializer from `modelDir` (the folder of the .onnx file) into the
+ * tensor's raw_data. Locations must stay inside that folder, as the ONNX spec requires, so a
+ * model cannot make camscope read arbitrary files.
+ */
+export async function inlineExternalData(
+  model: OnnxModel,
+  modelDir: string | undefined,
+): Promise<number> {
+  const external = model.graph.initializer.filter((t) => t.data_location === EXTERNAL);
+  if (external.length === 0) return 0;
+  if (modelDir === undefined) {
+    throw new CamscopeError(
+      "MODEL_LOAD",
+      `Model "${model.source}" keeps ${external.length} tensors in external files; load it from its file path so camscope can find them beside it`,
+    );
+  }
+  const files = new Map<string, Promise<Uint8Array>>();
+  for (const t of external) {
+    const { file, offset, length } = locationOf(t, model);
+    const path = normalize(join(modelDir, file));
+    const rel = relative(modelDir, path);
+    if (isAbsolute(file) || rel.startsWith("..") || isAbsolute(rel)) {
+      throw new CamscopeError(
+        "MODEL_LOAD",
+        `Model "${model.source}" tensor "${t.name ?? ""}" points outside the model's folder ("${file}")`,
+      );
+    }
+    let bytes = files.get(path);
+    if (!bytes) {
+      bytes = readFile(path).then(
+        (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+        (error: NodeJS.ErrnoException) => {
+          throw new CamscopeError(
+            "MODEL_LOAD",
+            `Model "${model.source}" keeps tensor "${t.name ?? ""}" in "${path}", which cannot be read (${error.code ?? error.message})`,
+            { cause: error },
+          );
+        },
+      );
+      files.set(path, bytes);
+    }
+    const data = await bytes;
+    const end = length === undefined ? data.length : offset + length;
+    if (!(offset >= 0 && end <= data.length && end >= offset)) {
+      throw new CamscopeError(
+        "MODEL_LOAD",
+        `Model "${model.source}" tensor "${t.name ?? ""}" needs bytes ${offset}..${end} of "${path}", which has ${data.length}`,
+      );
+    }
+    t.raw_data = data.subarray(offset, end);
+    t.data_location = 0;
+    t.external_data = [];
+  }
+  return external.length;
+}
