@@ -51,7 +51,7 @@ export async function writeActivationOverlay(
   const { engine, ctx } = await openFromOptions(options);
   try {
     const layer = await ctx.layer(options.layer);
-    const rgb = await decodeImage(image);
+    const rgb = await decodeImage(image, undefined, ctx.card.preprocessing);
     const { tensor, dims, transforms } = preprocess([rgb], ctx.card.preprocessing);
     const session = await engine.session(withOutputs(ctx.model, [layer.name]));
     const results = await session.run({ [ctx.input.name]: new Tensor("float32", tensor, dims) }, [

@@ -277,7 +277,7 @@ export async function explainImages(
     const load = (start: number, count: number): Promise<Loaded[]> =>
       Promise.all(
         paths.slice(start, start + count).map((path, j) =>
-          decodeImage(path).then(
+          decodeImage(path, undefined, ctx.card.preprocessing).then(
             (rgb): Loaded => ({ index: start + j, path, dir: dirs[start + j]!, rgb }),
             (error: Error): Loaded => ({ path, error: error.message }),
           ),

@@ -8,6 +8,9 @@ import { BUNDLED_MODELS } from "../models/registry.ts";
 export interface ModelOptions {
   model: string;
   preset?: PresetName;
+  output?: string;
+  layout?: "NCHW" | "NHWC";
+  colorManagement?: boolean;
   threads?: number;
 }
 
@@ -38,7 +41,7 @@ export function unitInterval(value: string): number {
   return a;
 }
 
-/** Adds --model, --preset and --threads to a command. */
+/** Adds --model, --preset, --output, --layout, --color-management and --threads to a command. */
 export function addModelOptions(command: Command): Command {
   return command
     .requiredOption(
@@ -50,6 +53,17 @@ export function addModelOptions(command: Command): Command {
         Object.keys(PREPROCESS_PRESETS),
       ),
     )
+    .option("--output <name>", "the class-score output of a model with several outputs")
+    .addOption(
+      new Option(
+        "--layout <layout>",
+        "the image input's layout, if the graph leaves it unclear",
+      ).choices(["NCHW", "NHWC"]),
+    )
+    .option(
+      "--color-management",
+      "convert images with embedded ICC profiles to sRGB (default: ignore profiles, as PIL and torchvision do)",
+    )
     .option("--threads <n>", "ONNX Runtime intra-op threads (default: all cores)", positiveInt);
 }
 
@@ -59,8 +73,13 @@ export async function openFromOptions(
 ): Promise<{ engine: Engine; ctx: ModelContext }> {
   const engine = new Engine(options.threads !== undefined ? { threads: options.threads } : {});
   try {
-    const preprocessing = options.preset ? { preprocessing: options.preset } : {};
-    return { engine, ctx: await openModel(options.model, engine, preprocessing) };
+    const ctx = await openModel(options.model, engine, {
+      ...(options.preset ? { preprocessing: options.preset } : {}),
+      ...(options.output ? { output: options.output } : {}),
+      ...(options.layout ? { layout: options.layout } : {}),
+      ...(options.colorManagement ? { colorManagement: true } : {}),
+    });
+    return { engine, ctx };
   } catch (error) {
     await engine.dispose();
     throw error;

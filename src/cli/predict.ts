@@ -65,10 +65,12 @@ export async function predict(
       batches.push(images.slice(i, i + options.batchSize));
     }
     const prepare = async (paths: readonly string[]): Promise<OrtTensor> => {
-      const { tensor, dims } = preprocess(await readImages(paths), ctx.card.preprocessing);
+      const { tensor, dims } = preprocess(
+        await readImages(paths, ctx.card.preprocessing),
+        ctx.card.preprocessing,
+      );
       return new Tensor("float32", tensor, dims);
     };
-    const probabilities = outputIsProbabilities(ctx);
     const progress =
       batches.length >= PROGRESS_MIN_BATCHES
         ? new Progress(io.err, images.length, "images")
@@ -83,15 +85,14 @@ export async function predict(
         next.catch(() => undefined);
       }
       const results = await session.run({ [ctx.input.name]: input }, [ctx.output]);
+      // Intake made the output the logits (a Softmax head is stripped), so the probabilities are
+      // one softmax away, or one sigmoid for a one-unit binary classifier.
       const scores = results[ctx.output]!;
-      const classes = scores.dims[scores.dims.length - 1]!;
+      const units = scores.dims[1]!;
       const data = scores.data as Float32Array;
       batches[b]!.forEach((image, i) => {
-        const row = data.subarray(i * classes, (i + 1) * classes);
-        predictions.push({
-          image,
-          top: topK(probabilities ? row : softmax(row), options.top, ctx),
-        });
+        const row = data.subarray(i * units, (i + 1) * units);
+        predictions.push({ image, top: topK(probabilities(row), options.top, ctx) });
       });
       progress?.update(predictions.length);
     }
@@ -102,9 +103,11 @@ export async function predict(
   }
 }
 
-/** A model whose output is a Softmax already gives probabilities; applying it twice would flatten them. */
-function outputIsProbabilities(ctx: ModelContext): boolean {
-  return ctx.model.index().producer.get(ctx.output)?.node.op_type === "Softmax";
+/** Class probabilities of one row of logits: [1 - p, p] for a one-unit (binary) model. */
+function probabilities(row: Float32Array): Float64Array {
+  if (row.length !== 1) return softmax(row);
+  const p = 1 / (1 + Math.exp(-row[0]!));
+  return Float64Array.of(1 - p, p);
 }
 
 export function softmax(logits: ArrayLike<number>): Float64Array {

@@ -300,7 +300,7 @@ async function loadBatch<I extends EvalItem>(
   };
   const decoded = await Promise.all(
     batch.map((item, j) =>
-      decodeImage(item.file).then(
+      decodeImage(item.file, undefined, ctx.card.preprocessing).then(
         (rgb) => ({ item, rgb, position: offset + j }),
         (error: Error) => {
           fail(item, error.message);

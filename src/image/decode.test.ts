@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -157,4 +158,27 @@ test("readImages decodes many files in order, and names the one that fails", asy
     message: `Cannot decode image "${bad}": unsupported image format`,
   });
   assert.deepEqual(await readImages([]), []);
+});
+
+test("ICC-tagged photos decode to PIL's bytes; colour management converts them to sRGB", async () => {
+  const fixtures = join(import.meta.dirname, "fixtures", "icc");
+  const pil = JSON.parse(await readFile(join(fixtures, "pil.json"), "utf8")) as Record<
+    string,
+    { width: number; height: number; iccBytes: number; sha256: string }
+  >;
+  assert.deepEqual(Object.keys(pil).sort(), ["display-p3.jpg", "display-p3.png"]);
+  for (const [name, expected] of Object.entries(pil)) {
+    assert.ok(expected.iccBytes > 0, `${name} carries a profile`);
+    const path = join(fixtures, name);
+    const plain = await decodeImage(path);
+    assert.equal(plain.width, expected.width);
+    assert.equal(createHash("sha256").update(plain.data).digest("hex"), expected.sha256, name);
+    const managed = await decodeImage(path, undefined, { colorManagement: true });
+    let largest = 0;
+    for (let i = 0; i < plain.data.length; i++) {
+      largest = Math.max(largest, Math.abs(plain.data[i]! - managed.data[i]!));
+    }
+    // Display P3 -> sRGB moves saturated colours by tens of levels.
+    assert.ok(largest >= 10, `${name}: colour management changed pixels by only ${largest}`);
+  }
 });

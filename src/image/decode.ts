@@ -22,6 +22,12 @@ export class ImageDecodeError extends CamscopeError {
 
 export interface DecodeOptions {
   /**
+   * Convert pixels from an embedded ICC profile (Display P3, Adobe RGB, ...) to sRGB. Off by
+   * default: PIL, and so torchvision's loaders, ignore profiles, and a model was trained on the
+   * tensors they make; converting would feed it colours up to ~43/255 away from those.
+   */
+  colorManagement?: boolean;
+  /**
    * Colour that transparent pixels are composited onto, as [r, g, b] bytes. Defaults to white,
    * which is what a viewer shows for a transparent PNG on a page and keeps transparent regions
    * from reading as dark "object" to a classifier trained on photos.
@@ -34,9 +40,10 @@ export interface DecodeOptions {
  *
  * - EXIF orientation is applied, so the pixels are the way a viewer shows the photo.
  * - Alpha is flattened onto `options.background` (white by default).
- * - Grayscale is expanded to RGB; 16-bit images are reduced to 8 bits; CMYK or images with an
- *   embedded ICC profile are converted to sRGB (Pillow's Image.convert("RGB") ignores profiles,
- *   so for such files the pixels differ slightly from a PIL pipeline's).
+ * - Grayscale is expanded to RGB; 16-bit images are reduced to 8 bits.
+ * - An embedded ICC profile is ignored, as Pillow's Image.convert("RGB") ignores it, so the bytes
+ *   equal a PIL + torchvision pipeline's; `colorManagement: true` converts to sRGB instead. CMYK
+ *   files are converted with libvips' CMYK profile, which PIL does not do the same way.
  * - Animated images give their first frame.
  *
  * Anything that is not a readable image throws an Error naming the file and the reason, e.g.
@@ -69,11 +76,12 @@ export async function decodeImage(
   try {
     // sharp's default failOn ("warning") rejects truncated or damaged data rather than returning
     // a partly grey picture.
-    const format = (await sharp(bytes).metadata()).format;
+    const input = { ignoreIcc: !(options.colorManagement ?? false) };
+    const format = (await sharp(bytes, input).metadata()).format;
     if (!SUPPORTED_FORMATS.has(format)) {
       fail(`unsupported image format "${format}" (supported: PNG, JPEG, WebP)`);
     }
-    const { data, info } = await sharp(bytes)
+    const { data, info } = await sharp(bytes, input)
       .autoOrient()
       .flatten({ background: { r, g, b } })
       .toColourspace("srgb")

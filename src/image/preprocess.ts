@@ -34,6 +34,11 @@ export interface PreprocessSpec {
   layout?: TensorLayout;
   /** Channel order in the tensor; "BGR" suits Caffe-style models. Default "RGB". */
   channelOrder?: ChannelOrder;
+  /**
+   * Decode images with their embedded ICC profiles converted to sRGB. Default false, as PIL and
+   * torchvision decode (see DecodeOptions.colorManagement); preprocess itself does not read it.
+   */
+  colorManagement?: boolean;
 }
 
 const IMAGENET_GEOMETRY = { size: [224, 224], resize: "shorter-crop", resizeTo: 256 } as const;

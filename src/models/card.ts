@@ -66,6 +66,7 @@ const SPEC_KEYS = new Set([
   "scale",
   "layout",
   "channelOrder",
+  "colorManagement",
 ]);
 
 const FIELD_CHECKS: Record<keyof CardFile, (v: unknown) => string | undefined> = {

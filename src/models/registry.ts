@@ -44,6 +44,8 @@ export interface LoadModelOptions {
   output?: string;
   /** The input layout, where the graph does not make it clear (overrides the card's). */
   layout?: Layout;
+  /** Decode images with ICC colour management (overrides the card's preprocessing). */
+  colorManagement?: boolean;
   /** Engine for intake's probe runs; a private one is used (and disposed) otherwise. */
   engine?: Engine;
 }
@@ -111,6 +113,8 @@ export async function loadModel(
   const source = requested ?? cardFile.preprocessing;
   const explicitSize = typeof source === "object" && source.size !== undefined;
   const preprocessing = fitSpec(model, draft, explicitSize);
+  if (options.colorManagement !== undefined)
+    preprocessing.colorManagement = options.colorManagement;
   const card: ModelCard = {
     ...cardFile,
     name: cardFile.name ?? basename(path).replace(/\.onnx$/i, ""),
