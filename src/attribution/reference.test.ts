@@ -117,7 +117,7 @@ for (const file of fixtureFiles) {
 
     before(async () => {
       engine = new Engine({ threads: 1 });
-      ctx = await openModel(join(REPO, fx.model), engine, { preprocessing: "unit" });
+      ctx = await openModel(join(REPO, fx.model), engine, { preprocessing: "unit", card: false });
       explainer = new AttributionExplainer(ctx);
     });
     after(async () => {

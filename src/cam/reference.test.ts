@@ -170,7 +170,10 @@ for (const file of fixtureFiles) {
 
     before(async () => {
       engine = new Engine();
-      ctx = await openModel(join(FIXTURES, `${fx.name}.onnx`), engine, { preprocessing: "unit" });
+      ctx = await openModel(join(FIXTURES, `${fx.name}.onnx`), engine, {
+        preprocessing: "unit",
+        card: false,
+      });
       explainer = new CamExplainer(ctx);
     });
     after(async () => {

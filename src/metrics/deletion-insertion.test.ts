@@ -120,7 +120,7 @@ describe("modelProbability", () => {
   it("scores the class probability: curves start (deletion) and end (insertion) at the image's", async () => {
     const engine = new Engine({ threads: 2 });
     try {
-      const ctx = await openModel(FIXTURE, engine, { preprocessing: "unit" });
+      const ctx = await openModel(FIXTURE, engine, { preprocessing: "unit", card: false });
       const images = patternImages(ctx.input.dims, 2);
       const [, , height, width] = ctx.input.dims as number[];
       const saliency = Float32Array.from({ length: 2 * height! * width! }, (_, j) =>

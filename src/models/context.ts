@@ -72,7 +72,9 @@ export class ModelContext {
 
   /** Every spatial (4-D) activation in graph order. */
   layers(): Promise<LayerInfo[]> {
-    this.layersOnce ??= this.shapes().then((shapes) => listLayers(this.model, shapes));
+    this.layersOnce ??= this.shapes().then((shapes) =>
+      listLayers(this.model, shapes, this.input.name),
+    );
     return this.layersOnce;
   }
 

@@ -46,6 +46,11 @@ export interface LoadModelOptions {
   layout?: Layout;
   /** Decode images with ICC colour management (overrides the card's preprocessing). */
   colorManagement?: boolean;
+  /**
+   * The model card: a path, or false for none; default the sibling `<model>.json` if it exists
+   * (a bundled model's own card always).
+   */
+  card?: string | false;
   /** Engine for intake's probe runs; a private one is used (and disposed) otherwise. */
   engine?: Engine;
 }
@@ -72,10 +77,13 @@ export async function loadModel(
       `Unknown model "${nameOrPath}": not a bundled model (${BUNDLED_MODELS.join(", ")}) or a path to an .onnx file`,
     );
   }
-  const cardPath = path.replace(/\.onnx$/i, "") + ".json";
+  const cardPath =
+    bundled || options.card === undefined
+      ? path.replace(/\.onnx$/i, "") + ".json"
+      : options.card || undefined;
   const [bytes, cardFile] = await Promise.all([
     readModelBytes(path, bundled ? nameOrPath : undefined),
-    readCard(cardPath, bundled),
+    cardPath ? readCard(cardPath, bundled || options.card !== undefined) : ({} as CardFile),
   ]);
   // A bundled model is named by its bundled name, so errors suggest `--model synth-resnet`.
   const raw = OnnxModel.fromBytes(bytes, bundled ? nameOrPath : path);
@@ -174,7 +182,7 @@ async function readCard(path: string, required: boolean): Promise<CardFile> {
 async function labelsFor(
   card: CardFile,
   classes: number,
-  cardPath: string,
+  cardPath: string | undefined,
   source: string,
 ): Promise<string[]> {
   // A one-unit output is a binary classifier: two classes, the negative and the positive one.

@@ -1,6 +1,13 @@
-// Layer discovery: the 4-D spatial activations a CAM can target, and a sensible default.
+// Layer discovery: the activations a CAM can target (channels-first feature maps, channels-last
+// grids, and token sequences on a patch grid, see layouts.ts), and the default one, chosen as an
+// expert would: the last feature maps before a CNN's global pooling (not the classifier's own
+// class-score map), or a vision transformer's last pre-attention normalisation.
 import { CamscopeError } from "../errors.ts";
-import type { OnnxModel } from "./model.ts";
+import { inferLayouts, type ValueLayout } from "./layouts.ts";
+import type { GraphIndex, OnnxModel } from "./model.ts";
+
+/** How a layer's value is laid out: a CAM sees every layer as [N, C, h, w]. */
+export type LayerLayout = "NCHW" | "NHWC" | "tokens";
 
 export interface LayerInfo {
   /** The ONNX value name; this is what `--layer` takes. */
@@ -9,8 +16,13 @@ export interface LayerInfo {
   op: string;
   /** The producing node's name, if it has one. */
   node: string;
-  /** Dims at the model's input size, batch 1 ([1, C, H, W]). */
+  /** Dims as a CAM sees the layer, [1, C, h, w] at the model's input size and batch 1. */
   dims: number[];
+  layout: LayerLayout;
+  /** The value's own dims at batch 1 ([1, h, w, C] for NHWC, [1, T, C] for tokens). */
+  valueDims: number[];
+  /** Tokens before the patch grid (class and distillation tokens), not part of the map. */
+  prefixTokens?: number;
 }
 
 // Nodes that turn a spatial map into a vector: the input of the last one is where a classifier's
@@ -24,42 +36,183 @@ const TO_VECTOR = new Set([
   "ReduceMax",
 ]);
 
-/** Every 4-D activation with more than one spatial position, in graph order. */
-export function listLayers(model: OnnxModel, shapes: ReadonlyMap<string, number[]>): LayerInfo[] {
+// Ops between a class-score convolution and the pooling that turns its map into logits.
+const ACTIVATIONS = new Set(["Relu", "Clip", "LeakyRelu", "Sigmoid", "Dropout", "Identity"]);
+
+function viewOf(
+  dims: readonly number[],
+  layout: ValueLayout | undefined,
+): Pick<LayerInfo, "dims" | "layout" | "prefixTokens"> | undefined {
+  const roles = layout?.roles.join("");
+  if (dims.length === 4) {
+    if (roles === "NHWC") return { dims: [dims[0]!, dims[3]!, dims[1]!, dims[2]!], layout: "NHWC" };
+    // Channels-first by its op, or a 4-D value of unknown layout: as camscope always read them.
+    if (roles === undefined || roles === "NCHW") return { dims: [...dims], layout: "NCHW" };
+    return undefined;
+  }
+  if (dims.length === 3 && roles === "NTC" && layout?.grid) {
+    const [h, w] = layout.grid;
+    const prefix = layout.prefix ?? 0;
+    if (dims[1] !== prefix + h * w) return undefined;
+    return { dims: [dims[0]!, dims[2]!, h, w], layout: "tokens", prefixTokens: prefix };
+  }
+  return undefined;
+}
+
+/**
+ * Every feature map with more than one spatial position, in graph order: 4-D channels-first or
+ * channels-last values and token sequences on a patch grid (layouts read from the graph, see
+ * layouts.ts; `input` is the NCHW image input).
+ */
+export function listLayers(
+  model: OnnxModel,
+  shapes: ReadonlyMap<string, number[]>,
+  input = model.inputs()[0]?.name ?? "",
+): LayerInfo[] {
+  const layouts = inferLayouts(model, shapes, input);
   const layers: LayerInfo[] = [];
   const seen = new Set<string>();
   for (const node of model.graph.node) {
     for (const out of node.output) {
       const dims = shapes.get(out);
-      if (!dims || dims.length !== 4 || seen.has(out)) continue;
-      if (dims[2]! * dims[3]! <= 1) continue;
+      if (!dims || seen.has(out)) continue;
+      const view = viewOf(dims, layouts.get(out));
+      if (!view || view.dims[2]! * view.dims[3]! <= 1) continue;
       seen.add(out);
-      layers.push({ name: out, op: node.op_type, node: node.name ?? "", dims });
+      layers.push({
+        name: out,
+        op: node.op_type,
+        node: node.name ?? "",
+        valueDims: [...dims],
+        ...view,
+      });
     }
   }
   return layers;
 }
 
 /**
- * The default CAM target: the last spatial activation that feeds a global pooling, flatten or
- * reshape (squeeze-excitation blocks pool too, so the last one in graph order is the head's), or
- * the last spatial activation if no such node exists.
+ * The default CAM target.
+ * - Transformers (a MatMul of two activations, i.e. attention): the last token or grid layer
+ *   that is a normalisation's output and still feeds an attention: the last block's first norm,
+ *   as pytorch-grad-cam recommends for ViT and Swin (after the last attention, the patch tokens no
+ *   longer reach the class token, so later layers have no gradient there).
+ * - CNNs: the last spatial layer that feeds a global pooling, flatten or reshape (squeeze-
+ *   excitation blocks pool too, so the last one in graph order is the head's), stepping back over
+ *   a class-score convolution (SqueezeNet's head: a 1x1 Conv with one channel per class, pooled
+ *   straight into the logits) to the features it reads.
+ * - Otherwise the last spatial layer.
  */
 export function defaultLayer(model: OnnxModel, layers: readonly LayerInfo[]): LayerInfo {
   if (layers.length === 0) {
     throw new CamscopeError(
       "UNKNOWN_LAYER",
-      `Model "${model.source}" has no 4-D spatial activation to explain`,
+      `Model "${model.source}" has no spatial activation to explain`,
     );
   }
+  const index = model.index();
   const byName = new Map(layers.map((l) => [l.name, l]));
+  const attention = attentionAncestors(model, index);
+  if (attention.size > 0) {
+    const normalized = layers.filter(
+      (l) => l.layout !== "NCHW" && attention.has(l.name) && isNormalizationOutput(l.name, index),
+    );
+    if (normalized.length > 0) return normalized[normalized.length - 1]!;
+  }
   let best: LayerInfo | undefined;
   for (const node of model.graph.node) {
     if (!TO_VECTOR.has(node.op_type)) continue;
     const layer = byName.get(node.input[0] ?? "");
     if (layer) best = layer;
   }
-  return best ?? layers[layers.length - 1]!;
+  if (!best) return layers[layers.length - 1]!;
+  return featuresBeforeClassScores(model, best, byName, index) ?? best;
+}
+
+/**
+ * The layer a class-score map is computed from: when `pooled` comes (through activations) from a
+ * Conv with one output channel per class and the pooled vector is the logits without another
+ * weighted layer, the Conv's input; else undefined.
+ */
+function featuresBeforeClassScores(
+  model: OnnxModel,
+  pooled: LayerInfo,
+  layers: ReadonlyMap<string, LayerInfo>,
+  index: GraphIndex,
+): LayerInfo | undefined {
+  const output = model.outputs()[0];
+  const classes = output?.type?.tensor_type?.shape?.dim?.[1]?.dim_value;
+  let v = pooled.name;
+  while (ACTIVATIONS.has(index.producer.get(v)?.node.op_type ?? "")) {
+    v = index.producer.get(v)!.node.input[0]!;
+  }
+  const conv = index.producer.get(v)?.node;
+  if (!conv || conv.op_type !== "Conv" || pooled.dims[1] !== classes) return undefined;
+  // Nothing weighted may stand between the pooled map and the logits.
+  const weighted = new Set(["Conv", "Gemm", "MatMul"]);
+  const stack = [pooled.name];
+  const seen = new Set<string>();
+  while (stack.length > 0) {
+    const value = stack.pop()!;
+    if (seen.has(value)) continue;
+    seen.add(value);
+    for (const consumer of index.consumers.get(value) ?? []) {
+      if (weighted.has(consumer.op_type)) return undefined;
+      stack.push(...consumer.output);
+    }
+  }
+  let features = conv.input[0]!;
+  while (
+    ACTIVATIONS.has(index.producer.get(features)?.node.op_type ?? "") &&
+    !layers.has(features)
+  ) {
+    features = index.producer.get(features)!.node.input[0]!;
+  }
+  return layers.get(features) ?? layers.get(index.producer.get(features)?.node.input[0] ?? "");
+}
+
+/** Values that a MatMul of two computed values (attention) reads from, directly or not. */
+function attentionAncestors(model: OnnxModel, index: GraphIndex): Set<string> {
+  const computed = new Set(model.inputs().map((i) => i.name));
+  for (const node of model.graph.node) {
+    if (node.input.some((i) => computed.has(i))) for (const o of node.output) computed.add(o);
+  }
+  const ancestors = new Set<string>();
+  const stack: string[] = [];
+  for (const node of model.graph.node) {
+    const matmul = node.op_type === "MatMul" || node.op_type === "Einsum";
+    if (matmul && node.input.filter((i) => computed.has(i)).length >= 2) stack.push(...node.input);
+  }
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    if (ancestors.has(v) || !computed.has(v)) continue;
+    ancestors.add(v);
+    stack.push(...(index.producer.get(v)?.node.input ?? []));
+  }
+  return ancestors;
+}
+
+/**
+ * Whether a value is a layer normalisation's output: a LayerNormalization node, or the opset-13
+ * decomposition's last step (x - mean) / sqrt(var + eps), then a scale and a shift by constants.
+ */
+function isNormalizationOutput(value: string, index: GraphIndex): boolean {
+  let v = value;
+  for (let step = 0; step < 3; step++) {
+    const node = index.producer.get(v)?.node;
+    if (!node) return false;
+    if (node.op_type === "LayerNormalization") return true;
+    if (node.op_type === "Div") {
+      let divisor = index.producer.get(node.input[1] ?? "")?.node;
+      if (divisor?.op_type === "Add") divisor = index.producer.get(divisor.input[0] ?? "")?.node;
+      return divisor?.op_type === "Sqrt";
+    }
+    if (node.op_type !== "Add" && node.op_type !== "Mul") return false;
+    // The affine part: one operand constant, the other the normalised value.
+    const [a, b] = node.input;
+    v = index.initializers.has(b ?? "") ? a! : b!;
+  }
+  return false;
 }
 
 function editDistance(a: string, b: string): number {

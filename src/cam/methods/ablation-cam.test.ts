@@ -29,7 +29,7 @@ describe("Ablation-CAM", () => {
   let images: FloatTensor;
   before(async () => {
     engine = new Engine({ threads: 2 });
-    ctx = await openModel(FIXTURE, engine, { preprocessing: "unit" });
+    ctx = await openModel(FIXTURE, engine, { preprocessing: "unit", card: false });
     explainer = new CamExplainer(ctx);
     images = patternImages(ctx.input.dims, 3);
   });

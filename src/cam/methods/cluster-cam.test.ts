@@ -144,7 +144,7 @@ describe("Cluster-CAM on a model", () => {
   let images: FloatTensor;
   before(async () => {
     engine = new Engine({ threads: 2 });
-    ctx = await openModel(FIXTURE, engine, { preprocessing: "unit" });
+    ctx = await openModel(FIXTURE, engine, { preprocessing: "unit", card: false });
     explainer = new CamExplainer(ctx);
     images = patternImages(ctx.input.dims, 2, 1);
   });

@@ -161,7 +161,7 @@ describe("Score-CAM family on a model", () => {
   let images: FloatTensor;
   before(async () => {
     engine = new Engine({ threads: 2 });
-    ctx = await openModel(FIXTURE, engine, { preprocessing: "unit" });
+    ctx = await openModel(FIXTURE, engine, { preprocessing: "unit", card: false });
     explainer = new CamExplainer(ctx);
     images = patternImages(ctx.input.dims, 2);
   });

@@ -28,7 +28,14 @@ export function fakeRun(
       score: "logit",
       binary: false,
     },
-    layer: { name: "layer", op: "Relu", node: "", dims: [1, ...activations.dims.slice(1)] },
+    layer: {
+      name: "layer",
+      op: "Relu",
+      node: "",
+      dims: [1, ...activations.dims.slice(1)],
+      layout: "NCHW",
+      valueDims: [1, ...activations.dims.slice(1)],
+    },
     activations,
     scores: Float32Array.from({ length: rows }, (_, i) =>
       score(input.data.subarray(i * size, (i + 1) * size), i),

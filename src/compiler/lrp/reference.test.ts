@@ -130,7 +130,10 @@ for (const file of fixtureFiles) {
     let propagator: RelevancePropagator;
     before(async () => {
       engine = new Engine();
-      ctx = await openModel(join(FIXTURES, `${fx.name}.onnx`), engine, { preprocessing: "unit" });
+      ctx = await openModel(join(FIXTURES, `${fx.name}.onnx`), engine, {
+        preprocessing: "unit",
+        card: false,
+      });
       propagator = new RelevancePropagator(ctx);
     });
     after(() => engine.dispose());
