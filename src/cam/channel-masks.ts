@@ -10,6 +10,7 @@
 import { Tensor, modelKey, type Feeds, type ModelSession } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
 import type { ModelContext } from "../models/context.ts";
+import type { LayerInfo, LayerLayout } from "../onnx/layers.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 import { AttributeType, DataType, type ValueInfoProto } from "../onnx/proto.ts";
 import { sizeOf } from "../onnx/tensor.ts";
@@ -76,11 +77,24 @@ export function extractTail(
   return tail;
 }
 
+/** The per-sample dims of a channel mask that broadcasts over a layer's value in its layout. */
+function maskDims(layout: LayerLayout, channels: number): number[] {
+  if (layout === "NHWC") return [1, 1, channels];
+  if (layout === "tokens") return [1, channels];
+  return [channels, 1, 1];
+}
+
 /**
- * A copy of the model with a graph input CHANNEL_MASK_INPUT [N, K, 1, 1] multiplied into `layer`;
- * every consumer of the layer reads the product instead.
+ * A copy of the model with a graph input CHANNEL_MASK_INPUT ([N, K, 1, 1] for a channels-first
+ * layer, [N, 1, 1, K] channels-last, [N, 1, K] tokens) multiplied into `layer`; every consumer of
+ * the layer reads the product instead.
  */
-export function injectChannelMask(model: OnnxModel, layer: string, channels: number): OnnxModel {
+export function injectChannelMask(
+  model: OnnxModel,
+  layer: string,
+  channels: number,
+  layout: LayerLayout = "NCHW",
+): OnnxModel {
   const injected = model.clone(`${model.source} (channel mask at ${layer})`);
   const g = injected.graph;
   const masked = "camscope/masked-layer";
@@ -93,7 +107,7 @@ export function injectChannelMask(model: OnnxModel, layer: string, channels: num
     output: [masked],
     attribute: [],
   });
-  g.input.push(batchedFloat(CHANNEL_MASK_INPUT, [channels, 1, 1]));
+  g.input.push(batchedFloat(CHANNEL_MASK_INPUT, maskDims(layout, channels)));
   return injected;
 }
 
@@ -105,22 +119,19 @@ interface Plan {
 // Plans per model context, layer and strategy: extracting the tail walks the graph once.
 const plans = new WeakMap<ModelContext, Map<string, Promise<Plan>>>();
 
-function plan(
-  ctx: ModelContext,
-  layer: string,
-  layerShape: readonly number[],
-  strategy: ChannelMaskStrategy,
-): Promise<Plan> {
+function plan(ctx: ModelContext, info: LayerInfo, strategy: ChannelMaskStrategy): Promise<Plan> {
+  const layer = info.name;
   let byLayer = plans.get(ctx);
   if (!byLayer) plans.set(ctx, (byLayer = new Map()));
   const key = `${strategy}\n${layer}`;
   let p = byLayer.get(key);
   if (!p) {
     p = (async (): Promise<Plan> => {
+      // A tail is fed channels-first maps; other layouts are masked in place.
       const tail =
-        strategy === "injection"
+        strategy === "injection" || info.layout !== "NCHW"
           ? undefined
-          : extractTail(ctx.model, layer, layerShape, ctx.output);
+          : extractTail(ctx.model, layer, info.dims, ctx.output);
       if (tail) {
         return {
           strategy: "tail",
@@ -133,7 +144,7 @@ function plan(
           `The graph after "${layer}" reads values from before it: no tail model`,
         );
       }
-      const injected = injectChannelMask(ctx.model, layer, layerShape[1]!);
+      const injected = injectChannelMask(ctx.model, layer, info.dims[1]!, info.layout);
       const key = `channel-mask:${modelKey(ctx.model)}:${layer}`;
       return { strategy: "injection", session: await ctx.engine.session(injected, key) };
     })();
@@ -149,7 +160,7 @@ export async function channelMaskStrategy(
   run: Pick<CamRun, "layer">,
   strategy: ChannelMaskStrategy = "auto",
 ): Promise<"tail" | "injection"> {
-  return (await plan(ctx, run.layer.name, run.layer.dims, strategy)).strategy;
+  return (await plan(ctx, run.layer, strategy)).strategy;
 }
 
 /**
@@ -164,7 +175,7 @@ export async function scoreChannelMasks(
   perRow: number,
   strategy: ChannelMaskStrategy = "auto",
 ): Promise<Float32Array> {
-  const { session, strategy: used } = await plan(ctx, run.layer.name, run.layer.dims, strategy);
+  const { session, strategy: used } = await plan(ctx, run.layer, strategy);
   const [rows, channels, h, w] = layerDims(run.activations);
   const area = h * w;
   const inputSize = sizeOf(run.input.dims.slice(1));
@@ -193,7 +204,10 @@ export async function scoreChannelMasks(
         images.set(run.input.data.subarray(row * inputSize, (row + 1) * inputSize), q * inputSize);
       }
       feeds[ctx.input.name] = new Tensor("float32", images, [count, ...run.input.dims.slice(1)]);
-      feeds[CHANNEL_MASK_INPUT] = new Tensor("float32", chunkMasks, [count, channels, 1, 1]);
+      feeds[CHANNEL_MASK_INPUT] = new Tensor("float32", chunkMasks, [
+        count,
+        ...maskDims(run.layer.layout, channels),
+      ]);
     }
     const out = await session.run(feeds, [ctx.output]);
     const logits = out[ctx.output]!.data as Float32Array;

@@ -13,6 +13,7 @@ import { withOutputs } from "../onnx/outputs.ts";
 import { sizeOf } from "../onnx/tensor.ts";
 import { propagatorFor } from "../lrp/relevance.ts";
 import { scoreChannelMasks } from "./channel-masks.ts";
+import { channelsFirst } from "./layer-view.ts";
 import { scoreBackward } from "./score-backward.ts";
 import {
   channelSum,
@@ -173,6 +174,20 @@ export class CamExplainer {
       activations = relevanceRun?.activations ?? (await this.forwardActivations(input, layerNames));
     }
 
+    // Each layer as [N, C, h, w] once, whatever its layout (tokens, channels-last grids).
+    const views = new Map(
+      layers.map((layer) => {
+        const view = (t: FloatTensor | undefined) => (t ? channelsFirst(layer, t) : undefined);
+        return [
+          layer.name,
+          {
+            activations: view(activations.get(layer.name))!,
+            gradients: view(gradients?.get(layer.name)),
+            relevance: view(relevance?.get(layer.name)),
+          },
+        ];
+      }),
+    );
     const [height, width] = this.ctx.input.dims.slice(2) as [number, number];
     const rows = targets.classes.length;
     const results: MethodMaps[] = [];
@@ -186,9 +201,9 @@ export class CamExplainer {
           input,
           targets,
           layer,
-          activations: activations.get(layer.name)!,
-          ...(gradients ? { gradients: gradients.get(layer.name)! } : {}),
-          ...(relevance ? { relevance: relevance.get(layer.name)! } : {}),
+          activations: views.get(layer.name)!.activations,
+          ...(gradients ? { gradients: views.get(layer.name)!.gradients! } : {}),
+          ...(relevance ? { relevance: views.get(layer.name)!.relevance! } : {}),
           scores,
           seed: options.seed ?? 0,
           batchSize: options.batchSize ?? 32,

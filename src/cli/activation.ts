@@ -2,6 +2,7 @@
 // gradients or class, so it is the quickest look at where a layer responds.
 import { Option, type Command } from "commander";
 import { Tensor, type OrtTensor } from "../engine/engine.ts";
+import { channelsFirst } from "../cam/layer-view.ts";
 import { CamscopeError } from "../errors.ts";
 import { COLORMAP_NAMES, type ColormapName } from "../image/colormap.ts";
 import { decodeImage } from "../image/decode.ts";
@@ -58,8 +59,10 @@ export async function writeActivationOverlay(
       layer.name,
     ]);
     const transform = transforms[0]!;
+    const value = results[layer.name]!;
+    const view = channelsFirst(layer, { data: value.data as Float32Array, dims: [...value.dims] });
     const atInput = resizeMap(
-      channelMean(results[layer.name]!),
+      channelMean(new Tensor("float32", view.data, view.dims)),
       transform.inputWidth,
       transform.inputHeight,
     );

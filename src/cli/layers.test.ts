@@ -24,9 +24,10 @@ describe("camscope layers", () => {
     assert.equal(run.stderr, "");
     const lines = run.stdout.trimEnd().split("\n");
     assert.equal(lines[0], `${model}: input input 1x3x16x12, 2 spatial layers`);
-    assert.match(lines[2]!, /^ {3}conv +Conv +1x4x16x12$/);
-    assert.match(lines[3]!, /^\* {2}features +Relu +1x4x16x12$/);
-    assert.equal(lines[4], "* default layer (--layer auto): features");
+    assert.equal(lines[1], "  opset 13, float32, NCHW input, logits output [N, 3], any batch");
+    assert.match(lines[3]!, /^ {3}conv +Conv +NCHW +1x4x16x12$/);
+    assert.match(lines[4]!, /^\* {2}features +Relu +NCHW +1x4x16x12$/);
+    assert.equal(lines[5], "* default layer (--layer auto): features");
   });
 
   test("--json gives the same listing as data", async () => {

@@ -1,5 +1,6 @@
 // `camscope layers`: every spatial activation a CAM can target, with the default marked.
 import type { Command } from "commander";
+import type { IntakeReport } from "../models/intake/index.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import type { Io } from "./io.ts";
 import { addModelOptions, openFromOptions, type ModelOptions } from "./options.ts";
@@ -10,6 +11,8 @@ export interface LayersOptions extends ModelOptions {
 
 export interface LayerListing {
   model: string;
+  /** What model intake found in the file and changed (opset, precision, layout, head, batch). */
+  intake: IntakeReport;
   input: { name: string; dims: number[] };
   defaultLayer: string;
   layers: (LayerInfo & { default: boolean })[];
@@ -32,6 +35,7 @@ export async function listModelLayers(options: ModelOptions): Promise<LayerListi
     const [layers, chosen] = await Promise.all([ctx.layers(), ctx.defaultLayer()]);
     return {
       model: ctx.model.source,
+      intake: ctx.intake,
       input: ctx.input,
       defaultLayer: chosen.name,
       layers: layers.map((l) => ({ ...l, default: l.name === chosen.name })),
@@ -41,9 +45,35 @@ export async function listModelLayers(options: ModelOptions): Promise<LayerListi
   }
 }
 
+/** One line on the model as exported, e.g. "opset 7 -> 13, float16 (run in float32), NHWC". */
+export function describeIntake(r: IntakeReport): string {
+  const parts = [
+    r.opset.exported === r.opset.running
+      ? `opset ${r.opset.running}`
+      : `opset ${r.opset.exported} (run as ${r.opset.running})`,
+    r.precision === "float16" ? "float16 weights (run in float32)" : "float32",
+    `${r.layout} input${r.layout === "NHWC" ? " (fed NCHW through a Transpose)" : ""}`,
+    r.head === "logits"
+      ? `logits output [N, ${r.classes}]`
+      : `${r.head} output (explained: its input logits, [N, ${r.classes}])`,
+    r.batch.kind === "dynamic"
+      ? "any batch"
+      : r.batch.kind === "symbolic"
+        ? `batch fixed at ${r.batch.exported} (made symbolic)`
+        : `batch fixed at ${r.batch.exported} (run in chunks: ${r.batch.why})`,
+  ];
+  return parts.join(", ");
+}
+
 export function formatLayers(listing: LayerListing): string {
-  const rows = listing.layers.map((l) => [l.default ? "*" : "", l.name, l.op, l.dims.join("x")]);
-  const header = ["", "layer", "op", "shape"];
+  const rows = listing.layers.map((l) => [
+    l.default ? "*" : "",
+    l.name,
+    l.op,
+    l.layout === "tokens" ? `tokens (+${l.prefixTokens ?? 0})` : l.layout,
+    l.dims.join("x"),
+  ]);
+  const header = ["", "layer", "op", "layout", "shape (N x C x h x w)"];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const format = (r: string[]): string =>
     r
@@ -52,6 +82,7 @@ export function formatLayers(listing: LayerListing): string {
       .trimEnd();
   return [
     `${listing.model}: input ${listing.input.name} ${listing.input.dims.join("x")}, ${rows.length} spatial layers`,
+    `  ${describeIntake(listing.intake)}`,
     format(header),
     ...rows.map(format),
     `* default layer (--layer auto): ${listing.defaultLayer}`,
