@@ -80,7 +80,8 @@ export class OnnxModel {
 
   /**
    * A copy whose graph can be rewritten without touching this one. Node, value-info and list
-   * structures are copied; initializer data is shared, since rewriting never mutates tensors.
+   * structures are copied (value infos deeply); initializer data is shared, since rewriting never
+   * mutates tensors.
    */
   clone(source = this.source): OnnxModel {
     const g = this.graph;
@@ -93,9 +94,10 @@ export class OnnxModel {
         attribute: [...n.attribute],
       })),
       initializer: [...g.initializer],
-      input: [...g.input],
-      output: [...g.output],
-      value_info: [...g.value_info],
+      // Value infos are small, and rewrites edit their shapes in place.
+      input: structuredClone(g.input),
+      output: structuredClone(g.output),
+      value_info: structuredClone(g.value_info),
     };
     return new OnnxModel(
       { ...this.proto, opset_import: this.proto.opset_import.map((o) => ({ ...o })), graph },

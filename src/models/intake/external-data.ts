@@ -37,8 +37,8 @@ export function hasExternalData(model: OnnxModel): boolean {
 }
 
 /**
- * Reads every external initializer from `modelDir` (the folder of the .onnx file) into the
- * tensor's raw_data. Locations must stay inside that folder, as the ONNX spec requires, so a
+ * Reads every external initializer from `modelDir` (the folder of the .onnx file) into a copy of
+ * the tensor with raw_data. Locations must stay inside that folder, as the ONNX spec requires, so a
  * model cannot make camscope read arbitrary files.
  */
 export async function inlineExternalData(
@@ -54,6 +54,7 @@ export async function inlineExternalData(
     );
   }
   const files = new Map<string, Promise<Uint8Array>>();
+  const inlined = new Map<TensorProto, TensorProto>();
   for (const t of external) {
     const { file, offset, length } = locationOf(t, model);
     const path = normalize(join(modelDir, file));
@@ -86,9 +87,14 @@ export async function inlineExternalData(
         `Model "${model.source}" tensor "${t.name ?? ""}" needs bytes ${offset}..${end} of "${path}", which has ${data.length}`,
       );
     }
-    t.raw_data = data.subarray(offset, end);
-    t.data_location = 0;
-    t.external_data = [];
+    inlined.set(t, {
+      ...t,
+      raw_data: data.subarray(offset, end),
+      data_location: 0,
+      external_data: [],
+    });
   }
+  // New tensor objects: the model this one was cloned from shares the old ones.
+  model.graph.initializer = model.graph.initializer.map((t) => inlined.get(t) ?? t);
   return external.length;
 }

@@ -41,17 +41,20 @@ function halfBits(t: TensorProto): Uint16Array {
   return Uint16Array.from(t.int32_data ?? []);
 }
 
-/** Rewrites a float16/bfloat16 tensor in place as float32; returns whether it changed. */
-function widenTensor(t: TensorProto): boolean {
-  if (!HALF_TYPES.has(t.data_type ?? 0)) return false;
+/** A float32 copy of a float16/bfloat16 tensor, or undefined for any other tensor. */
+function widened(t: TensorProto): TensorProto | undefined {
+  if (!HALF_TYPES.has(t.data_type ?? 0)) return undefined;
   const decode = t.data_type === DataType.FLOAT16 ? halfToFloat : bfloat16ToFloat;
   const bits = halfBits(t);
   const values = new Float32Array(bits.length);
   for (let i = 0; i < bits.length; i++) values[i] = decode(bits[i]!);
-  t.data_type = DataType.FLOAT;
-  t.raw_data = new Uint8Array(values.buffer);
-  delete t.int32_data;
-  return true;
+  const copy: TensorProto = {
+    ...t,
+    data_type: DataType.FLOAT,
+    raw_data: new Uint8Array(values.buffer),
+  };
+  delete copy.int32_data;
+  return copy;
 }
 
 function widenValueInfo(v: ValueInfoProto): boolean {
@@ -71,23 +74,33 @@ export interface WidenResult {
 }
 
 /**
- * Widens every half-precision tensor, value type and Cast target of `model` (in place) to
- * float32. Returns what changed; all zeros for a float32 model.
+ * Widens every half-precision tensor, value type and Cast target of `model` to float32: the
+ * graph's lists get new tensors and attributes (the tensors of the model it was cloned from are
+ * left alone). Returns what changed; all zeros for a float32 model.
  */
 export function widenHalfPrecision(model: OnnxModel): WidenResult {
   const g = model.graph;
   let tensors = 0;
   let casts = 0;
-  for (const t of g.initializer) if (widenTensor(t)) tensors++;
+  g.initializer = g.initializer.map((t) => {
+    const w = widened(t);
+    if (w) tensors++;
+    return w ?? t;
+  });
   for (const node of g.node) {
-    for (const a of node.attribute) {
-      if (a.type === AttributeType.TENSOR && a.t && widenTensor(a.t)) tensors++;
+    node.attribute = node.attribute.map((a) => {
+      const t = a.type === AttributeType.TENSOR && a.t ? widened(a.t) : undefined;
+      if (t) {
+        tensors++;
+        return { ...a, t };
+      }
       // Cast's `to` and the dtype of generators (RandomNormal, EyeLike, ...).
       if ((a.name === "to" || a.name === "dtype") && a.i !== undefined && HALF_TYPES.has(a.i)) {
-        a.i = DataType.FLOAT;
         casts++;
+        return { ...a, i: DataType.FLOAT };
       }
-    }
+      return a;
+    });
   }
   const io = [...model.inputs(), ...g.output];
   const halfIo = io.some((v) => HALF_TYPES.has(v.type?.tensor_type?.elem_type ?? 0));
