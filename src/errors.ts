@@ -7,6 +7,7 @@ export type CamscopeErrorCode =
   | "UNKNOWN_LAYER"
   | "UNKNOWN_MODEL"
   | "UNSUPPORTED_OP"
+  | "UNSUPPORTED_MODEL"
   | "INVALID_ARGUMENT";
 
 export class CamscopeError extends Error {
