@@ -13,7 +13,9 @@ and an entry in cases.json with deterministic random inputs (seeded by the case 
 converter's error when it fails, and, for opsets below 7 (which ONNX Runtime does not run), the
 outputs of a NumPy implementation of the old operator. schema-13.json lists every default-domain
 operator of opset 13 with its attributes and input/output counts, so that the test can check the
-upgraded graphs against the opset-13 schemas without Python.
+upgraded graphs against the opset-13 schemas without Python; op-versions.json lists every
+operator's since_versions (onnx 1.12: up to opset 17), against which the upgrade's own table is
+checked.
 
 Run with Debian's Python (onnx 1.12, numpy, torch 1.13):
 
@@ -877,6 +879,15 @@ def schema_table(opset: int) -> Dict[str, dict]:
     return table
 
 
+def version_table() -> Dict[str, List[int]]:
+    """The since_versions of every default-domain operator that onnx 1.12 knows (up to opset 17)."""
+    table: Dict[str, List[int]] = {}
+    for s in onnx.defs.get_all_schemas_with_history():
+        if s.domain == "":
+            table.setdefault(s.name, []).append(s.since_version)
+    return {k: sorted(v) for k, v in sorted(table.items())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=DEFAULT_OUT)
@@ -936,6 +947,9 @@ def main() -> None:
         f.write("\n")
     with open(os.path.join(args.out, f"schema-{TARGET}.json"), "w") as f:
         json.dump(schema_table(TARGET), f, separators=(",", ":"), sort_keys=True)
+        f.write("\n")
+    with open(os.path.join(args.out, "op-versions.json"), "w") as f:
+        json.dump(version_table(), f, separators=(",", ":"))
         f.write("\n")
     failed = [e["name"] for e in entries if "error" in e["versionConverter"]]
     print(f"{len(entries)} cases; version_converter failed on {len(failed)}: {', '.join(failed)}")

@@ -186,7 +186,7 @@ function constantAttr(node: NodeProto): TensorProto | undefined {
 }
 
 /** Float32 to IEEE half bits, rounding to nearest even. */
-function halfBits(value: number): number {
+export function halfBits(value: number): number {
   const f32 = new Float32Array([value]);
   const x = new Uint32Array(f32.buffer)[0]!;
   const sign = (x >>> 16) & 0x8000;

@@ -43,6 +43,7 @@ function nearest(
   node: NodeProto,
   x: string,
   scales: string,
+  /** Per axis whether it shrinks, when the scales are constant. */
   shrinks: boolean[] | undefined,
 ): NodeProto[] {
   const out = node.output;
@@ -91,21 +92,6 @@ function nearest(
   );
   const second = resize13(cx, node, first.output[0]!, shrink, "nearest", "ceil", out, name);
   return [...extra, first, second];
-}
-
-/** Which axes shrink, from constant scales or else from the probed shapes of input and output. */
-function shrinkingAxes(
-  cx: UpgradeContext,
-  x: string,
-  scales: string,
-  y: string,
-): boolean[] | undefined {
-  const values = cx.constantValues(scales);
-  if (values) return values.map((s) => s < 1);
-  const before = cx.dims(x);
-  const after = cx.dims(y);
-  if (before && after && before.length === after.length) return after.map((d, k) => d < before[k]!);
-  return undefined;
 }
 
 function checkMode(cx: UpgradeContext, mode: string): void {
@@ -159,7 +145,8 @@ export const resizeRule: Rule = (node, cx, version) => {
     cx.note(`Resize-13 (${mode}, asymmetric)`);
     return [resize13(cx, node, x, scales, mode, undefined, node.output, node.name ?? "")];
   }
-  const shrinks = shrinkingAxes(cx, x, scales, node.output[0]!);
+  // Computed scales leave the direction of each axis open: the two-Resize form covers both.
+  const shrinks = cx.constantValues(scales)?.map((s) => s < 1);
   cx.note("Resize-13 (nearest, asymmetric, floor when growing and ceil when shrinking)");
   return nearest(cx, node, x, scales, shrinks);
 };

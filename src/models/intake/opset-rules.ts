@@ -257,7 +257,10 @@ const CAST_NAMES: Readonly<Record<string, number>> = {
 /** Cast-1 names the type as a string ("FLOAT"); some old files do so at later opsets too. */
 const cast: Rule = (node, cx) => {
   const to = findAttr(node, "to");
-  if (!to || to.type !== AttributeType.STRING) return [node];
+  // Files old enough to name the type may also leave the attribute's type field unset.
+  const named =
+    to?.type === AttributeType.STRING || (to?.type === undefined && to?.s !== undefined);
+  if (!named) return [node];
   const name = attrString(node, "to", "").toUpperCase();
   const code = CAST_NAMES[name];
   if (code === undefined) return cx.fail(`unknown target type "${name}"`);

@@ -16,6 +16,7 @@ import { withOutputs } from "../../onnx/outputs.ts";
 import { makeAttr } from "../../onnx/attributes.ts";
 import { DataType, type NodeProto, type TensorProto } from "../../onnx/proto.ts";
 import { upgradeOpset } from "./opset.ts";
+import { DEPRECATED_AT, OP_VERSIONS } from "./opset-versions.ts";
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "opset");
 
@@ -272,6 +273,41 @@ for (const c of spec.cases) {
     await plain.dispose();
   });
 }
+
+test("the upgrade's operator versions are onnx's (as far as onnx 1.12 knows them, opset 17)", () => {
+  const onnx = JSON.parse(readFileSync(join(DIR, "op-versions.json"), "utf8")) as Record<
+    string,
+    number[]
+  >;
+  for (const [op, versions] of Object.entries(OP_VERSIONS)) {
+    const known = versions.filter((v) => v <= 17);
+    if (known.length === 0) continue;
+    // onnx lists Upsample's deprecation (opset 10) as one more version.
+    const expected = (onnx[op] ?? []).filter((v) => v !== DEPRECATED_AT[op]);
+    assert.deepEqual(known, expected, op);
+  }
+});
+
+test("constants for float16 and float64 inputs have the input's element type", () => {
+  for (const [elem, bytes] of [
+    [DataType.FLOAT16, [0x00, 0x38]], // 0.5
+    [DataType.DOUBLE, [0, 0, 0, 0, 0, 0, 0xe0, 0x3f]],
+  ] as const) {
+    const model = tiny(9, [
+      {
+        op_type: "Clip",
+        input: ["x"],
+        output: ["y"],
+        attribute: [makeAttr("min", { float: 0.5 })],
+      },
+    ]);
+    model.graph.input[0]!.type!.tensor_type!.elem_type = elem;
+    const up = upgradeOpset(model).model;
+    const min = up.graph.initializer.find((t) => t.name === up.graph.node[0]!.input[1]);
+    assert.equal(min?.data_type, elem);
+    assert.deepEqual([...(min?.raw_data ?? [])], bytes);
+  }
+});
 
 /** A one-graph model from nodes; `x` is a float input of the given dims. */
 function tiny(
