@@ -67,7 +67,7 @@ const batchNormalization: Rule = (node, cx, version) => {
       // On a 2-D input every activation is a channel, so per-activation statistics are per channel.
       if (rank !== 2) {
         return cx.fail(
-          `spatial=0 (per-activation statistics) on a ${rank === undefined ? "input of unknown rank" : `rank-${rank} input`} has no opset-13 equivalent`,
+          `spatial=0 (per-activation statistics) on ${rank === undefined ? "an input of unknown rank" : `a rank-${rank} input`} has no opset-13 equivalent`,
         );
       }
     }

@@ -377,7 +377,7 @@ test("opset upgrade errors name the model, the node, the op, the opset and the c
   unsupported(
     bn(8, [makeAttr("spatial", 0)]),
     'Model "tiny.onnx" node #1 (BatchNormalization, opset 8): spatial=0 (per-activation ' +
-      "statistics) on a input of unknown rank has no opset-13 equivalent",
+      "statistics) on an input of unknown rank has no opset-13 equivalent",
   );
   unsupported(
     bn(9, [], ["y", "mean", "var", "saved_mean", "saved_var"]),
