@@ -118,9 +118,14 @@ export const upsampleRule: Rule = (node, cx, version) => {
     scales = node.input[1] ?? "";
     if (!scales) return cx.fail("Upsample needs a scales input");
   }
+  const values = cx.constantValues(scales);
+  if (values?.some((v) => v < 1)) {
+    return cx.fail(`scales [${values.join(", ")}] below 1, which Upsample does not allow`);
+  }
   cx.note(`Resize-13 (${mode}, asymmetric${mode === "nearest" ? ", floor" : ""})`);
   const name = node.name ?? "";
-  // Upsample's scales are at least 1 (ONNX Runtime refuses smaller ones), so nearest floors.
+  // Upsample's scales are at least 1 (ONNX Runtime refuses smaller ones, computed ones when it
+  // runs), so nearest floors.
   return [
     resize13(
       cx,

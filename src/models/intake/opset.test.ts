@@ -426,6 +426,18 @@ test("opset upgrade errors name the model, the node, the op, the opset and the c
     'Model "tiny.onnx" node #0 (If, opset 11): If is not an operator the opset upgrade knows',
   );
   unsupported(
+    tiny(7, [
+      {
+        op_type: "Upsample",
+        input: ["x"],
+        output: ["y"],
+        attribute: [makeAttr("scales", { floats: [1, 1, 0.5, 0.5] })],
+      },
+    ]),
+    'Model "tiny.onnx" node #0 (Upsample, opset 7): scales [1, 1, 0.5, 0.5] below 1, which ' +
+      "Upsample does not allow",
+  );
+  unsupported(
     tiny(7, [{ op_type: "Expand", input: ["x", "shape"], output: ["y"] }]),
     'Model "tiny.onnx" node #0 (Expand, opset 7): Expand does not exist yet at opset 7',
   );
