@@ -13,6 +13,7 @@ import { inlineExternalData } from "./external-data.ts";
 import { widenHalfPrecision } from "./float16.ts";
 import { chooseOutput, normalizeHead, type HeadKind } from "./head.ts";
 import { detectLayout, toChannelsFirst, type Layout } from "./layout.ts";
+import { DEFAULT_TARGET_OPSET, upgradeOpset } from "./opset.ts";
 
 export type { HeadKind } from "./head.ts";
 export type { Layout } from "./layout.ts";
@@ -67,7 +68,7 @@ const BATCH_TOLERANCE = 1e-4;
 
 /** Runs every intake pass on a copy of `model`; the caller's model is left as it was. */
 export async function intake(original: OnnxModel, options: IntakeOptions): Promise<IntakeResult> {
-  const model = original.clone();
+  let model = original.clone();
   const changes: string[] = [];
   const externalTensors = await inlineExternalData(model, options.modelDir);
   if (externalTensors > 0) changes.push(`read ${externalTensors} tensors from external data files`);
@@ -91,7 +92,15 @@ export async function intake(original: OnnxModel, options: IntakeOptions): Promi
   const layout = options.layout ?? detectLayout(model, input.name);
   const exportedOpset = model.opset();
 
-  const shapes = await inferShapes(model, options.engine, input);
+  let shapes = await inferShapes(model, options.engine, input);
+  if (exportedOpset < DEFAULT_TARGET_OPSET) {
+    // ONNX Runtime runs the old opset, so the probe above gives the ranks the upgrade may need;
+    // the upgraded graph is probed again for the passes after it (it has new values).
+    const upgraded = upgradeOpset(model, { shapes });
+    model = upgraded.model;
+    changes.push(`upgraded opset ${upgraded.from} to ${upgraded.to}: ${upgraded.changes.join("; ")}`);
+    shapes = await inferShapes(model, options.engine, input);
+  }
   const head = normalizeHead(model, chosen, shapes);
   changes.push(...head.changes);
 
