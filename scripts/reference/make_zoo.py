@@ -1654,6 +1654,10 @@ def main() -> None:
     for member in [*MEMBERS, DOWNLOAD]:
         if args.only and member.name not in args.only:
             continue
+        # A member's files are all generated: drop the old ones, so that a variant removed here
+        # leaves no stale export behind.
+        for old in glob.glob(os.path.join(args.out, f"{member.name}--*")):
+            os.remove(old)
         if member is DOWNLOAD:
             data = make_download(args.out, not args.no_ort)
         else:
