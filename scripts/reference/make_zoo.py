@@ -476,16 +476,6 @@ def resnet_two_outputs(m: nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, tor
     return m.fc(embedding), embedding
 
 
-class Head(nn.Module):
-    def __init__(self, model: nn.Module, fn: Callable):
-        super().__init__()
-        self.model = model
-        self.fn = fn
-
-    def forward(self, x: torch.Tensor):
-        return self.fn(self.model, x)
-
-
 def run_captured(m: nn.Module, fn: Callable, paths: Sequence[str], x: torch.Tensor):
     """fn(m, x) followed by the outputs of the given submodules of m, so that the export names
     them (act, pgc_layer); export() then removes them from the graph outputs."""
@@ -1297,6 +1287,7 @@ class Export:
     reference: str  # "main" or "fp16"
     x: np.ndarray  # the input as fed to this export (layout and dtype applied)
     expected: List[np.ndarray]
+    intermediates: List[np.ndarray]  # act and pgc_layer in float64 PyTorch
     path: str
     input_name: str
     entry: dict = field(default_factory=dict)
@@ -1337,13 +1328,14 @@ def make_export(member: Member, variant: Variant, model: nn.Module, model_ref: n
     x_in = x.double()
     if variant.layout == "NHWC":
         x_in = x_in.permute(0, 2, 3, 1)
-    head64 = Head(copy.deepcopy(model_ref).double(), variant.fn).eval()
+    model64 = copy.deepcopy(model_ref).double().eval()
     with torch.enable_grad():  # nn.MultiheadAttention's exportable path, as in the export
-        out = head64(x_in)
-    expected = [o.detach().numpy() for o in (out if isinstance(out, tuple) else (out,))]
+        out = run_captured(model64, variant.fn, [member.act, member.gradcam], x_in)
+    out = [o.detach().numpy() for o in out]
     in_dtype = np.float16 if variant.fp16 == "full" else np.float32
     return Export(variant, file, proto, "fp16" if variant.fp16 else "main",
-                  x_in.numpy().astype(in_dtype), expected, path, variant.input_name, entry)
+                  x_in.numpy().astype(in_dtype), out[:-2], out[-2:], path, variant.input_name,
+                  entry)
 
 
 def export_entry(e: Export, out_dir: str) -> dict:
@@ -1392,15 +1384,28 @@ def max_relative_error(result: dict, expected: List[np.ndarray]) -> float:
     )
 
 
+def with_intermediate_outputs(proto: onnx.ModelProto, float16: bool) -> onnx.ModelProto:
+    """A copy that also outputs act and pgc_layer (after the head's outputs)."""
+    model = copy.deepcopy(proto)
+    elem_type = TensorProto.FLOAT16 if float16 else TensorProto.FLOAT
+    for name in (ACT, PGC):
+        model.graph.output.append(helper.make_tensor_value_info(name, elem_type, None))
+    return model
+
+
 def check_with_onnxruntime(exports: List[Export]) -> None:
     """Run every export with onnxruntime-node on its reference input and record whether it runs
     and its largest relative output error against float64 PyTorch. Float16 exports are also run
-    upcast to float32 (ortFloat32MaxRelError): ONNX Runtime computes the float16 model in float16
-    (where it has kernels), so only the upcast run checks the float16 reference tightly."""
+    upcast to float32 (ortFloat32MaxRelError): their float16 output alone is off by up to 2^-11,
+    so only the upcast run checks the float16 reference tightly. A copy of every export with act
+    and pgc_layer as extra outputs checks that both names hold the modules' outputs
+    (ortIntermediateMaxRelError, the larger of the two errors)."""
     with tempfile.TemporaryDirectory() as workdir:
         jobs, owners = [], []
         for k, e in enumerate(exports):
-            runs = [(e.path, e.x, "ort")]
+            probe = os.path.join(workdir, f"{k}.intermediates.onnx")
+            onnx.save_model(with_intermediate_outputs(e.proto, bool(e.variant.fp16)), probe)
+            runs = [(e.path, e.x, "ort"), (probe, e.x, "ortIntermediate")]
             if e.variant.fp16:
                 upcast = os.path.join(workdir, f"{k}.float32.onnx")
                 onnx.save_model(upcast_to_float32(e.proto), upcast)
@@ -1417,7 +1422,14 @@ def check_with_onnxruntime(exports: List[Export]) -> None:
                 })
                 owners.append((e, key))
         for (e, key), result in zip(owners, run_onnxruntime(jobs, workdir)):
-            if not result["ok"]:
+            if key == "ortIntermediate":
+                if not result["ok"]:
+                    e.entry[f"{key}Error"] = result["error"]
+                else:  # the head's outputs are checked by the plain run
+                    result["outputs"] = result["outputs"][-2:]
+                    error = max_relative_error(result, e.intermediates)
+                    e.entry[f"{key}MaxRelError"] = float(f"{error:.2g}")
+            elif not result["ok"]:
                 e.entry.update({f"{key}Runs": False, f"{key}Error": result["error"]})
             else:
                 error = max_relative_error(result, e.expected)
@@ -1642,6 +1654,10 @@ def main() -> None:
     for member in [*MEMBERS, DOWNLOAD]:
         if args.only and member.name not in args.only:
             continue
+        # A member's files are all generated: drop the old ones, so that a variant removed here
+        # leaves no stale export behind.
+        for old in glob.glob(os.path.join(args.out, f"{member.name}--*")):
+            os.remove(old)
         if member is DOWNLOAD:
             data = make_download(args.out, not args.no_ort)
         else:
