@@ -79,4 +79,4 @@ export const gradientRules: readonly OpRule[] = [
 ];
 
 /** The exact gradient (vector-Jacobian product) of every op. */
-export const exactGradient = ruleSet("gradient", gradientRules);
+export const exactGradient = ruleSet("gradient", gradientRules, "gradient");
