@@ -24,13 +24,15 @@ function reduction(
   });
 }
 
-const cases: {
+interface Case {
   op: string;
   name: string;
   attrs: Record<string, AttrValue>;
   opset: number;
   axesInput?: number[];
-}[] = [
+}
+
+const cases: Case[] = [
   {
     op: "ReduceMean",
     name: "spatial, keepdims (opset 13 attribute)",
@@ -89,28 +91,30 @@ const cases: {
     attrs: { axes: [-2], keepdims: 0 },
     opset: 11,
   },
-  ...["ReduceSumSquare", "ReduceL2", "ReduceL1", "ReduceMin", "ReduceLogSumExp"].flatMap((op) => [
-    {
-      op,
-      name: "spatial, keepdims 0 (opset 13 attribute)",
-      attrs: { axes: [2, 3], keepdims: 0 },
-      opset: 13,
-    },
-    {
-      op,
-      name: "channels and width, keepdims (opset 18 input)",
-      attrs: {},
-      opset: 18,
-      axesInput: [1, -1],
-    },
-    {
-      op,
-      name: "all non-batch axes, keepdims 0 (opset 21 input)",
-      attrs: { keepdims: 0 },
-      opset: 21,
-      axesInput: [1, 2, 3],
-    },
-  ]),
+  ...["ReduceSumSquare", "ReduceL2", "ReduceL1", "ReduceMin", "ReduceLogSumExp"].flatMap(
+    (op): Case[] => [
+      {
+        op,
+        name: "spatial, keepdims 0 (opset 13 attribute)",
+        attrs: { axes: [2, 3], keepdims: 0 },
+        opset: 13,
+      },
+      {
+        op,
+        name: "channels and width, keepdims (opset 18 input)",
+        attrs: {},
+        opset: 18,
+        axesInput: [1, -1],
+      },
+      {
+        op,
+        name: "all non-batch axes, keepdims 0 (opset 21 input)",
+        attrs: { keepdims: 0 },
+        opset: 21,
+        axesInput: [1, 2, 3],
+      },
+    ],
+  ),
 ];
 
 // Sum, mean, max, min and L1 are piecewise linear (the inputs stay off ties and off 0), sum of
