@@ -38,11 +38,12 @@ export class ModelSession {
     return this.session.outputNames;
   }
 
-  /** One session run, no splitting. */
-  async run(feeds: Feeds, outputs?: readonly string[]): Promise<Results> {
+  /** One session run, no splitting. `quiet` keeps ONNX Runtime from logging a failure itself. */
+  async run(feeds: Feeds, outputs?: readonly string[], quiet = false): Promise<Results> {
+    const options: ort.InferenceSession.RunOptions = quiet ? { logSeverityLevel: 4 } : {};
     const results = outputs
-      ? await this.session.run(feeds, [...outputs])
-      : await this.session.run(feeds);
+      ? await this.session.run(feeds, [...outputs], options)
+      : await this.session.run(feeds, options);
     return results as Results;
   }
 

@@ -4,20 +4,20 @@
 // it by one lets the backward compiler read it like a value written into the file. The values are
 // evaluated by ONNX Runtime at two batch sizes, and only those equal at both are folded, so a
 // reshape to [N, -1] stays computed.
-import { Tensor, type Engine, type OrtTensor } from "../engine/engine.ts";
+import type { Engine, OrtTensor } from "../engine/engine.ts";
 import { elemTypes } from "./elem-types.ts";
 import type { OnnxModel } from "./model.ts";
 import { withOutputs } from "./outputs.ts";
 import { DataType, type NodeProto } from "./proto.ts";
-import type { ModelInput } from "./shapes.ts";
-import { rawTensor, sizeOf } from "./tensor.ts";
+import { zeroFeeds, type ModelInput } from "./shapes.ts";
+import { rawTensor } from "./tensor.ts";
 
 export interface FoldedShapes {
   /** The model with the folded values as initializers (the input model when nothing folds). */
   model: OnnxModel;
   /** Values replaced by constants, in graph order. */
   folded: string[];
-  /** Shape computations left in the graph because they follow the batch (e.g. [N, -1]). */
+  /** Shape values the model reads that stay computed because they follow the batch ([N, -1]). */
   batchDependent: string[];
   /** Nodes dropped because nothing reads their outputs any more. */
   removedNodes: number;
@@ -89,16 +89,7 @@ export async function foldStaticShapes(
   if (candidates.length === 0) return unchanged;
 
   const session = await engine.open(withOutputs(model, candidates));
-  const run = (batch: number) =>
-    session.run(
-      Object.fromEntries(
-        list.map((i) => {
-          const dims = [batch, ...i.dims.slice(1)];
-          return [i.name, new Tensor("float32", new Float32Array(sizeOf(dims)), dims)];
-        }),
-      ),
-      candidates,
-    );
+  const run = (batch: number) => session.run(zeroFeeds(list, batch), candidates, batch > 1);
   let one: Record<string, OrtTensor>;
   let two: Record<string, OrtTensor> | undefined;
   try {
@@ -150,10 +141,14 @@ export async function foldStaticShapes(
       return rawTensor(v, types.get(v)!, t.dims, t.data as ArrayBufferView);
     }),
   ];
+  // The batch-dependent values the model's computation reads (not those inside a shape computation).
+  const readOutside = new Set(
+    copy.graph.node.filter((n) => !derived.has(n.output[0] ?? "")).flatMap((n) => n.input),
+  );
   return {
     model: copy,
     folded,
-    batchDependent: batchDependent.filter((v) => stillRead.has(v)),
+    batchDependent: batchDependent.filter((v) => readOutside.has(v)),
     removedNodes: g.node.length - copy.graph.node.length,
   };
 }

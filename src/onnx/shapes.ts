@@ -2,7 +2,7 @@
 // reliable way is to run the model on a zero input with every float value as an output: once at
 // batch 1, and once at batch 2 to tell which axes carry the batch.
 import { CamscopeError } from "../errors.ts";
-import { Tensor, type Engine } from "../engine/engine.ts";
+import { Tensor, type Engine, type Feeds } from "../engine/engine.ts";
 import { elemTypes } from "./elem-types.ts";
 import { valueInfoDims, type OnnxModel } from "./model.ts";
 import { withOutputs } from "./outputs.ts";
@@ -51,6 +51,16 @@ export function resolveInput(model: OnnxModel, spatial?: readonly [number, numbe
   return { name: input.name, dims: resolved };
 }
 
+/** Zero-filled feeds for `inputs` at a batch size. */
+export function zeroFeeds(inputs: readonly ModelInput[], batch: number): Feeds {
+  return Object.fromEntries(
+    inputs.map((i) => {
+      const dims = [batch, ...i.dims.slice(1)];
+      return [i.name, new Tensor("float32", new Float32Array(sizeOf(dims)), dims)];
+    }),
+  );
+}
+
 /**
  * Runs the model on zeros and returns the dims (batch 1) of the inputs and every float value.
  * `inputs` defaults to the model's single image input. Where every input's batch dim is symbolic,
@@ -71,15 +81,7 @@ export async function inferShapes(
   const probe = withOutputs(model, names);
   // A probe session with hundreds of outputs is used once: not cached.
   const session = await engine.open(probe);
-  const run = (batch: number) =>
-    session.run(
-      Object.fromEntries(
-        list.map((i) => {
-          const dims = [batch, ...i.dims.slice(1)];
-          return [i.name, new Tensor("float32", new Float32Array(sizeOf(dims)), dims)];
-        }),
-      ),
-    );
+  const run = (batch: number) => session.run(zeroFeeds(list, batch), undefined, batch > 1);
   const declared = new Map(model.inputs().map((v) => [v.name, valueInfoDims(v)?.[0]]));
   const symbolicBatch = list.every((i) => declared.get(i.name) === undefined);
   const shapes = new ValueShapes(list.map((i) => [i.name, i.dims]));
