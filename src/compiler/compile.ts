@@ -162,12 +162,7 @@ export function compileBackward(
     if (!node.input.some((inp) => live.has(inp))) continue;
     const rule = spec.ruleSet.ruleFor(node);
     if (!rule) {
-      throw unsupportedNode(
-        model,
-        spec.ruleSet,
-        node,
-        `camscope has no ${spec.ruleSet.method ?? "backward"} rule for ${node.op_type}`,
-      );
+      throw unsupportedNode(model, spec.ruleSet, node, `camscope has no rule for ${node.op_type}`);
     }
     const ctx: RuleContext = {
       node,
