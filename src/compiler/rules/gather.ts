@@ -17,7 +17,7 @@ export const gather: OpRule = {
     const t = ctx.constant(indices);
     if (!t) {
       throw ctx.unsupported(
-        "its indices are computed at run time from the data; camscope differentiates Gather only at constant indices",
+        "its indices are computed at run time; camscope differentiates Gather only at constant indices",
       );
     }
     const dims = ctx.dims(data);

@@ -10,9 +10,7 @@ function fullPads(ctx: RuleContext, rank: number): number[] {
     if (!name) return undefined;
     const t = ctx.constant(name);
     if (!t) {
-      throw ctx.unsupported(
-        "its pads are computed at run time from the data; camscope needs constant pads",
-      );
+      throw ctx.unsupported("its pads are computed at run time; camscope needs constant pads");
     }
     return tensorNumbers(t);
   };

@@ -17,9 +17,7 @@ function reducedAxes(ctx: RuleContext, inputFromOpset: number): number[] | undef
     if (name) {
       const t = ctx.constant(name);
       if (!t) {
-        throw ctx.unsupported(
-          "its axes are computed at run time from the data; camscope needs constant axes",
-        );
+        throw ctx.unsupported("its axes are computed at run time; camscope needs constant axes");
       }
       axes = tensorNumbers(t);
     }

@@ -27,7 +27,7 @@ function sliceArgs(ctx: RuleContext): {
     const t = ctx.constant(name);
     if (!t) {
       throw ctx.unsupported(
-        "its starts, ends, axes or steps are computed at run time from the data; camscope needs constants",
+        "its starts, ends, axes or steps are computed at run time; camscope needs constants",
       );
     }
     return tensorNumbers(t);

@@ -11,7 +11,7 @@ export const tile: OpRule = {
     const t = ctx.constant(repeats);
     if (!t) {
       throw ctx.unsupported(
-        "its repeats are computed at run time from the data; camscope needs constant repeats",
+        "its repeats are computed at run time; camscope needs constant repeats",
       );
     }
     const r = tensorNumbers(t);
