@@ -42,7 +42,7 @@ test("a node no rule covers is one line naming the method, op, node and model, a
     const message = await compileError(ruleSet);
     assert.equal(
       message,
-      `The ${method} cannot pass Selu node "Selu_1" of model "test-graph": camscope has no rule ` +
+      `The ${method} cannot pass op "Selu" (node "Selu_1") of model "test-graph": camscope has no rule ` +
         "for Selu; explain a layer after that node, or use a method that does not back-propagate " +
         "(eigencam, scorecam, ablationcam)",
     );
@@ -58,6 +58,6 @@ test("a rule set's internal name (a cache key with a hash) never reaches the mes
     "LRP composite custom",
   );
   const message = await compileError(keyed);
-  assert.match(message, /^The LRP composite custom cannot pass Selu node "Selu_1"/);
+  assert.match(message, /^The LRP composite custom cannot pass op "Selu" \(node "Selu_1"\)/);
   assert.doesNotMatch(message, /#|0badcafe|\n/);
 });

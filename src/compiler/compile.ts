@@ -55,7 +55,7 @@ export function unsupportedNode(
   const name = node.name || `(unnamed, output "${node.output[0] ?? ""}")`;
   return new CamscopeError(
     "UNSUPPORTED_OP",
-    `The ${method} cannot pass ${node.op_type} node "${name}" of model "${model.source}": ${why}; ${ADVICE}`,
+    `The ${method} cannot pass op "${node.op_type}" (node "${name}") of model "${model.source}": ${why}; ${ADVICE}`,
   );
 }
 
