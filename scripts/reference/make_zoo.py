@@ -46,6 +46,7 @@ import numpy as np
 import onnx
 import torch
 import torch.nn as nn
+import torchvision
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 from torchvision import transforms
@@ -77,6 +78,10 @@ DEFAULT_OUT = os.path.join(REPO_ROOT, "src", "models", "zoo")
 CHECKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zoo_ort_check.mjs")
 
 NUM_CLASSES = fixtures.NUM_CLASSES
+GENERATOR = (
+    f"scripts/reference/make_zoo.py (torch {torch.__version__}, torchvision "
+    f"{torchvision.__version__}, onnx {onnx.__version__})"
+)
 BATCH = 2
 INPUT_ATTEMPTS = 10  # input draws tried per member for a batch without unstable samples
 ACT = "act"  # ONNX name of the intermediate value whose gradient the JSON holds
@@ -956,7 +961,7 @@ def input_shape(member: Member, variant: Variant, batch: int) -> List[int]:
     return [batch, h, w, 3] if variant.layout == "NHWC" else [batch, 3, h, w]
 
 
-def export(model: nn.Module, member: Member, variant: Variant, opset: int) -> onnx.ModelProto:
+def export(model: nn.Module, member: Member, variant: Variant) -> onnx.ModelProto:
     # The model itself is the exported module (a wrapper module would prefix every node and
     # initializer name with its attribute path): a copy gets a subclass whose forward runs the
     # variant's head and returns the captured values too; zoo_forward keeps the original forward.
@@ -981,7 +986,7 @@ def export(model: nn.Module, member: Member, variant: Variant, opset: int) -> on
         warnings.simplefilter("ignore")
         torch.onnx.export(
             model, example, buffer,
-            opset_version=opset,
+            opset_version=variant.opset,
             training=torch.onnx.TrainingMode.PRESERVE if variant.keep_bn
             else torch.onnx.TrainingMode.EVAL,
             do_constant_folding=True,
@@ -1069,6 +1074,25 @@ def convert_to_float16(proto: onnx.ModelProto, keep_io_types: bool) -> onnx.Mode
         nodes = [*casts_in, *graph.node, *casts_out]
         del graph.node[:]
         graph.node.extend(nodes)
+    return model
+
+
+def upcast_to_float32(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """The inverse of convert_to_float16 (every float16 tensor, Cast target and element type
+    back to float32): what a runtime without float16 kernels would run. The zoo check runs it to
+    show that the float16 reference is exact for the float16 weights."""
+    model = copy.deepcopy(proto)
+    graph = model.graph
+    for node in graph.node:
+        for attr in node.attribute:
+            if node.op_type == "Cast" and attr.name == "to" and attr.i == TensorProto.FLOAT16:
+                attr.i = TensorProto.FLOAT
+    for t in const_tensors(model):
+        if t.data_type == TensorProto.FLOAT16:
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t).astype(np.float32), t.name))
+    for vi in [*graph.input, *graph.output, *graph.value_info]:
+        if vi.type.tensor_type.elem_type == TensorProto.FLOAT16:
+            vi.type.tensor_type.elem_type = TensorProto.FLOAT
     return model
 
 
@@ -1279,8 +1303,10 @@ class Export:
 
 
 def make_export(member: Member, variant: Variant, model: nn.Module, model_ref: nn.Module,
-                x: torch.Tensor, out_dir: str, file_stem: str) -> Export:
-    proto = export(model, member, variant, variant.opset)
+                x: torch.Tensor, out_dir: str) -> Export:
+    """Export, post-process and write one variant; model_ref is what the variant's reference
+    is computed on (the float16 reference model for float16 variants)."""
+    proto = export(model, member, variant)
     entry: dict = {}
     if variant.fp16:
         inexact = inexact_float16_constants(proto)
@@ -1295,7 +1321,7 @@ def make_export(member: Member, variant: Variant, model: nn.Module, model_ref: n
         proto = caffe2_style(proto)
     check_model(proto)
 
-    file = f"{file_stem}--{variant.name}.onnx"
+    file = f"{member.name}--{variant.name}.onnx"
     path = os.path.join(out_dir, file)
     if variant.post == "external":
         data = f"{file}.data"
@@ -1320,7 +1346,7 @@ def make_export(member: Member, variant: Variant, model: nn.Module, model_ref: n
                   x_in.numpy().astype(in_dtype), expected, path, variant.input_name, entry)
 
 
-def export_entry(member: Member, e: Export, out_dir: str) -> dict:
+def export_entry(e: Export, out_dir: str) -> dict:
     graph = e.proto.graph
     real_inputs = [i for i in graph.input if i.name not in {t.name for t in graph.initializer}]
     assert len(real_inputs) == 1
@@ -1337,7 +1363,9 @@ def export_entry(member: Member, e: Export, out_dir: str) -> dict:
         "inputShape": shape_string(real_inputs[0]),
         "outputs": [o.name for o in graph.output],
         "outputShape": runtime_shape(e.expected[0].shape, e.variant.dynamic),
-        "dtype": DTYPES[out_type] if e.variant.fp16 != "io32" else "float16-io32",
+        # dtype: the weights and arithmetic; ioDtype: the graph input and output.
+        "dtype": "float16" if e.variant.fp16 else "float32",
+        "ioDtype": DTYPES[out_type],
     }
     if len(graph.output) > 1:
         entry["outputShapes"] = [runtime_shape(a.shape, e.variant.dynamic) for a in e.expected]
@@ -1355,34 +1383,45 @@ def export_entry(member: Member, e: Export, out_dir: str) -> dict:
     return entry
 
 
-def record_ort(exports: List[Export], results: List[dict]) -> None:
-    for e, result in zip(exports, results):
-        if not result["ok"]:
-            e.entry.update({"ortRuns": False, "ortError": result["error"]})
-            continue
-        arrays = [o["array"] for o in result["outputs"]]
-        assert len(arrays) == len(e.expected), e.file
-        error = max(
-            fixtures.relative_error(torch.from_numpy(a), torch.from_numpy(b))
-            for a, b in zip(arrays, e.expected)
-        )
-        e.entry.update({"ortRuns": True, "ortMaxRelError": float(f"{error:.2g}")})
+def max_relative_error(result: dict, expected: List[np.ndarray]) -> float:
+    arrays = [o["array"] for o in result["outputs"]]
+    assert len(arrays) == len(expected)
+    return max(
+        fixtures.relative_error(torch.from_numpy(a), torch.from_numpy(b))
+        for a, b in zip(arrays, expected)
+    )
 
 
-def check_with_onnxruntime(exports: List[Export], stem: str) -> None:
+def check_with_onnxruntime(exports: List[Export]) -> None:
+    """Run every export with onnxruntime-node on its reference input and record whether it runs
+    and its largest relative output error against float64 PyTorch. Float16 exports are also run
+    upcast to float32 (ortFloat32MaxRelError): ONNX Runtime computes the float16 model in float16
+    (where it has kernels), so only the upcast run checks the float16 reference tightly."""
     with tempfile.TemporaryDirectory() as workdir:
-        jobs = []
+        jobs, owners = [], []
         for k, e in enumerate(exports):
-            input_file = os.path.join(workdir, f"{k}.in.bin")
-            e.x.astype(e.x.dtype.newbyteorder("<")).tofile(input_file)
-            jobs.append({
-                "model": e.path,
-                "input": {"name": e.input_name, "type": str(e.x.dtype), "dims": list(e.x.shape),
-                          "file": input_file},
-                "chunk": None if e.variant.dynamic else 1,
-                "prefix": os.path.join(workdir, f"{k}.out"),
-            })
-        record_ort(exports, run_onnxruntime(jobs, workdir))
+            runs = [(e.path, e.x, "ort")]
+            if e.variant.fp16:
+                upcast = os.path.join(workdir, f"{k}.float32.onnx")
+                onnx.save_model(upcast_to_float32(e.proto), upcast)
+                runs.append((upcast, e.x.astype(np.float32), "ortFloat32"))
+            for j, (model_path, x, key) in enumerate(runs):
+                input_file = os.path.join(workdir, f"{k}.{j}.in.bin")
+                x.astype(x.dtype.newbyteorder("<")).tofile(input_file)
+                jobs.append({
+                    "model": model_path,
+                    "input": {"name": e.input_name, "type": str(x.dtype), "dims": list(x.shape),
+                              "file": input_file},
+                    "chunk": None if e.variant.dynamic else 1,
+                    "prefix": os.path.join(workdir, f"{k}.{j}.out"),
+                })
+                owners.append((e, key))
+        for (e, key), result in zip(owners, run_onnxruntime(jobs, workdir)):
+            if not result["ok"]:
+                e.entry.update({f"{key}Runs": False, f"{key}Error": result["error"]})
+            else:
+                error = max_relative_error(result, e.expected)
+                e.entry.update({f"{key}Runs": True, f"{key}MaxRelError": float(f"{error:.2g}")})
 
 
 def activation_json(member: Member, ref: dict, pgc_dims: List[int]) -> Tuple[dict, dict]:
@@ -1404,6 +1443,30 @@ def captured_dims(model: nn.Module, path: str, x: torch.Tensor) -> List[int]:
         model(x)
     handle.remove()
     return list(store[0].shape)
+
+
+def member_json(member: Member, model: nn.Module, seed: int, input_seed: int, x: torch.Tensor,
+                ref: dict, exports: List[Export], out_dir: str, head: Optional[dict] = None,
+                input_note: Optional[str] = None, tail: Optional[dict] = None) -> dict:
+    act, gradcam = activation_json(member, ref, captured_dims(model, member.gradcam, x))
+    inp = {"name": "input", "dims": list(x.shape), "layout": "NCHW"}
+    if input_note:
+        inp["data"] = input_note
+    return {
+        "member": member.name,
+        "family": member.family,
+        "description": member.description,
+        "generator": GENERATOR,
+        "seed": seed,
+        "inputSeed": input_seed,
+        **(head or {}),
+        "input": inp,
+        "act": act,
+        "gradcamLayer": gradcam,
+        **reference_json(ref),
+        **(tail or {}),
+        "exports": [export_entry(e, out_dir) for e in exports],
+    }
 
 
 def make_member(member: Member, out_dir: str, check_ort: bool) -> dict:
@@ -1439,9 +1502,9 @@ def make_member(member: Member, out_dir: str, check_ort: bool) -> dict:
         try:
             if variant.fp16:
                 e = make_export(member, variant, model16, float16_reference_model(model16), x16,
-                                out_dir, member.name)
+                                out_dir)
             else:
-                e = make_export(member, variant, model, model, x, out_dir, member.name)
+                e = make_export(member, variant, model, model, x, out_dir)
         except torch.onnx.errors.OnnxExporterError as error:
             if not variant.may_fail:
                 raise
@@ -1451,27 +1514,9 @@ def make_member(member: Member, out_dir: str, check_ort: bool) -> dict:
             continue
         exports.append(e)
     if check_ort:
-        check_with_onnxruntime(exports, member.name)
+        check_with_onnxruntime(exports)
 
-    act, gradcam = activation_json(member, ref, captured_dims(model, member.gradcam, x))
-    data = {
-        "member": member.name,
-        "family": member.family,
-        "description": member.description,
-        "seed": seed,
-        "inputSeed": input_seed,
-        "input": {"name": "input", "dims": list(x.shape), "layout": "NCHW"},
-        "act": act,
-        "gradcamLayer": gradcam,
-        **reference_json(ref),
-        "exports": [],
-    }
-    for e in exports:
-        entry = export_entry(member, e, out_dir)
-        for key in ("ortRuns", "ortMaxRelError", "ortError"):
-            if key in e.entry:
-                entry[key] = e.entry[key]
-        data["exports"].append(entry)
+    data = member_json(member, model, seed, input_seed, x, ref, exports, out_dir)
     if failures:
         data["exportFailures"] = failures
     if refs16 is not None:
@@ -1553,7 +1598,7 @@ def make_download(out_dir: str, check_ort: bool) -> dict:
                     "float32, opset 13, dynamic batch, NCHW, 2-D logits")
     exports = []
     for variant in (download, clean):
-        e = make_export(member, variant, model, model, x, out_dir, member.name)
+        e = make_export(member, variant, model, model, x, out_dir)
         e.reference = "main"  # weights and input are float16-exact: the main reference is exact
         exports.append(e)
     card = {"name": "squeeze1000-download", "preprocessing": "caffe"}
@@ -1563,43 +1608,26 @@ def make_download(out_dir: str, check_ort: bool) -> dict:
         f.write("\n")
     exports[0].entry["card"] = card_file
     if check_ort:
-        check_with_onnxruntime(exports, member.name)
+        check_with_onnxruntime(exports)
 
-    act, gradcam = activation_json(member, ref, captured_dims(model, member.gradcam, x))
-    samples = []
-    for path, row, (top, margins) in zip(images, exact, tops):
-        samples.append({
+    samples = [
+        {
             "image": os.path.relpath(path, REPO_ROOT),
             "top5": top,
             "margins": [float(f"{m:.3g}") for m in margins],
             "logits": fixtures.to_base64(row),
-        })
-    data = {
-        "member": member.name,
-        "family": member.family,
-        "description": member.description,
-        "seed": seed,
-        "preprocessing": {
-            "card": "caffe", "resize": 256, "crop": 224, "scale": "0..255", "channels": "BGR",
-            "mean": CAFFE_MEAN_BGR.tolist(), "std": [1.0, 1.0, 1.0],
-            "labels": "none in the card: camscope's bundled ImageNet labels",
-        },
-        "inputSeed": input_seed,
-        "input": {"name": "input", "dims": list(x.shape), "layout": "NCHW",
-                  "data": "64 * standard normal, rounded to float16"},
-        "act": act,
-        "gradcamLayer": gradcam,
-        **reference_json(ref),
-        "samples": samples,
-        "exports": [],
+        }
+        for path, row, (top, margins) in zip(images, exact, tops)
+    ]
+    preprocessing = {
+        "card": "caffe", "resize": 256, "crop": 224, "scale": "0..255", "channels": "BGR",
+        "mean": CAFFE_MEAN_BGR.tolist(), "std": [1.0, 1.0, 1.0],
+        "labels": "none in the card: camscope's bundled ImageNet labels",
     }
-    for e in exports:
-        entry = export_entry(member, e, out_dir)
-        for key in ("ortRuns", "ortMaxRelError", "ortError"):
-            if key in e.entry:
-                entry[key] = e.entry[key]
-        data["exports"].append(entry)
-    return data
+    return member_json(member, model, seed, input_seed, x, ref, exports, out_dir,
+                       head={"preprocessing": preprocessing},
+                       input_note="64 * standard normal, rounded to float16",
+                       tail={"samples": samples})
 
 
 def main() -> None:
@@ -1628,6 +1656,8 @@ def main() -> None:
         for e in data["exports"]:
             ort = (f"ort {e['ortMaxRelError']:.1e}" if e.get("ortRuns")
                    else f"ort FAILED: {e.get('ortError')}" if "ortRuns" in e else "ort -")
+            if "ortFloat32MaxRelError" in e:
+                ort += f" (upcast to float32: {e['ortFloat32MaxRelError']:.1e})"
             print(f"  {e['file']:40s} {e['bytes'] / 1024:6.1f} KiB  {e['outputShape']:12s} {ort}")
 
 
