@@ -7,8 +7,11 @@ import { spacedValues } from "../compiler/testing/finite-difference.ts";
 import { buildModel } from "../compiler/testing/graph.ts";
 import { Engine, Tensor } from "../engine/engine.ts";
 import { foldStaticShapes } from "./fold-shapes.ts";
+import { makeAttr } from "./attributes.ts";
 import type { OnnxModel } from "./model.ts";
+import { AttributeType, DataType, type GraphProto } from "./proto.ts";
 import { inferShapes } from "./shapes.ts";
+import { int64Tensor } from "./tensor.ts";
 
 const INT_MAX = 2 ** 31 - 1;
 const int64 = (name: string, data: number[], dims = [data.length]) => ({
@@ -78,7 +81,7 @@ test("ShuffleNet's channel split folds to constant Slice bounds; the [N, ...] re
     const shapes = await inferShapes(model, engine, input);
     assert.throws(
       () => compileBackward(model, shapes, { wrt: ["x"], ruleSet: exactGradient }),
-      /Slice node "Slice_5" .*computed at run time/,
+      /op "Slice" \(node "Slice_5"\) .*computed at run time/,
     );
     const result = await foldStaticShapes(model, engine, input);
     assert.deepEqual(result.folded, ["mid"]);
@@ -150,6 +153,72 @@ test("a model that cannot run at batch 2 is returned unchanged", async () => {
     const result = await foldStaticShapes(model, engine, { name: "x", dims: [1, 4] });
     assert.equal(result.model, model);
     assert.deepEqual(result.folded, []);
+  } finally {
+    await engine.dispose();
+  }
+});
+
+test("a shape value read only inside an If branch is folded to an initializer the branch still sees", async () => {
+  // target = If(true) { Concat([-1], c) } with c = [x.size(1)] read from the outer graph only.
+  const model = buildModel({
+    inputs: [{ name: "x", dims: [4] }],
+    constants: [int64("i1", [1], []), int64("axis0", [0])],
+    nodes: [
+      { op: "Shape", inputs: ["x"], outputs: ["s"] },
+      { op: "Gather", inputs: ["s", "i1"], outputs: ["w"], attrs: { axis: 0 } },
+      { op: "Unsqueeze", inputs: ["w", "axis0"], outputs: ["c"] },
+      { op: "Reshape", inputs: ["x", "target"], outputs: ["y"] },
+    ],
+    outputs: ["y"],
+  });
+  const branch = (name: string): GraphProto => ({
+    name,
+    node: [
+      {
+        op_type: "Concat",
+        input: ["minus1", "c"],
+        output: [`${name}_t`],
+        attribute: [makeAttr("axis", 0)],
+      },
+    ],
+    initializer: [int64Tensor("minus1", [1], [-1])],
+    input: [],
+    output: [{ name: `${name}_t`, type: { tensor_type: { elem_type: DataType.INT64 } } }],
+    value_info: [],
+  });
+  model.graph.initializer.push({
+    name: "yes",
+    dims: [],
+    data_type: DataType.BOOL,
+    raw_data: new Uint8Array([1]),
+  });
+  model.graph.node.splice(3, 0, {
+    op_type: "If",
+    name: "If_3",
+    input: ["yes"],
+    output: ["target"],
+    attribute: [
+      { name: "then_branch", type: AttributeType.GRAPH, g: branch("then") },
+      { name: "else_branch", type: AttributeType.GRAPH, g: branch("else") },
+    ],
+  });
+  const engine = new Engine();
+  try {
+    const result = await foldStaticShapes(model, engine, { name: "x", dims: [1, 4] });
+    assert.deepEqual(result.folded, ["c"]);
+    assert.deepEqual(
+      result.model.graph.node.map((n) => n.op_type),
+      ["If", "Reshape"],
+    );
+    const session = await engine.open(result.model);
+    try {
+      const x = spacedValues(12, 1);
+      const out = await session.run({ x: new Tensor("float32", x, [3, 4]) });
+      assert.deepEqual(out["y"]!.dims, [3, 4]);
+      assert.deepEqual([...(out["y"]!.data as Float32Array)], [...x]);
+    } finally {
+      await session.dispose();
+    }
   } finally {
     await engine.dispose();
   }

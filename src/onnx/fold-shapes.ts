@@ -8,7 +8,7 @@ import type { Engine, OrtTensor } from "../engine/engine.ts";
 import { elemTypes } from "./elem-types.ts";
 import type { OnnxModel } from "./model.ts";
 import { withOutputs } from "./outputs.ts";
-import { DataType, type NodeProto } from "./proto.ts";
+import { DataType, type GraphProto, type NodeProto } from "./proto.ts";
 import { zeroFeeds, type ModelInput } from "./shapes.ts";
 import { rawTensor } from "./tensor.ts";
 
@@ -29,6 +29,27 @@ const SHAPE_OPS = new Set(["Shape", "Size"]);
 /** Element types a shape computation folds to (never float data). */
 const FOLDABLE_TYPES = new Set<number>([DataType.INT64, DataType.INT32, DataType.BOOL]);
 
+/** The subgraphs (If/Loop/Scan bodies) of a node's attributes. */
+function subgraphs(node: NodeProto): GraphProto[] {
+  return node.attribute.flatMap((a) => [
+    ...(a.g ? [a.g] : []),
+    ...((a["graphs"] as GraphProto[] | undefined) ?? []),
+  ]);
+}
+
+/** Every value the nodes of these graphs' subgraphs read, at any depth: outer values among them. */
+function readInSubgraphs(nodes: readonly NodeProto[]): Set<string> {
+  const names = new Set<string>();
+  const visit = (graph: GraphProto): void => {
+    for (const n of graph.node ?? []) {
+      for (const i of n.input) names.add(i);
+      subgraphs(n).forEach(visit);
+    }
+  };
+  for (const n of nodes) subgraphs(n).forEach(visit);
+  return names;
+}
+
 /** Ops that give different values at every run, or read values the node's inputs do not list. */
 function opaque(node: NodeProto): boolean {
   return (
@@ -37,9 +58,7 @@ function opaque(node: NodeProto): boolean {
     node.op_type === "Bernoulli" ||
     (node.domain !== undefined && node.domain !== "" && node.domain !== "ai.onnx") ||
     // If/Loop/Scan bodies may read any outer value.
-    node.attribute.some(
-      (a) => a.g !== undefined || ((a["graphs"] as unknown[] | undefined)?.length ?? 0) > 0,
-    )
+    subgraphs(node).length > 0
   );
 }
 
@@ -112,12 +131,15 @@ export async function foldStaticShapes(
     node.output.length > 0 && node.output.every((o) => !o || values.has(o));
   const copy = model.clone();
   const kept = copy.graph.node.filter((n) => !folds(n));
-  const read = new Set(kept.flatMap((n) => n.input));
+  // Subgraphs read outer values by name without listing them as inputs.
+  const implicit = readInSubgraphs(g.node);
+  const read = new Set([...kept.flatMap((n) => n.input), ...implicit]);
   const folded = candidates.filter((v) => values.has(v) && read.has(v));
   // Then the shape computations (and Constant nodes) nothing reads any more, last to first.
   const removable = (n: NodeProto) => derived.has(n.output[0] ?? "") || n.op_type === "Constant";
   const readers = new Map<string, number>();
   for (const n of kept) for (const i of n.input) readers.set(i, (readers.get(i) ?? 0) + 1);
+  for (const v of implicit) readers.set(v, (readers.get(v) ?? 0) + 1);
   const alive = new Array<boolean>(kept.length).fill(true);
   for (let k = kept.length - 1; k >= 0; k--) {
     const n = kept[k]!;
@@ -128,7 +150,7 @@ export async function foldStaticShapes(
     for (const i of n.input) readers.set(i, readers.get(i)! - 1);
   }
   copy.graph.node = kept.filter((_, k) => alive[k]);
-  const stillRead = new Set(copy.graph.node.flatMap((n) => n.input));
+  const stillRead = new Set([...copy.graph.node.flatMap((n) => n.input), ...implicit]);
   // Initializers only the dropped nodes read go with them (those listed as graph inputs stay).
   const wasRead = new Set(g.node.flatMap((n) => n.input));
   for (const v of g.input) wasRead.delete(v.name);
