@@ -8,6 +8,9 @@ export { OnnxModel, valueInfoDims } from "./onnx/model.ts";
 export { withOutputs } from "./onnx/outputs.ts";
 export { inferShapes, resolveInput } from "./onnx/shapes.ts";
 export type { ModelInput } from "./onnx/shapes.ts";
+export { ValueShapes } from "./onnx/value-shapes.ts";
+export { foldStaticShapes } from "./onnx/fold-shapes.ts";
+export type { FoldedShapes } from "./onnx/fold-shapes.ts";
 export { closeMatches, defaultLayer, listLayers, resolveLayer } from "./onnx/layers.ts";
 export type { LayerInfo } from "./onnx/layers.ts";
 

@@ -116,6 +116,43 @@ const rarePaths: [string, OnnxModel][] = [
   ["Erf", singleOp("Erf", [8])],
   ["Transpose", singleOp("Transpose", [2, 3, 4], { perm: [0, 3, 1, 2] })],
   ["LeakyRelu", singleOp("LeakyRelu", [8], { alpha: { float: 0.1 } } as Record<string, AttrValue>)],
+  [
+    "LayerNormalization (opset 17)",
+    singleOp(
+      "LayerNormalization",
+      [4, 6],
+      {},
+      [{ name: "s", dims: [6], data: [1, 2, 3, 1, 2, 3] }],
+      17,
+    ),
+  ],
+  ["Gelu, tanh form (opset 20)", singleOp("Gelu", [8], { approximate: "tanh" }, [], 20)],
+  ["Pow", singleOp("Pow", [8], {}, [{ name: "e", dims: [], data: [3] }])],
+  [
+    "LRN",
+    singleOp("LRN", [5, 2, 2], { size: 3, alpha: { float: 2 }, beta: { float: 0.75 } } as Record<
+      string,
+      AttrValue
+    >),
+  ],
+  ["Tile", singleOp("Tile", [3, 2], {}, [{ name: "r", dims: [3], data: [1, 2, 3], int64: true }])],
+  ["LogSoftmax", singleOp("LogSoftmax", [6], { axis: 1 })],
+  [
+    "ReduceL2 (opset 18, axes input)",
+    singleOp(
+      "ReduceL2",
+      [3, 4],
+      { keepdims: 0 },
+      [{ name: "a", dims: [1], data: [2], int64: true }],
+      18,
+    ),
+  ],
+  [
+    "Gather of repeated indices",
+    singleOp("Gather", [5, 2], { axis: 1 }, [
+      { name: "i", dims: [3], data: [4, 0, 4], int64: true },
+    ]),
+  ],
 ];
 for (const [name, model] of rarePaths) {
   test(`compiled gradient runs in onnxruntime-web as in onnxruntime-node: ${name}`, async () => {

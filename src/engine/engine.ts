@@ -44,14 +44,19 @@ export class ModelSession {
     return this.session.outputNames;
   }
 
-  /** One session run, no splitting (except into a fixed-batch model's chunks). */
-  async run(feeds: Feeds, outputs?: readonly string[]): Promise<Results> {
+  /**
+   * One session run, no splitting (except into a fixed-batch model's chunks). `quiet` keeps ONNX
+   * Runtime from logging a failure itself.
+   */
+  async run(feeds: Feeds, outputs?: readonly string[], quiet = false): Promise<Results> {
     const n = Object.values(feeds)[0]?.dims[0];
-    if (this.fixedBatch !== undefined && n !== this.fixedBatch)
+    if (this.fixedBatch !== undefined && n !== this.fixedBatch) {
       return this.runBatched(feeds, outputs);
+    }
+    const options: ort.InferenceSession.RunOptions = quiet ? { logSeverityLevel: 4 } : {};
     const results = outputs
-      ? await this.session.run(feeds, [...outputs])
-      : await this.session.run(feeds);
+      ? await this.session.run(feeds, [...outputs], options)
+      : await this.session.run(feeds, options);
     return results as Results;
   }
 
@@ -82,20 +87,17 @@ export class ModelSession {
     const parts: Results[] = [];
     for (let start = 0; start < n; start += size) {
       const end = Math.min(n, start + size);
+      // A fixed-batch model takes exactly `fixed` rows: the last chunk is padded, then cut.
+      const pad = fixed !== undefined && end - start < size;
       const chunk: Feeds = {};
       for (const [name, t] of entries) {
-        chunk[name] =
-          end - start < size ? padBatch(t, start, end, size) : sliceBatch(t, start, end);
+        chunk[name] = pad ? padBatch(t, start, end, size) : sliceBatch(t, start, end);
       }
-      const results = await this.session.run(
+      const results = (await this.session.run(
         chunk,
         outputs ? [...outputs] : this.session.outputNames,
-      );
-      parts.push(
-        end - start < size
-          ? truncateBatch(results as Results, end - start, size)
-          : (results as Results),
-      );
+      )) as Results;
+      parts.push(pad ? truncateBatch(results, end - start, size) : results);
     }
     return concatBatches(parts, n);
   }

@@ -14,6 +14,13 @@ const cases: { name: string; x: number[]; indices: number[]; indexDims: number[]
       axis: -1,
     },
     {
+      name: "a run of consecutive indices (placed back by padding)",
+      x: [6, 2],
+      indices: [1, 2, 3],
+      indexDims: [3],
+      axis: 1,
+    },
+    {
       name: "2-D indices in the middle",
       x: [4, 3, 2],
       indices: [0, 2, 1, 1],

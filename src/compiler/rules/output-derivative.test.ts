@@ -22,6 +22,12 @@ test("Sqrt gradient matches finite differences (x in [0.5, 2.1])", async (t) => 
   await assertGradients(t, singleOp("Sqrt", dims), 1e-4, { eps, data: { x } });
 });
 
+test("Reciprocal gradient matches finite differences (|x| in [1.06, 2.6])", async (t) => {
+  // The third derivative 6 / x^4 is at most 4.4 here, against first derivatives up to 0.9.
+  const x = Float32Array.from(spacedValues(2 * 48, 1), (v) => v + Math.sign(v));
+  await assertGradients(t, singleOp("Reciprocal", dims), 1e-4, { eps, data: { x } });
+});
+
 test("SiLU after ReLU: gradients of a value with two consumers are summed", async (t) => {
   // r = relu(x) feeds both the Sigmoid and the Mul: y = r * sigmoid(r).
   const model = buildModel({
