@@ -3,6 +3,7 @@
 // compiler and every method need anyway (ONNX Runtime's CPU kernels cover few float16 ops). A map
 // therefore equals the one of the same weights stored as float32; logits differ from a float16
 // engine's only by that engine's float16 rounding of activations.
+import { elemTypes } from "../../onnx/elem-types.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
 import {
   AttributeType,
@@ -102,6 +103,16 @@ export function widenHalfPrecision(model: OnnxModel): WidenResult {
       return a;
     });
   }
+  // Casts between float16 and float32 at the boundaries (keep_io_types exports) now cast float32
+  // to itself: plain Identity nodes, which every rule set passes through.
+  const types = elemTypes(model);
+  g.node = g.node.map((node) =>
+    node.op_type === "Cast" &&
+    types.get(node.input[0] ?? "") === DataType.FLOAT &&
+    node.attribute.find((a) => a.name === "to")?.i === DataType.FLOAT
+      ? { ...node, op_type: "Identity", attribute: [] }
+      : node,
+  );
   const io = [...model.inputs(), ...g.output];
   const halfIo = io.some((v) => HALF_TYPES.has(v.type?.tensor_type?.elem_type ?? 0));
   for (const v of [...g.input, ...g.output, ...g.value_info]) widenValueInfo(v);

@@ -98,7 +98,8 @@ export async function intake(original: OnnxModel, options: IntakeOptions): Promi
     // the upgraded graph is probed again for the passes after it (it has new values).
     const upgraded = upgradeOpset(model, { shapes });
     model = upgraded.model;
-    changes.push(`upgraded opset ${upgraded.from} to ${upgraded.to}: ${upgraded.changes.join("; ")}`);
+    const how = upgraded.changes.length > 0 ? `: ${upgraded.changes.join("; ")}` : "";
+    changes.push(`upgraded opset ${upgraded.from} to ${upgraded.to}${how}`);
     shapes = await inferShapes(model, options.engine, input);
   }
   const head = normalizeHead(model, chosen, shapes);
