@@ -98,10 +98,26 @@ export class GraphBuilder {
   }
 
   reduceSum(x: string, axes: readonly number[], keepdims: boolean): string {
+    return this.reduce("ReduceSum", x, axes, keepdims);
+  }
+
+  reduceMean(x: string, axes: readonly number[], keepdims: boolean): string {
+    return this.reduce("ReduceMean", x, axes, keepdims);
+  }
+
+  /** A reduction over `axes` (none: `x` itself), axes as input from ReduceSum-13 and the others' 18. */
+  private reduce(
+    op: "ReduceSum" | "ReduceMean",
+    x: string,
+    axes: readonly number[],
+    keepdims: boolean,
+  ): string {
     if (axes.length === 0) return x;
     const keep = keepdims ? 1 : 0;
-    if (this.opset >= 13) return this.op("ReduceSum", [x, this.int64s(axes)], { keepdims: keep });
-    return this.op("ReduceSum", [x], { axes: [...axes], keepdims: keep });
+    if (this.opset >= (op === "ReduceSum" ? 13 : 18)) {
+      return this.op(op, [x, this.int64s(axes)], { keepdims: keep });
+    }
+    return this.op(op, [x], { axes: [...axes], keepdims: keep });
   }
 
   unsqueeze(x: string, axes: readonly number[]): string {

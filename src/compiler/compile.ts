@@ -6,6 +6,7 @@ import { attrTensor } from "../onnx/attributes.ts";
 import { elemTypes } from "../onnx/elem-types.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 import { DataType, type NodeProto, type TensorProto, type ValueInfoProto } from "../onnx/proto.ts";
+import { ValueShapes } from "../onnx/value-shapes.ts";
 import { GraphBuilder } from "./builder.ts";
 import type { RuleContext, RuleSet } from "./rule.ts";
 
@@ -39,6 +40,25 @@ export function gradName(value: string): string {
   return `${PREFIX}/grad/${value}`;
 }
 
+/** What a user can do about a node no rule of the method propagates through. */
+const ADVICE =
+  "explain a layer after that node, or use a method that does not back-propagate (eigencam, scorecam, ablationcam)";
+
+/** The one-line error for a node the method cannot propagate through. */
+export function unsupportedNode(
+  model: OnnxModel,
+  ruleSet: RuleSet,
+  node: NodeProto,
+  why: string,
+): CamscopeError {
+  const method = ruleSet.method ?? "backward signal";
+  const name = node.name || `(unnamed, output "${node.output[0] ?? ""}")`;
+  return new CamscopeError(
+    "UNSUPPORTED_OP",
+    `The ${method} cannot pass ${node.op_type} node "${name}" of model "${model.source}": ${why}; ${ADVICE}`,
+  );
+}
+
 function floatOutput(name: string, dims: readonly number[]): ValueInfoProto {
   return {
     name,
@@ -65,6 +85,11 @@ function reachable(
   return set;
 }
 
+/**
+ * `shapes`: dims of every float value at batch 1, as inferShapes gives them; a ValueShapes also
+ * knows which axes grow with the batch, where a plain map leaves the compiler to assume axis 0 of
+ * every value that depends on a graph input.
+ */
 export function compileBackward(
   model: OnnxModel,
   shapes: ReadonlyMap<string, number[]>,
@@ -104,6 +129,9 @@ export function compileBackward(
     if (node.input.some((i) => batched.has(i))) for (const o of node.output) batched.add(o);
   }
   for (const name of initializerNames) batched.delete(name);
+  const knownBatchAxes = shapes instanceof ValueShapes ? shapes.batchAxes : undefined;
+  const batchAxes = (value: string): readonly number[] =>
+    knownBatchAxes?.get(value) ?? (batched.has(value) ? [0] : []);
 
   const live = reachable(graph.node, spec.wrt, types);
   const b = new GraphBuilder(model.opset(), PREFIX);
@@ -134,10 +162,11 @@ export function compileBackward(
     if (!node.input.some((inp) => live.has(inp))) continue;
     const rule = spec.ruleSet.ruleFor(node);
     if (!rule) {
-      throw new CamscopeError(
-        "UNSUPPORTED_OP",
-        `camscope has no ${spec.ruleSet.name} rule for op "${node.op_type}" (node "${node.name ?? `#${i}`}") ` +
-          `on the path from [${spec.wrt.join(", ")}] to "${output}" in model "${model.source}"`,
+      throw unsupportedNode(
+        model,
+        spec.ruleSet,
+        node,
+        `camscope has no ${spec.ruleSet.method ?? "backward"} rule for ${node.op_type}`,
       );
     }
     const ctx: RuleContext = {
@@ -158,6 +187,8 @@ export function compileBackward(
       },
       dims,
       isBatched: (value) => batched.has(value),
+      batchAxes,
+      unsupported: (why) => unsupportedNode(model, spec.ruleSet, node, why),
       constant: (value) => constants.get(value),
     };
     rule(ctx);

@@ -1,6 +1,7 @@
 // What a backward rule sees: one forward node, the signal arriving at its outputs, and a builder
 // for the nodes that send the signal on to its inputs. Gradient rules compute vector-Jacobian
 // products; other rule sets (guided backprop, LRP) reuse the same interface for other signals.
+import type { CamscopeError } from "../errors.ts";
 import type { NodeProto, TensorProto } from "../onnx/proto.ts";
 import type { GraphBuilder } from "./builder.ts";
 
@@ -17,6 +18,15 @@ export interface RuleContext {
   dims(value: string): number[];
   /** Whether a value varies with the batch (depends on a graph input) or is a constant. */
   isBatched(value: string): boolean;
+  /**
+   * The axes of a value whose size grows with the batch: [0] for the usual [N, ...] layout, [1]
+   * for [L, N, E], the merged axis of [N * heads, ...], none for constants and values computed
+   * from shapes only. Broadcasting and reductions must not mistake such an axis, of size 1 at the
+   * compiled size, for a broadcast one.
+   */
+  batchAxes(value: string): readonly number[];
+  /** The one-line error for a node this rule cannot propagate through, `why` saying the cause. */
+  unsupported(why: string): CamscopeError;
   /** The constant tensor behind a value (initializer or Constant node), if it is constant. */
   constant(value: string): TensorProto | undefined;
 }
@@ -34,14 +44,17 @@ export interface OpRule {
  * (by node name) or op types on top of another set without touching it.
  */
 export interface RuleSet {
+  /** Tells configurations apart (compiled graphs are cached by it); never shown to users. */
   readonly name: string;
+  /** What the user asked for, for error messages: "gradient", "guided backprop", ... */
+  readonly method?: string;
   ruleFor(node: NodeProto): Rule | undefined;
 }
 
 /** A rule set from a list of op rules. */
-export function ruleSet(name: string, rules: readonly OpRule[]): RuleSet {
+export function ruleSet(name: string, rules: readonly OpRule[], method?: string): RuleSet {
   const byOp = new Map(rules.map((r) => [r.op, r.rule]));
-  return { name, ruleFor: (node) => byOp.get(node.op_type) };
+  return { name, ...(method ? { method } : {}), ruleFor: (node) => byOp.get(node.op_type) };
 }
 
 /**
@@ -53,10 +66,12 @@ export function extendRuleSet(
   name: string,
   overrides: readonly OpRule[],
   byNode?: (node: NodeProto) => Rule | undefined,
+  method?: string,
 ): RuleSet {
   const byOp = new Map(overrides.map((r) => [r.op, r.rule]));
   return {
     name,
+    ...(method ? { method } : {}),
     ruleFor: (node) => byNode?.(node) ?? byOp.get(node.op_type) ?? base.ruleFor(node),
   };
 }

@@ -62,6 +62,16 @@ function rawBytes(data: ArrayBufferView): Uint8Array {
   return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
 }
 
+/** A TensorProto of any fixed-size element type from its values' bytes (BOOL: one byte each). */
+export function rawTensor(
+  name: string,
+  dataType: number,
+  dims: readonly number[],
+  data: ArrayBufferView,
+): TensorProto {
+  return { name, dims: [...dims], data_type: dataType, raw_data: rawBytes(data) };
+}
+
 /** A float32 TensorProto. */
 export function floatTensor(
   name: string,

@@ -1,4 +1,3 @@
-import { CamscopeError } from "../../errors.ts";
 import { attrFloat, attrInt } from "../../onnx/attributes.ts";
 import { tensorData } from "../../onnx/tensor.ts";
 import type { OpRule } from "../rule.ts";
@@ -10,10 +9,7 @@ export const batchNormalization: OpRule = {
   rule: (ctx) => {
     const { node, b } = ctx;
     if (attrInt(node, "training_mode", 0) === 1) {
-      throw new CamscopeError(
-        "UNSUPPORTED_OP",
-        `BatchNormalization node "${node.name ?? ""}" is in training mode`,
-      );
+      throw ctx.unsupported("it is in training mode (batch statistics mix the samples)");
     }
     const [x, scale, , , variance] = node.input as [string, string, string, string, string];
     const eps = attrFloat(node, "epsilon", 1e-5);

@@ -1,4 +1,3 @@
-import { CamscopeError } from "../../errors.ts";
 import { attrInt } from "../../onnx/attributes.ts";
 import type { OpRule } from "../rule.ts";
 
@@ -11,10 +10,9 @@ export const concat: OpRule = {
     const rank = ctx.dims(y).length;
     const raw = attrInt(node, "axis", 0);
     const axis = raw < 0 ? raw + rank : raw;
-    if (axis === 0 && ctx.isBatched(y)) {
-      throw new CamscopeError(
-        "UNSUPPORTED_OP",
-        `Concat node "${node.name ?? ""}" concatenates along the batch axis; camscope needs samples to stay independent`,
+    if (ctx.batchAxes(y).includes(axis)) {
+      throw ctx.unsupported(
+        "it concatenates along the batch axis; camscope needs samples to stay independent",
       );
     }
     const dy = ctx.gradOut()!;

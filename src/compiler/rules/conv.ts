@@ -1,4 +1,3 @@
-import { CamscopeError } from "../../errors.ts";
 import { attrInt, attrInts } from "../../onnx/attributes.ts";
 import { tensorData } from "../../onnx/tensor.ts";
 import { transposeAttrs, windowGeometry, type WindowGeometry } from "../geometry.ts";
@@ -109,9 +108,8 @@ export const conv: OpRule = {
   rule: (ctx) => {
     const { node } = ctx;
     if (ctx.needsGrad(1) || ctx.needsGrad(2)) {
-      throw new CamscopeError(
-        "UNSUPPORTED_OP",
-        `Conv node "${node.name ?? ""}" has weights computed from the input; camscope differentiates only w.r.t. activations`,
+      throw ctx.unsupported(
+        "its weights are computed from the input; camscope differentiates only w.r.t. activations",
       );
     }
     const x = node.input[0]!;

@@ -10,18 +10,30 @@ function positive(ctx: RuleContext): string {
   return ctx.b.op("Relu", [ctx.gradOut()!]);
 }
 
-export const guidedBackprop = extendRuleSet(exactGradient, "guided-backprop", [
-  { op: "Relu", rule: (ctx) => ctx.setGrad(0, ctx.b.mul(positive(ctx), reluMask(ctx))) },
-  {
-    op: "Clip",
-    rule: (ctx) => {
-      const mask = clipPassMask(ctx);
-      ctx.setGrad(0, mask ? ctx.b.mul(positive(ctx), mask) : positive(ctx));
+export const guidedBackprop = extendRuleSet(
+  exactGradient,
+  "guided-backprop",
+  [
+    { op: "Relu", rule: (ctx) => ctx.setGrad(0, ctx.b.mul(positive(ctx), reluMask(ctx))) },
+    {
+      op: "Clip",
+      rule: (ctx) => {
+        const mask = clipPassMask(ctx);
+        ctx.setGrad(0, mask ? ctx.b.mul(positive(ctx), mask) : positive(ctx));
+      },
     },
-  },
-] satisfies OpRule[]);
+  ] satisfies OpRule[],
+  undefined,
+  "guided backprop signal",
+);
 
-export const deconvnet = extendRuleSet(exactGradient, "deconvnet", [
-  { op: "Relu", rule: (ctx) => ctx.setGrad(0, positive(ctx)) },
-  { op: "Clip", rule: (ctx) => ctx.setGrad(0, positive(ctx)) },
-] satisfies OpRule[]);
+export const deconvnet = extendRuleSet(
+  exactGradient,
+  "deconvnet",
+  [
+    { op: "Relu", rule: (ctx) => ctx.setGrad(0, positive(ctx)) },
+    { op: "Clip", rule: (ctx) => ctx.setGrad(0, positive(ctx)) },
+  ] satisfies OpRule[],
+  undefined,
+  "deconvnet signal",
+);

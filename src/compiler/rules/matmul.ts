@@ -22,18 +22,23 @@ function reduceToOperand(
 ): string {
   const tDims = ctx.dims(target);
   const lead = gradDims.length - promoted.length;
-  // At the compiled size the batch is 1 everywhere; at run time a batched output repeats an
-  // unbatched operand along axis 0.
-  const batchRepeats = ctx.isBatched(ctx.node.output[0]!) && !ctx.isBatched(target);
+  // At the compiled size a batch axis is 1 everywhere; at run time the output's repeats an operand
+  // whose axis does not grow with the batch (a 1-D operand has no batch axis).
+  const outBatch = ctx.batchAxes(ctx.node.output[0]!);
+  const tBatch = promoted.length === tDims.length ? ctx.batchAxes(target) : [];
   const axes: number[] = [];
   for (let axis = 0; axis < gradDims.length - 2; axis++) {
     const repeated =
-      promoted[axis - lead] === 1 && (gradDims[axis] !== 1 || (axis === 0 && batchRepeats));
+      promoted[axis - lead] === 1 &&
+      (gradDims[axis] !== 1 || (outBatch.includes(axis) && !tBatch.includes(axis - lead)));
     if (axis < lead || repeated) axes.push(axis);
   }
   const summed = ctx.b.reduceSum(grad, axes, true);
   if (lead === 0 && promoted.length === tDims.length) return summed;
-  return ctx.b.op("Reshape", [summed, ctx.b.int64s(tDims)]);
+  // Static dims, unless the operand's own size follows the batch.
+  return tBatch.length === 0
+    ? ctx.b.op("Reshape", [summed, ctx.b.int64s(tDims)])
+    : ctx.b.reshapeLike(summed, target);
 }
 
 // Y = A B with numpy semantics: a 1-D A is [1, K] and a 1-D B is [K, 1] with that axis dropped

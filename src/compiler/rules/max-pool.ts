@@ -1,4 +1,3 @@
-import { CamscopeError } from "../../errors.ts";
 import { attrInts } from "../../onnx/attributes.ts";
 import { transposeAttrs, windowGeometry } from "../geometry.ts";
 import type { OpRule, RuleContext } from "../rule.ts";
@@ -16,10 +15,7 @@ export function argmaxMasks(ctx: RuleContext): string[] {
   const xDims = ctx.dims(x);
   const yDims = ctx.dims(y);
   if (xDims.length !== 4) {
-    throw new CamscopeError(
-      "UNSUPPORTED_OP",
-      `MaxPool node "${node.name ?? ""}": only 2-D pooling is supported`,
-    );
+    throw ctx.unsupported("it pools other than 2-D; camscope supports 2-D max pooling only");
   }
   const geo = windowGeometry(node, xDims.slice(2), attrInts(node, "kernel_shape")!);
   const [kh, kw] = geo.kernel as [number, number];

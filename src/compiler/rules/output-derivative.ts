@@ -23,6 +23,12 @@ export const tanh: OpRule = {
 // exp' = y
 export const exp: OpRule = { op: "Exp", rule: fromOutput((_, y) => y) };
 
+// (1/x)' = -1/x^2 = -y^2
+export const reciprocal: OpRule = {
+  op: "Reciprocal",
+  rule: fromOutput(({ b }, y) => b.op("Neg", [b.mul(y, y)])),
+};
+
 // sqrt' = 1 / (2 y): the output gradient divided by y + y (infinite at x = 0, as in PyTorch).
 export const sqrt: OpRule = {
   op: "Sqrt",

@@ -1,4 +1,3 @@
-import { CamscopeError } from "../../errors.ts";
 import { attrInts, attrString } from "../../onnx/attributes.ts";
 import { tensorNumbers } from "../../onnx/tensor.ts";
 import type { OpRule, RuleContext } from "../rule.ts";
@@ -11,9 +10,8 @@ function fullPads(ctx: RuleContext, rank: number): number[] {
     if (!name) return undefined;
     const t = ctx.constant(name);
     if (!t) {
-      throw new CamscopeError(
-        "UNSUPPORTED_OP",
-        `Pad node "${node.name ?? ""}" computes its pads at run time; camscope needs constant pads`,
+      throw ctx.unsupported(
+        "its pads are computed at run time from the data; camscope needs constant pads",
       );
     }
     return tensorNumbers(t);
@@ -92,22 +90,15 @@ export const pad: OpRule = {
   op: "Pad",
   rule: (ctx) => {
     const { node } = ctx;
-    const name = node.name ?? "";
     const x = node.input[0]!;
     const dims = ctx.dims(x);
     const rank = dims.length;
     if (ctx.needsGrad(2)) {
-      throw new CamscopeError(
-        "UNSUPPORTED_OP",
-        `Pad node "${name}" computes its constant_value from the input`,
-      );
+      throw ctx.unsupported("its constant_value is computed from the input");
     }
     const pads = fullPads(ctx, rank);
-    if (pads[0] !== 0 || pads[rank] !== 0) {
-      throw new CamscopeError(
-        "UNSUPPORTED_OP",
-        `Pad node "${name}" pads the batch axis; camscope needs samples to stay independent`,
-      );
+    if (ctx.batchAxes(x).some((a) => pads[a] !== 0 || pads[rank + a] !== 0)) {
+      throw ctx.unsupported("it pads the batch axis; camscope needs samples to stay independent");
     }
     const mode = attrString(node, "mode", "constant");
     const dy = ctx.gradOut()!;
@@ -124,29 +115,24 @@ export const pad: OpRule = {
       return;
     }
     if (mode !== "reflect" && mode !== "edge" && mode !== "wrap") {
-      throw new CamscopeError(
-        "UNSUPPORTED_OP",
-        `Pad node "${name}" has mode "${mode}", which camscope does not know`,
-      );
+      throw ctx.unsupported(`it has mode "${mode}", which camscope does not know`);
     }
     let g = dy;
-    for (let axis = 1; axis < rank; axis++) {
+    for (let axis = 0; axis < rank; axis++) {
       const begin = pads[axis]!;
       const end = pads[rank + axis]!;
       if (begin === 0 && end === 0) continue;
       const size = dims[axis]!;
       if (begin < 0 || end < 0) {
-        throw new CamscopeError(
-          "UNSUPPORTED_OP",
-          `Pad node "${name}" crops (negative pads) in mode ${mode}; camscope supports that in constant mode only`,
+        throw ctx.unsupported(
+          `it crops (negative pads) in mode ${mode}; camscope supports that in constant mode only`,
         );
       }
       // Larger reflect/wrap pads would copy the input more than once.
       const most = mode === "reflect" ? size - 1 : mode === "wrap" ? size : Infinity;
       if (begin > most || end > most) {
-        throw new CamscopeError(
-          "UNSUPPORTED_OP",
-          `Pad node "${name}" pads axis ${axis} of size ${size} by [${begin}, ${end}] in mode ${mode}; camscope ` +
+        throw ctx.unsupported(
+          `it pads axis ${axis} of size ${size} by [${begin}, ${end}] in mode ${mode}; camscope ` +
             `supports at most ${most} there`,
         );
       }

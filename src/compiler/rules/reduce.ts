@@ -1,4 +1,3 @@
-import { CamscopeError } from "../../errors.ts";
 import { attrInt, attrInts } from "../../onnx/attributes.ts";
 import { tensorNumbers } from "../../onnx/tensor.ts";
 import type { OpRule, RuleContext } from "../rule.ts";
@@ -10,16 +9,16 @@ import type { OpRule, RuleContext } from "../rule.ts";
  */
 function reducedAxes(ctx: RuleContext, inputFromOpset: number): number[] | undefined {
   const { node, b } = ctx;
-  const rank = ctx.dims(node.input[0]!).length;
+  const x = node.input[0]!;
+  const rank = ctx.dims(x).length;
   let axes: number[] | undefined;
   if (b.opset >= inputFromOpset) {
     const name = node.input[1];
     if (name) {
       const t = ctx.constant(name);
       if (!t) {
-        throw new CamscopeError(
-          "UNSUPPORTED_OP",
-          `${node.op_type} node "${node.name ?? ""}" computes its axes at run time; camscope needs constant axes`,
+        throw ctx.unsupported(
+          "its axes are computed at run time from the data; camscope needs constant axes",
         );
       }
       axes = tensorNumbers(t);
@@ -29,8 +28,16 @@ function reducedAxes(ctx: RuleContext, inputFromOpset: number): number[] | undef
   } else {
     axes = attrInts(node, "axes");
   }
-  if (!axes || axes.length === 0) return Array.from({ length: rank }, (_, a) => a);
-  return [...new Set(axes.map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
+  const all =
+    !axes || axes.length === 0
+      ? Array.from({ length: rank }, (_, a) => a)
+      : [...new Set(axes.map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
+  if (all.some((a) => ctx.batchAxes(x).includes(a))) {
+    throw ctx.unsupported(
+      "it reduces over the batch axis; camscope needs samples to stay independent",
+    );
+  }
+  return all;
 }
 
 /** A reduced value (the output or its gradient) with the reduced axes restored as size 1. */
@@ -38,46 +45,76 @@ function keptDims(ctx: RuleContext, value: string, axes: readonly number[]): str
   return attrInt(ctx.node, "keepdims", 1) === 1 ? value : ctx.b.unsqueeze(value, axes);
 }
 
+/**
+ * A reduction's rule from its gradient: `dy` and `y` are the output gradient and the output with
+ * the reduced axes kept as size 1, so they broadcast against the input.
+ */
 function reductionRule(
   op: string,
   inputFromOpset: number,
-  grad: (ctx: RuleContext, axes: number[], dy: string) => string,
+  grad: (ctx: RuleContext, axes: number[], dy: string, y: () => string) => string,
 ): OpRule {
   return {
     op,
     rule: (ctx) => {
       const axes = reducedAxes(ctx, inputFromOpset);
       const dy = ctx.gradOut()!;
-      ctx.setGrad(0, axes ? grad(ctx, axes, keptDims(ctx, dy, axes)) : dy);
+      const y = () => keptDims(ctx, ctx.node.output[0]!, axes!);
+      ctx.setGrad(0, axes ? grad(ctx, axes, keptDims(ctx, dy, axes), y) : dy);
     },
   };
 }
 
+/** `dy` (reduced axes kept) repeated over the input's shape. */
+function expanded(ctx: RuleContext, dy: string): string {
+  return ctx.b.op("Expand", [dy, ctx.b.shape(ctx.node.input[0]!)]);
+}
+
 // Sum: every input element receives its reduced position's gradient.
-export const reduceSum = reductionRule("ReduceSum", 13, (ctx, _axes, dy) =>
-  ctx.b.op("Expand", [dy, ctx.b.shape(ctx.node.input[0]!)]),
+export const reduceSum = reductionRule("ReduceSum", 13, (ctx, _axes, dy) => expanded(ctx, dy));
+
+// Mean: the same, divided by the number of reduced elements (static: never the batch axis).
+export const reduceMean = reductionRule("ReduceMean", 18, (ctx, axes, dy) => {
+  const dims = ctx.dims(ctx.node.input[0]!);
+  const count = axes.reduce((n, a) => n * dims[a]!, 1);
+  return expanded(ctx, ctx.b.mul(dy, ctx.b.scalar(1 / count)));
+});
+
+// Sum of squares: d/dx sum x^2 = 2x.
+export const reduceSumSquare = reductionRule("ReduceSumSquare", 18, (ctx, _axes, dy) => {
+  const { b } = ctx;
+  return b.mul(b.mul(ctx.node.input[0]!, b.scalar(2)), dy);
+});
+
+// L2 norm: d/dx sqrt(sum x^2) = x / y; where y = 0 (all reduced x are 0) the gradient is 0, as in
+// PyTorch, so the divisor is made 1 there.
+export const reduceL2 = reductionRule("ReduceL2", 18, (ctx, _axes, dy, y) => {
+  const { b } = ctx;
+  const norm = y();
+  const safe = b.add(norm, b.mask("Equal", norm, b.scalar(0)));
+  return b.mul(ctx.node.input[0]!, b.op("Div", [dy, safe]));
+});
+
+// L1 norm: d/dx sum |x| = sign(x) (0 at 0, as PyTorch's abs).
+export const reduceL1 = reductionRule("ReduceL1", 18, (ctx, _axes, dy) =>
+  ctx.b.mul(ctx.b.op("Sign", [ctx.node.input[0]!]), dy),
 );
 
-// Mean: the same, divided by the number of reduced elements (static, unless over the batch).
-export const reduceMean = reductionRule("ReduceMean", 18, (ctx, axes, dy) => {
-  const { b, node } = ctx;
-  const x = node.input[0]!;
-  if (axes.includes(0) && ctx.isBatched(x)) {
-    throw new CamscopeError(
-      "UNSUPPORTED_OP",
-      `ReduceMean node "${node.name ?? ""}" averages over the batch axis; camscope needs samples to stay independent`,
-    );
-  }
-  const dims = ctx.dims(x);
-  const count = axes.reduce((n, a) => n * dims[a]!, 1);
-  return b.op("Expand", [b.mul(dy, b.scalar(1 / count)), b.shape(x)]);
+// Log-sum-exp: d/dx log sum exp x = exp(x - y), the softmax over the reduced axes.
+export const reduceLogSumExp = reductionRule("ReduceLogSumExp", 18, (ctx, _axes, dy, y) => {
+  const { b } = ctx;
+  return b.mul(b.op("Exp", [b.op("Sub", [ctx.node.input[0]!, y()])]), dy);
 });
 
-// Max: the gradient is split evenly among the elements equal to the maximum (as torch.amax does).
-export const reduceMax = reductionRule("ReduceMax", 18, (ctx, axes, dy) => {
-  const { b, node } = ctx;
-  const x = node.input[0]!;
-  const isMax = b.mask("Equal", x, keptDims(ctx, node.output[0]!, axes));
-  const ties = b.reduceSum(isMax, axes, true);
-  return b.mul(isMax, b.op("Div", [dy, ties]));
-});
+/** Max and min: the gradient is split evenly among the elements equal to the extremum (as torch.amax). */
+function extremumRule(op: string): OpRule {
+  return reductionRule(op, 18, (ctx, axes, dy, y) => {
+    const { b } = ctx;
+    const isExtremum = b.mask("Equal", ctx.node.input[0]!, y());
+    const ties = b.reduceSum(isExtremum, axes, true);
+    return b.mul(isExtremum, b.op("Div", [dy, ties]));
+  });
+}
+
+export const reduceMax = extremumRule("ReduceMax");
+export const reduceMin = extremumRule("ReduceMin");

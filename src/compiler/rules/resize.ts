@@ -1,6 +1,4 @@
-import { CamscopeError } from "../../errors.ts";
 import { attrFloats, attrInt, attrInts, attrString } from "../../onnx/attributes.ts";
-import type { NodeProto } from "../../onnx/proto.ts";
 import { tensorNumbers } from "../../onnx/tensor.ts";
 import type { OpRule, RuleContext } from "../rule.ts";
 
@@ -10,10 +8,6 @@ import type { OpRule, RuleContext } from "../rule.ts";
 // dX = R_h^T . dY . R_w, two MatMuls.
 
 const f = Math.fround;
-
-function unsupported(node: NodeProto, why: string): CamscopeError {
-  return new CamscopeError("UNSUPPORTED_OP", `${node.op_type} node "${node.name ?? ""}" ${why}`);
-}
 
 interface Sampling {
   mode: string;
@@ -121,9 +115,8 @@ function scales(ctx: RuleContext, inDims: number[], outDims: number[]): number[]
   if (given) return onAxes(given.map(f), () => 1);
   const sizesName = scalesIndex === 2 ? node.input[3] : undefined;
   if (!sizesName) {
-    throw unsupported(
-      node,
-      "computes its scales at run time; camscope needs constant scales (or sizes)",
+    throw ctx.unsupported(
+      "it computes its scales at run time; camscope needs constant scales (or sizes)",
     );
   }
   const policy = attrString(node, "keep_aspect_ratio_policy", "stretch");
@@ -131,9 +124,8 @@ function scales(ctx: RuleContext, inDims: number[], outDims: number[]): number[]
   // The policy scales every listed axis by the smallest (not_larger) or largest requested ratio.
   const sizes = constantInput(ctx, 3);
   if (!sizes) {
-    throw unsupported(
-      node,
-      `computes its sizes at run time with keep_aspect_ratio_policy ${policy}`,
+    throw ctx.unsupported(
+      `it computes its sizes at run time with keep_aspect_ratio_policy ${policy}`,
     );
   }
   const requested = onAxes(sizes, (a) => inDims[a]!);
@@ -147,19 +139,18 @@ function sampling(ctx: RuleContext): Sampling {
   const { node, b } = ctx;
   const mode = attrString(node, "mode", "nearest");
   if (mode !== "nearest" && mode !== "linear") {
-    throw unsupported(node, `has mode "${mode}"; camscope supports nearest and linear`);
+    throw ctx.unsupported(`it has mode "${mode}"; camscope supports nearest and linear`);
   }
   if (attrInt(node, "antialias", 0) !== 0) {
-    throw unsupported(node, "is antialiased, which camscope does not support");
+    throw ctx.unsupported("it is antialiased, which camscope does not support");
   }
   if (node.op_type === "Upsample" || b.opset < 11) {
     return { mode, coordinates: "asymmetric", nearest: "" };
   }
   const coordinates = attrString(node, "coordinate_transformation_mode", "half_pixel");
   if (coordinates === "tf_crop_and_resize") {
-    throw unsupported(
-      node,
-      "uses coordinate_transformation_mode tf_crop_and_resize, which camscope does not support",
+    throw ctx.unsupported(
+      "it uses coordinate_transformation_mode tf_crop_and_resize, which camscope does not support",
     );
   }
   return { mode, coordinates, nearest: attrString(node, "nearest_mode", "round_prefer_floor") };
@@ -179,7 +170,7 @@ const resizeRule = (ctx: RuleContext): void => {
   }
   const perAxis = scales(ctx, inDims, outDims);
   if (inDims.length !== 4 || perAxis[0] !== 1 || perAxis[1] !== 1) {
-    throw unsupported(node, "resizes other than the spatial axes of a 4-D [N, C, H, W] tensor");
+    throw ctx.unsupported("it resizes axes other than H and W of a 4-D [N, C, H, W] tensor");
   }
   const [, , h, w] = inDims as [number, number, number, number];
   const [, , oh, ow] = outDims as [number, number, number, number];

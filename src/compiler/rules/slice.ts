@@ -1,15 +1,9 @@
-import { CamscopeError } from "../../errors.ts";
 import { attrInts } from "../../onnx/attributes.ts";
-import type { NodeProto } from "../../onnx/proto.ts";
 import { tensorNumbers } from "../../onnx/tensor.ts";
 import type { OpRule, RuleContext } from "../rule.ts";
 
 /** Ends at or beyond this are "to the end of the axis" whatever the batch size. */
 const OPEN_END = 2 ** 31 - 1;
-
-function unsupported(node: NodeProto, why: string): CamscopeError {
-  return new CamscopeError("UNSUPPORTED_OP", `Slice node "${node.name ?? ""}" ${why}`);
-}
 
 /** starts, ends, axes and steps as attributes (before opset 10) or constant inputs. */
 function sliceArgs(ctx: RuleContext): {
@@ -32,9 +26,8 @@ function sliceArgs(ctx: RuleContext): {
     if (!name) return undefined;
     const t = ctx.constant(name);
     if (!t) {
-      throw unsupported(
-        node,
-        "computes its starts, ends, axes or steps at run time; camscope needs constants",
+      throw ctx.unsupported(
+        "its starts, ends, axes or steps are computed at run time from the data; camscope needs constants",
       );
     }
     return tensorNumbers(t);
@@ -60,18 +53,18 @@ export const slice: OpRule = {
     const axes = (args.axes ?? args.starts.map((_, i) => i)).map((a) => (a < 0 ? a + rank : a));
     const pads = new Array<number>(2 * rank).fill(0);
     const current = [...ctx.dims(node.output[0]!)];
+    const batchAxes = ctx.batchAxes(x);
     let g = ctx.gradOut()!;
     for (let i = 0; i < axes.length; i++) {
       const axis = axes[i]!;
       const step = args.steps?.[i] ?? 1;
       const rawStart = args.starts[i]!;
       const rawEnd = args.ends[i]!;
-      if (axis === 0) {
+      if (batchAxes.includes(axis)) {
         // Only the whole batch axis keeps samples independent.
         if (step === 1 && rawStart === 0 && rawEnd >= OPEN_END) continue;
-        throw unsupported(
-          node,
-          "slices the batch axis; camscope needs samples to stay independent",
+        throw ctx.unsupported(
+          "it slices the batch axis; camscope needs samples to stay independent",
         );
       }
       const size = xDims[axis]!;
@@ -96,7 +89,10 @@ export const slice: OpRule = {
         const padded = b.padZeros(b.unsqueeze(g, [axis + 1]), spread);
         span = n * stride;
         current[axis] = span;
-        g = b.op("Reshape", [padded, b.int64s([0, ...current.slice(1)])]);
+        // Axes before the merged pair keep their index (0 copies them, the batch included); one
+        // batch axis after it is left to -1.
+        const target = current.map((d, a) => (a < axis ? 0 : batchAxes.includes(a) ? -1 : d));
+        g = b.op("Reshape", [padded, b.int64s(target)]);
       }
       pads[axis] = lowest;
       pads[rank + axis] = size - lowest - span;
