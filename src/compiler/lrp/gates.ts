@@ -5,7 +5,6 @@
 // comes from a gate op, through ops that only move values or scale or shift them by constants;
 // when both do, the one computed from the other (x * sigmoid(x) style). Anything else is an error,
 // since guessing would silently send the relevance down the wrong branch.
-import { CamscopeError } from "../../errors.ts";
 import { hasAttr } from "../../onnx/attributes.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
 import type { NodeProto } from "../../onnx/proto.ts";
@@ -49,10 +48,8 @@ function isBoundedClip(node: NodeProto): boolean {
 export class GateFinder {
   private readonly producer: Map<string, NodeProto>;
   private readonly batched: Set<string>;
-  private readonly model: OnnxModel;
 
   constructor(model: OnnxModel) {
-    this.model = model;
     this.batched = batchedValues(model);
     this.producer = new Map();
     for (const node of model.graph.node) for (const o of node.output) this.producer.set(o, node);
@@ -106,27 +103,25 @@ export class GateFinder {
   }
 
   /**
-   * Which input (0 or 1) of `node`, a product of two activations, is the gate; a CamscopeError
-   * naming the node when the graph does not say.
+   * Which input (0 or 1) of `node`, a product of two activations, is the gate; or why the graph
+   * does not say.
    */
-  gateOf(node: NodeProto): 0 | 1 {
+  gateOf(node: NodeProto): { gate: 0 | 1 } | { why: string } {
     const [a, b] = node.input as [string, string];
     const [ga, gb] = [this.source(a), this.source(b)];
-    if (ga && !gb) return 0;
-    if (gb && !ga) return 1;
-    const what = `LRP cannot tell the gate from the signal in ${node.op_type} node "${node.name ?? ""}" of model "${this.model.source}"`;
+    if (ga && !gb) return { gate: 0 };
+    if (gb && !ga) return { gate: 1 };
+    const what = "LRP cannot tell the gate from the signal";
     if (!ga || !gb) {
-      throw new CamscopeError(
-        "UNSUPPORTED_OP",
-        `${what}: it multiplies two activations, neither computed by a gate op (${GATE_OPS.join(", ")}; Clip with both bounds) through reshapes or constant scaling`,
-      );
+      return {
+        why: `${what}: it multiplies two activations, neither computed by a gate op (${GATE_OPS.join(", ")}; Clip with both bounds) through reshapes or constant scaling`,
+      };
     }
     const bFromA = this.dependsOn(b, a);
     const aFromB = this.dependsOn(a, b);
-    if (bFromA !== aFromB) return bFromA ? 1 : 0;
-    throw new CamscopeError(
-      "UNSUPPORTED_OP",
-      `${what}: both operands come from gate ops (${ga.op_type} "${ga.name ?? ""}", ${gb.op_type} "${gb.name ?? ""}") and neither is computed from the other`,
-    );
+    if (bFromA !== aFromB) return { gate: bFromA ? 1 : 0 };
+    return {
+      why: `${what}: both operands come from gate ops (${ga.op_type} "${ga.name ?? ""}", ${gb.op_type} "${gb.name ?? ""}") and neither is computed from the other`,
+    };
   }
 }

@@ -4,7 +4,6 @@
 // the bias absorbing its share: R_x = x * (g - mean(g)), g = gamma * sdiv(R, y) / sigma, the means
 // over the normalised axes. (The opset-13 decomposition reaches the same values node by node: the
 // bias Add, Mul by gamma, Div by sigma, Sub of the mean and ReduceMean rules compose to this.)
-import { CamscopeError } from "../../errors.ts";
 import { attrFloat, attrInt } from "../../onnx/attributes.ts";
 import type { Rule } from "../rule.ts";
 import { safeDivide } from "./divide.ts";
@@ -16,13 +15,12 @@ export const layerNormalization: Rule = (ctx) => {
   const rank = dims.length;
   const raw = attrInt(node, "axis", -1);
   const axis = raw < 0 ? raw + rank : raw;
-  if (axis === 0 && ctx.isBatched(x)) {
-    throw new CamscopeError(
-      "UNSUPPORTED_OP",
-      `LayerNormalization node "${node.name ?? ""}" normalises over the batch axis; camscope needs samples to stay independent`,
+  const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
+  if (axes.some((a) => ctx.batchAxes(x).includes(a))) {
+    throw ctx.unsupported(
+      "it normalises over the batch axis; camscope needs samples to stay independent",
     );
   }
-  const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
   const count = axes.reduce((n, a) => n * dims[a]!, 1);
   const mean = (v: string) => b.mul(b.reduceSum(v, axes, true), b.scalar(1 / count));
   const centred = b.op("Sub", [x, mean(x)]);

@@ -3,7 +3,6 @@
 // inputs, gated and normalised products keep it with the signal (products.ts), LayerNorm has the
 // LN-rule (layer-norm.ts), and the ops that only move values (reshapes, concatenation, slicing,
 // gathering, padding) move it with them, which is what their exact gradient does.
-import { CamscopeError } from "../../errors.ts";
 import { attrInts, attrString } from "../../onnx/attributes.ts";
 import type { AttributeProto } from "../../onnx/proto.ts";
 import { unbroadcast } from "../broadcast.ts";
@@ -72,9 +71,8 @@ const maxPoolProportional: Rule = (ctx) => {
   const { node, b } = ctx;
   const dilations = attrInts(node, "dilations");
   if (dilations?.some((d) => d !== 1)) {
-    throw new CamscopeError(
-      "UNSUPPORTED_OP",
-      `MaxPool node "${node.name ?? ""}" is dilated; the proportional LRP rule supports undilated pools only (use "wta")`,
+    throw ctx.unsupported(
+      'it is dilated, and the proportional max-pool rule supports undilated pools only (use "wta")',
     );
   }
   const attribute: AttributeProto[] = [
@@ -110,9 +108,8 @@ function nearestOnly(rule: OpRule): OpRule {
     rule: (ctx) => {
       const name = attrString(ctx.node, "mode", "nearest");
       if (name !== "nearest") {
-        throw new CamscopeError(
-          "UNSUPPORTED_OP",
-          `LRP has no rule for ${rule.op} node "${ctx.node.name ?? ""}" in mode "${name}" (only "nearest")`,
+        throw ctx.unsupported(
+          `it resizes in mode "${name}"; LRP moves relevance with "nearest" only`,
         );
       }
       rule.rule(ctx);

@@ -4,7 +4,6 @@
 // signal; a matrix product of attention weights and values (the AH-rule) is a linear layer with
 // the attention weights as its weights, whose relevance goes to the values in proportion to their
 // contributions.
-import { CamscopeError } from "../../errors.ts";
 import { unbroadcast } from "../broadcast.ts";
 import type { Rule, RuleContext } from "../rule.ts";
 import { matMul } from "../rules/matmul.ts";
@@ -20,22 +19,25 @@ function passTo(ctx: RuleContext, k: number): void {
   }
 }
 
+/** The input of a product of two activations that is the signal (the other is the gate). */
+function signalOf(ctx: RuleContext, gates: GateFinder): number {
+  const decision = gates.gateOf(ctx.node);
+  if ("why" in decision) throw ctx.unsupported(decision.why);
+  return 1 - decision.gate;
+}
+
 /** Mul: by a constant, or a signal by a gate: the relevance stays with the (signal) activation. */
 export function mulRule(gates: GateFinder): Rule {
   return (ctx) => {
     const batched = ctx.node.input.flatMap((x, k) => (ctx.isBatched(x) ? [k] : []));
-    passTo(ctx, batched.length === 1 ? batched[0]! : 1 - gates.gateOf(ctx.node));
+    passTo(ctx, batched.length === 1 ? batched[0]! : signalOf(ctx, gates));
   };
 }
 
 /** Div: the divisor, constant or computed (a normalisation), is a weight; the dividend keeps R. */
 export const divRule: Rule = (ctx) => {
-  const { node } = ctx;
-  if (!ctx.isBatched(node.input[0]!)) {
-    throw new CamscopeError(
-      "UNSUPPORTED_OP",
-      `LRP has no rule for Div node "${node.name ?? ""}": it divides a constant by an activation`,
-    );
+  if (!ctx.isBatched(ctx.node.input[0]!)) {
+    throw ctx.unsupported("it divides a constant by an activation, which LRP has no rule for");
   }
   passTo(ctx, 0);
 };
@@ -48,12 +50,11 @@ export function attentionRule(gates: GateFinder): Rule {
   return (ctx) => {
     const { node, b } = ctx;
     if (!node.input.every((x) => ctx.isBatched(x))) {
-      throw new CamscopeError(
-        "UNSUPPORTED_OP",
-        `LRP has no rule for MatMul node "${node.name ?? ""}": a constant matrix times an activation (only activation times constant, or attention weights times values)`,
+      throw ctx.unsupported(
+        "it multiplies a constant matrix by an activation; LRP has rules for an activation times a constant matrix and for attention weights times values",
       );
     }
-    const k = 1 - gates.gateOf(node);
+    const k = signalOf(ctx, gates);
     if (!ctx.needsGrad(k)) return;
     const s = safeDivide(b, ctx.gradOut()!, node.output[0]!);
     ctx.setGrad(k, b.mul(node.input[k]!, gradientOf(ctx, matMul, s, k)));
