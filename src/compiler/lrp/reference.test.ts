@@ -228,6 +228,9 @@ for (const { dir, fx } of fixtures) {
         it(c.name, async (t) => {
           const got = await relevance(c);
           const failures: string[] = [];
+          let worst = 0;
+          let flagged = 0;
+          let worstFlagged = 0;
           for (const value of VALUES) {
             const actual = got.get(value)!;
             const errors = rowRelative(actual.data, decodeQuantized(stored(c, value)), rows);
@@ -238,6 +241,10 @@ for (const { dir, fx } of fixtures) {
                 return;
               }
               const limit = bound(c.unstable[i]!, deviation);
+              if (c.unstable[i]) {
+                flagged++;
+                worstFlagged = Math.max(worstFlagged, e / limit);
+              } else worst = Math.max(worst, e);
               if (!(e <= limit)) {
                 failures.push(
                   `${value} row ${i}: relative error ${e.toExponential(2)} > ${limit}` +
@@ -246,6 +253,9 @@ for (const { dir, fx } of fixtures) {
               }
             });
           }
+          t.diagnostic(
+            `max relative error ${worst.toExponential(2)} over unflagged rows; ${flagged} flagged (value, row) pairs at up to ${worstFlagged.toFixed(3)} of their bound`,
+          );
           // Conservation as camscope computes it: per row, the total at the start, each stage
           // and the input (the reference's totals in brackets).
           for (let i = 0; i < rows; i++) {
@@ -269,9 +279,10 @@ for (const { dir, fx } of fixtures) {
       }
 
       if (fx.relevanceCam.length === 0) return;
-      it("Relevance-CAM raw and final maps at three stages", async () => {
+      it("Relevance-CAM raw and final maps at three stages", async (t) => {
         const explainer = new CamExplainer(ctx);
         const failures: string[] = [];
+        let [compared, skipped, worstRaw, worstMap] = [0, 0, 0, 0];
         const [height, width] = fx.input.dims.slice(2) as [number, number];
         for (const entry of fx.relevanceCam) {
           const e = await explainer.explain(images(), {
@@ -284,11 +295,20 @@ for (const { dir, fx } of fixtures) {
           const mapErr = rowAbsolute(r.map.data, decodeMap(entry.map, rows, height, width), rows);
           for (let i = 0; i < rows; i++) {
             const label = `${entry.layer} relu=${entry.relu} row ${i}`;
-            if (entry.unstable[i]) continue;
+            if (entry.unstable[i]) {
+              skipped++;
+              continue;
+            }
+            compared++;
+            worstRaw = Math.max(worstRaw, rawErr[i]!);
+            worstMap = Math.max(worstMap, mapErr[i]!);
             if (!(rawErr[i]! <= RELATIVE)) failures.push(`${label}: raw ${rawErr[i]}`);
             if (!(mapErr[i]! <= RELATIVE)) failures.push(`${label}: map ${mapErr[i]}`);
           }
         }
+        t.diagnostic(
+          `${compared} map rows compared (max raw relative error ${worstRaw.toExponential(2)}, max map error ${worstMap.toExponential(2)}), ${skipped} flagged rows not compared`,
+        );
         assert.deepEqual(failures, []);
       });
     });
