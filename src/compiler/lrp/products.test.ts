@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { CamscopeError } from "../../errors.ts";
-import { createRng } from "../../util/random.ts";
+import { Engine, Tensor } from "../../engine/engine.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
+import { inferShapes } from "../../onnx/shapes.ts";
+import { createRng } from "../../util/random.ts";
+import { compileBackward } from "../compile.ts";
 import { vjpAt } from "../testing/assertions.ts";
 import { buildModel } from "../testing/graph.ts";
 import { lrpRuleSet, uniformComposite } from "./composites.ts";
@@ -109,6 +112,36 @@ describe("gated and normalised products keep the relevance with the signal", () 
       for (let j = 0; j < t * d; j++) expected[n * t * d + j]! *= x[n * t * d + j]!;
     }
     assertNear(await lrp(model, x, r), expected, 1e-4);
+  });
+
+  test("relevance asked for at the gate, which gets none, is zero", async () => {
+    const model = buildModel({
+      inputs: [{ name: "x", dims: [3] }],
+      nodes: [
+        { op: "Sigmoid", inputs: ["x"], outputs: ["g"] },
+        { op: "Mul", inputs: ["x", "g"], outputs: ["y"] },
+      ],
+      outputs: ["y"],
+    });
+    const engine = new Engine();
+    try {
+      const shapes = await inferShapes(model, engine, { name: "x", dims: [1, 3] });
+      const ruleSet = lrpRuleSet(model, uniformComposite({ rule: "epsilon" }));
+      const compiled = compileBackward(model, shapes, { wrt: ["x", "g"], ruleSet });
+      const session = await engine.session(compiled.model);
+      const r = draw(6, 10);
+      const out = await session.run({
+        x: new Tensor("float32", draw(6, 9), [2, 3]),
+        [compiled.seed]: new Tensor("float32", r, [2, 3]),
+      });
+      assertNear(out[compiled.grads.get("x")!]!.data as Float32Array, r, 0);
+      assert.deepEqual(
+        [...(out[compiled.grads.get("g")!]!.data as Float32Array)],
+        [0, 0, 0, 0, 0, 0],
+      );
+    } finally {
+      await engine.dispose();
+    }
   });
 
   test("a product of two activations without a recognisable gate is an error naming the node", async () => {
