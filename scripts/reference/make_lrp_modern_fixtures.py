@@ -33,16 +33,16 @@ and biases, LayerNorm scales and shifts, layer scales, class token drawn at rand
 trivial); input 32x24 (ShuffleNet 40x32, whose last map is 1/32 of it; ViT 24x24), batch 2; rows
 explain their top and third class:
 
-| fixture | model | stage1 | stage2 | last |
-| --- | --- | --- | --- | --- |
-| efficientnet | EfficientNet-B0 topology, width 0.1, depth 0.1, 4 stages | features.2 | features.3 | features.5 |
-| mobilenet_v3 | MobileNetV3-Small, width 0.1, first 6 blocks | features.1 | features.4 | features.7 |
-| regnet_y | RegNetY (SE), depth 3, widths 8-16-32 | trunk_output.block1 | trunk_output.block2 | trunk_output.block3 |
-| shufflenet | ShuffleNetV2, repeats 2-2-1, widths 8-16-32-48-64 | stage2 | stage3 | conv5 |
-| mnasnet | MNASNet 0.1, first 4 stacks, last conv 48 | layers.9 | layers.10 | layers.14 |
-| convnext | ConvNeXt, depths 1-1-1, widths 8-16-32 | features.1 | features.3 | features.5 |
-| vit | ViT, patch 8, 2 layers, 2 heads, width 16 | conv_proj | encoder.layers.encoder_layer_0 | encoder.ln |
-| swin | Swin-T form, patch 4, depths 1-2, heads 1-2, window 2 (shifted, padded) | features.1 | features.2 | norm |
+| fixture | model | stage1, stage2, last |
+| --- | --- | --- |
+| efficientnet | EfficientNet-B0 form, width 0.1, depth 0.1, 4 stages | features.2, .3, .5 |
+| mobilenet_v3 | MobileNetV3-Small, width 0.1, first 6 blocks | features.1, .4, .7 |
+| regnet_y | RegNetY (SE), depth 3, widths 8-16-32 | trunk_output.block1, 2, 3 |
+| shufflenet | ShuffleNetV2, repeats 2-2-1, widths 8-16-32-48-64 | stage2, stage3, conv5 |
+| mnasnet | MNASNet 0.1, first 4 stacks, last conv 48 | layers.9, .10, .14 |
+| convnext | ConvNeXt, depths 1-1-1, widths 8-16-32 | features.1, .3, .5 |
+| vit | ViT, patch 8, 2 layers, 2 heads, width 16 | conv_proj, encoder_layer_0, encoder.ln |
+| swin | Swin-T form, patch 4, depths 1-2, heads 1-2, window 2 | features.1, .2, norm |
 
 Each <name>.json sits next to <name>--op13.onnx and <name>--op17.onnx (the same model exported at
 both opsets; at 17 LayerNorm is one LayerNormalization node and HardSwish one node, at 13 both
@@ -78,7 +78,6 @@ import warnings
 from dataclasses import dataclass, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 import onnx
 import torch
 import torch.nn as nn
