@@ -241,6 +241,19 @@ class Tape:
 
     logs: List[LayerLog] = field(default_factory=list)
     box: Optional[Tuple[torch.Tensor, torch.Tensor]] = None  # zbox low/high per channel
+    # Images in the batch. Inside attention, values are [images * windows or heads, ...] with the
+    # image axis outermost, so a value reshaped to [batch, -1] has one row per image.
+    batch: int = 0
+
+    def log(self, path: str, op: str, rule: str, r: torch.Tensor, *out: torch.Tensor,
+            lost: torch.Tensor, denominator: Optional[torch.Tensor] = None) -> None:
+        """A layer's per-image sums of R at its output and input(s), the relevance it drops
+        (`lost`, same shape as r) and its denominator's margin."""
+        n = self.batch
+        per = lambda t: t.reshape(n, -1).sum(dim=1)  # noqa: E731
+        m = (margin(denominator.reshape(n, -1), r.reshape(n, -1)) if denominator is not None
+             else torch.full((n,), math.inf, dtype=r.dtype))
+        self.logs.append(LayerLog(path, op, rule, per(r), sum(per(o) for o in out), per(lost), m))
 
 
 def row_sum(t: torch.Tensor) -> torch.Tensor:
@@ -290,21 +303,37 @@ def lost(r: torch.Tensor, *ds: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------
 
 
-class Affine:
-    """A Conv2d or Linear layer as z = x w + b with its parameters (w: torch layout)."""
+# The plain functions, kept here because the transformer references patch F.linear and friends
+# while a relevance forward runs (make_lrp_modern_fixtures.py) and the rules must not see that.
+LINEAR = F.linear
+MATMUL = torch.matmul
 
-    def __init__(self, module: nn.Module):
-        self.weight = module.weight.detach()
-        self.bias = None if module.bias is None else module.bias.detach()
+
+class Affine:
+    """A Conv2d or Linear layer as z = x w + b with its parameters (w: torch layout); a dense
+    layer may also be given as its weight and bias (functional F.linear calls)."""
+
+    def __init__(self, module: Optional[nn.Module], weight: Optional[torch.Tensor] = None,
+                 bias: Optional[torch.Tensor] = None):
+        if module is not None:
+            weight, bias = module.weight, module.bias
+        assert weight is not None
+        self.weight = weight.detach()
+        self.bias = None if bias is None else bias.detach()
         self.conv = isinstance(module, nn.Conv2d)
         if self.conv:
+            assert module is not None
             self.kw = dict(stride=module.stride, padding=module.padding,
                            dilation=module.dilation, groups=module.groups)
+
+    def without_bias(self) -> "Affine":
+        assert not self.conv
+        return Affine(None, self.weight, None)
 
     def apply(self, x: torch.Tensor, w: torch.Tensor, b: Optional[torch.Tensor]) -> torch.Tensor:
         if self.conv:
             return F.conv2d(x, w, b, **self.kw)
-        return F.linear(x, w, b)
+        return LINEAR(x, w, b)
 
     def back(self, s: torch.Tensor, w: torch.Tensor, shape: torch.Size) -> torch.Tensor:
         """sum_j w_ij s_j for every input i (the transposed layer)."""
@@ -375,7 +404,12 @@ class LinearFn(torch.autograd.Function):
         (x,) = ctx.saved_tensors
         o = ctx.owner
         out, gone, m = linear_relevance(o.affine, o.rule, x, r, o.tape.box)
-        o.tape.logs.append(LayerLog(o.path, o.op, o.rule.name, row_sum(r), row_sum(out), gone, m))
+        sums = [row_sum(r), row_sum(out), gone]
+        n = o.tape.batch
+        if n and r.shape[0] != n:  # windows or tokens of n images, image axis outermost
+            sums = [v.reshape(n, -1).sum(dim=1) for v in sums]
+            m = m.reshape(n, -1).amin(dim=1)
+        o.tape.logs.append(LayerLog(o.path, o.op, o.rule.name, *sums, m))
         return out, None
 
 
@@ -488,6 +522,29 @@ class AddFn(torch.autograd.Function):
         return ra, rb, None
 
 
+@dataclass
+class DenseOwner:
+    """What LinearFn needs to know about a layer."""
+
+    affine: Affine
+    path: str
+    rule: Rule
+    tape: Tape
+    op: str
+
+
+def dense_relevance_forward(x: torch.Tensor, affine: Affine, path: str, rule: Rule,
+                            tape: Tape) -> torch.Tensor:
+    """A dense layer as torch exports it: Gemm (bias inside the rule) on rank-2 inputs with a
+    bias; otherwise MatMul, followed by an Add of the bias (its own rule) if there is one."""
+    if x.dim() == 2 and affine.bias is not None:
+        return LinearFn.apply(x, DenseOwner(affine, path, rule, tape, "Gemm"))
+    z = LinearFn.apply(x, DenseOwner(affine.without_bias(), path, rule, tape, "MatMul"))
+    if affine.bias is None:
+        return z
+    return BiasAddFn.apply(z, affine.bias, BiasOwner(path, tape))
+
+
 class LrpLinear(nn.Module):
     def __init__(self, module: nn.Module, path: str, rule: Rule, tape: Tape):
         super().__init__()
@@ -496,7 +553,9 @@ class LrpLinear(nn.Module):
         self.op = "Conv" if self.affine.conv else "Gemm"
 
     def forward(self, x):  # noqa: D102
-        return LinearFn.apply(x, self)
+        if self.affine.conv:
+            return LinearFn.apply(x, self)
+        return dense_relevance_forward(x, self.affine, self.path, self.rule, self.tape)
 
 
 class LrpPass(nn.Module):
@@ -533,6 +592,213 @@ class LrpAdd(nn.Module):
 
     def forward(self, a, b):  # noqa: D102
         return AddFn.apply(a, b, self)
+
+
+# Gates, normalisation, means, LayerNorm and attention (docs/lrp-rules.md, "Gates", "LN-rule",
+# "AH-rule", "Other layers"). Each wrapper module also has a `detached` form: the plain
+# computation with the gate (softmax output, LayerNorm scale 1/sigma) detached, whose
+# gradient x input LRP-0 must equal (check_lrp0_detached in make_lrp_modern_fixtures.py).
+
+
+def unbroadcast(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """t summed over the axes along which a tensor of `shape` was broadcast to t's shape."""
+    lead = t.dim() - len(shape)
+    if lead:
+        t = t.sum(dim=tuple(range(lead)))
+    axes = tuple(a for a, d in enumerate(shape) if d == 1 and t.shape[a] != 1)
+    return t.sum(dim=axes, keepdim=True) if axes else t
+
+
+@dataclass
+class BiasOwner:
+    path: str
+    tape: Tape
+    op: str = "Add"
+
+
+class BiasAddFn(torch.autograd.Function):
+    """x + c with c a constant (a bias, a position embedding): R_x = x sdiv(R, x + c); the
+    constant absorbs c sdiv(R, x + c), counted as lost."""
+
+    @staticmethod
+    def forward(ctx, x, c, owner):  # noqa: D102
+        ctx.owner = owner
+        ctx.save_for_backward(x, c)
+        return x + c
+
+    @staticmethod
+    def backward(ctx, r):  # noqa: D102
+        x, c = ctx.saved_tensors
+        o = ctx.owner
+        y = x + c
+        q = sdiv(r, y)
+        out = unbroadcast(x * q, x.shape)
+        o.tape.log(o.path, o.op, "bias", r, out, lost=torch.where(y == 0, r, c * q), denominator=y)
+        return out, None, None
+
+
+class GateMulFn(torch.autograd.Function):
+    """Signal s times gate g: R_s = R (summed over s's broadcast axes), the gate gets nothing."""
+
+    @staticmethod
+    def forward(ctx, s, g, owner):  # noqa: D102
+        ctx.owner = owner
+        ctx.shape = s.shape
+        return s * g
+
+    @staticmethod
+    def backward(ctx, r):  # noqa: D102
+        o = ctx.owner
+        out = unbroadcast(r, ctx.shape)
+        o.tape.log(o.path, "Mul", "gate", r, out, lost=torch.zeros_like(r))
+        return out, None, None
+
+
+class ScaleFn(torch.autograd.Function):
+    """Multiplication by a constant: relevance passes unchanged."""
+
+    @staticmethod
+    def forward(ctx, x, c):  # noqa: D102
+        ctx.shape = x.shape
+        return x * c
+
+    @staticmethod
+    def backward(ctx, r):  # noqa: D102
+        return unbroadcast(r, ctx.shape), None
+
+
+class MeanFn(torch.autograd.Function):
+    """ReduceMean over `dims`, proportional: R_x = x sdiv(R, y) / n."""
+
+    @staticmethod
+    def forward(ctx, x, owner):  # noqa: D102
+        ctx.owner = owner
+        ctx.save_for_backward(x)
+        return x.mean(dim=owner.dims, keepdim=owner.keepdim)
+
+    @staticmethod
+    def backward(ctx, r):  # noqa: D102
+        (x,) = ctx.saved_tensors
+        o = ctx.owner
+        y = x.mean(dim=o.dims, keepdim=True)
+        rk = r.reshape(y.shape)
+        n = x.numel() // y.numel()
+        out = x * sdiv(rk, y) / n
+        o.tape.log(o.path, "ReduceMean", "proportional", rk, out,
+                   lost=torch.where(y == 0, rk, torch.zeros_like(rk)), denominator=y)
+        return out, None
+
+
+class LayerNormFn(torch.autograd.Function):
+    """The LN-rule: g = gamma sdiv(R, y) / sigma, R_x = x (g - mean g); beta absorbs
+    sum beta sdiv(R, y), counted as lost with the relevance at outputs y = 0."""
+
+    @staticmethod
+    def forward(ctx, x, owner):  # noqa: D102
+        ctx.owner = owner
+        ctx.save_for_backward(x)
+        return F.layer_norm(x, owner.shape, owner.weight, owner.bias, owner.eps)
+
+    @staticmethod
+    def backward(ctx, r):  # noqa: D102
+        (x,) = ctx.saved_tensors
+        o = ctx.owner
+        axes = tuple(range(x.dim() - len(o.shape), x.dim()))
+        y = F.layer_norm(x, o.shape, o.weight, o.bias, o.eps)
+        m = x.mean(dim=axes, keepdim=True)
+        sigma = torch.sqrt(((x - m) ** 2).mean(dim=axes, keepdim=True) + o.eps)
+        q = sdiv(r, y)
+        g = o.weight * q / sigma
+        out = x * (g - g.mean(dim=axes, keepdim=True))
+        absorbed = o.bias * q if o.bias is not None else torch.zeros_like(r)
+        o.tape.log(o.path, "LayerNormalization", "ln", r, out,
+                   lost=torch.where(y == 0, r, absorbed), denominator=y)
+        return out, None
+
+
+class AttnFn(torch.autograd.Function):
+    """The AH-rule for Y = A V, A the attention weights: R_V = V (A^T sdiv(R, Y)), R_A = 0."""
+
+    @staticmethod
+    def forward(ctx, a, v, owner):  # noqa: D102
+        ctx.owner = owner
+        ctx.save_for_backward(a, v)
+        return MATMUL(a, v)
+
+    @staticmethod
+    def backward(ctx, r):  # noqa: D102
+        a, v = ctx.saved_tensors
+        o = ctx.owner
+        y = MATMUL(a, v)
+        out = v * MATMUL(a.transpose(-1, -2), sdiv(r, y))
+        o.tape.log(o.path, "MatMul", "attention", r, out,
+                   lost=torch.where(y == 0, r, torch.zeros_like(r)), denominator=y)
+        return None, out, None
+
+
+class LrpGate(nn.Module):
+    """An activation written as a gated product x * gate(x) (SiLU, HardSwish, GELU)."""
+
+    def __init__(self, gate, path: str, tape: Tape, detached: bool):
+        super().__init__()
+        self.gate, self.path, self.tape, self.detached = gate, path, tape, detached
+
+    def forward(self, x):  # noqa: D102
+        g = self.gate(x)
+        return gated(x, g, self)
+
+
+def gated(s: torch.Tensor, g: torch.Tensor, owner) -> torch.Tensor:
+    """s * g by the gate rule, or plainly with g detached."""
+    if owner.detached:
+        return s * g.detach()
+    return GateMulFn.apply(s, g, owner)
+
+
+class LrpMean(nn.Module):
+    def __init__(self, dims: Tuple[int, ...], keepdim: bool, path: str, tape: Tape,
+                 detached: bool):
+        super().__init__()
+        self.dims, self.keepdim, self.path, self.tape = dims, keepdim, path, tape
+        self.detached = detached
+
+    def forward(self, x):  # noqa: D102
+        if self.detached:
+            return x.mean(dim=self.dims, keepdim=self.keepdim)
+        return MeanFn.apply(x, self)
+
+
+class LrpLayerNorm(nn.Module):
+    """nn.LayerNorm by the LN-rule; `channels_first` for ConvNeXt's LayerNorm2d (permuted to
+    channels-last around the norm, as torchvision does)."""
+
+    def __init__(self, norm: nn.LayerNorm, path: str, tape: Tape, detached: bool,
+                 channels_first: bool = False):
+        super().__init__()
+        self.shape, self.eps = tuple(norm.normalized_shape), norm.eps
+        self.weight = norm.weight.detach()
+        self.bias = None if norm.bias is None else norm.bias.detach()
+        self.path, self.tape, self.detached = path, tape, detached
+        self.channels_first = channels_first
+
+    def norm(self, x):  # noqa: D102
+        if not self.detached:
+            return LayerNormFn.apply(x, self)
+        axes = tuple(range(x.dim() - len(self.shape), x.dim()))
+        m = x.mean(dim=axes, keepdim=True)
+        sigma = torch.sqrt(((x - m) ** 2).mean(dim=axes, keepdim=True) + self.eps)
+        y = (x - m) / sigma.detach() * self.weight
+        return y if self.bias is None else y + self.bias
+
+    def forward(self, x):  # noqa: D102
+        if self.channels_first:
+            return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return self.norm(x)
+
+
+class PlainAdd(nn.Module):
+    def forward(self, a, b):  # noqa: D102
+        return a + b
 
 
 # The residual blocks' and MobileNetV2's forward, with the join as a proportional add (the
@@ -647,7 +913,7 @@ def run_rules(model: nn.Module, modules: Dict[str, str], rules: RuleSet, x: torc
               classes: Sequence[int], box) -> dict:
     """Relevance at the input and at the stage values, the stage activations and the layer logs,
     at the dtype of `model` and `x`."""
-    tape = Tape(box=box)
+    tape = Tape(box=box, batch=x.shape[0])
     lrp = relevance_model(model, rules, tape)
     probe = cf.Probe(lrp, modules)
     xg = x.clone().requires_grad_(True)
@@ -879,6 +1145,68 @@ def check_pools_against_loops() -> None:
         assert torch.allclose(got, want, rtol=1e-12, atol=1e-12), size
 
 
+def check_new_rules_by_hand() -> None:
+    """The gate rule, a mean, a bias, the LN-rule and the AH-rule on small examples worked out
+    by hand (in the comments), and their conservation bookkeeping (input + lost = output)."""
+    tape = Tape(batch=1)
+    t = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+
+    def relevance(fn, inputs, r):
+        xs = [v.clone().requires_grad_(True) for v in inputs]
+        y = fn(*xs)
+        return torch.autograd.grad(y, xs, t(r), allow_unused=True)
+
+    owner = types.SimpleNamespace(path="gate", tape=tape, detached=False)
+    # x * sigmoid(x): R passes to x; the sigmoid branch gets nothing.
+    (got,) = relevance(lambda x: gated(x, torch.sigmoid(x), owner), [t([[2.0, -1.0, 3.0]])],
+                       [[1.0, 2.0, -1.0]])
+    assert torch.equal(got, t([[1.0, 2.0, -1.0]])), got
+    # Squeeze-excitation: a [1, 2, 1] gate broadcast over [1, 2, 2]: R_x = R.
+    (got,) = relevance(lambda x: gated(x, torch.sigmoid(x.mean(dim=2, keepdim=True)), owner),
+                       [t([[[1.0, 2.0], [3.0, 4.0]]])], [[[1.0, -2.0], [0.5, 4.0]]])
+    assert torch.equal(got, t([[[1.0, -2.0], [0.5, 4.0]]])), got
+    # ReduceMean over a 2x2 map of mean 3 with R = 6: R_x = x 6 / 3 / 4 = x / 2.
+    mean = LrpMean((2, 3), False, "mean", tape, False)
+    (got,) = relevance(mean, [t([[[[1.0, 3.0], [2.0, 6.0]]]])], [[6.0]])
+    assert torch.allclose(got, t([[[[0.5, 1.5], [1.0, 3.0]]]]), rtol=0, atol=1e-15), got
+    # x + c, x = (1, -2), c = (1, 1): y = (2, -1), R = (4, 3): R_x = (1 * 4/2, -2 * 3/-1) = (2, 6);
+    # the bias absorbs (1 * 4/2, 1 * 3/-1) = (2, -3).
+    (got, _) = relevance(lambda x, c: BiasAddFn.apply(x, c, BiasOwner("bias", tape)),
+                         [t([[1.0, -2.0]]), t([1.0, 1.0])], [[4.0, 3.0]])
+    assert torch.allclose(got, t([[2.0, 6.0]]), rtol=0, atol=1e-15), got
+    assert float(tape.logs[-1].lost[0]) == -1.0, tape.logs[-1]
+    # LN-rule, x = (1, 2, 4, 7), gamma = 1, beta = 0, R = (1, 0, 0, 0): centred x = (-2.5, -1.5,
+    # 0.5, 3.5), g = R / centred = (-0.4, 0, 0, 0), mean -0.1, R_x = x (g + 0.1)
+    # = (-0.3, 0.2, 0.4, 0.7), whatever sigma is.
+    ln = nn.LayerNorm(4).double()
+    norm = LrpLayerNorm(ln, "ln", tape, False)
+    (got,) = relevance(norm, [t([[1.0, 2.0, 4.0, 7.0]])], [[1.0, 0.0, 0.0, 0.0]])
+    assert torch.allclose(got, t([[-0.3, 0.2, 0.4, 0.7]]), rtol=0, atol=1e-12), got
+    # AH-rule: A = [[1/4, 3/4], [1/2, 1/2]], V = (2, 4)^T: Y = (3.5, 3); R = (7, 3): s = (2, 1);
+    # R_V = V * A^T s = (2 (1/2 + 1/2), 4 (3/2 + 1/2)) = (2, 8); A gets nothing.
+    a = t([[[0.25, 0.75], [0.5, 0.5]]])
+    attn_owner = types.SimpleNamespace(path="attention", tape=tape)
+    got_a, got_v = relevance(lambda a_, v_: AttnFn.apply(a_, v_, attn_owner),
+                             [a, t([[[2.0], [4.0]]])], [[[7.0], [3.0]]])
+    assert got_a is None and torch.allclose(got_v, t([[[2.0], [8.0]]]), rtol=0, atol=1e-12)
+    # Bookkeeping on random data: every log balances (the LN with a shift, biases absorbing).
+    gen = torch.Generator().manual_seed(13)
+    rand = lambda *shape: torch.randn(*shape, generator=gen, dtype=torch.float64)  # noqa: E731
+    with torch.no_grad():
+        ln.weight.copy_(rand(4))
+        ln.bias.copy_(rand(4))
+    tape.logs.clear()
+    relevance(LrpLayerNorm(ln, "ln", tape, False), [rand(1, 3, 4)], rand(1, 3, 4).tolist())
+    soft = torch.softmax(rand(1, 2, 5, 5), dim=-1)
+    relevance(lambda v_: AttnFn.apply(soft, v_, attn_owner), [rand(1, 2, 5, 3)],
+              rand(1, 2, 5, 3).tolist())
+    relevance(lambda x: BiasAddFn.apply(x, t([0.5, -1.0, 2.0]), BiasOwner("bias", tape)),
+              [rand(1, 4, 3)], rand(1, 4, 3).tolist())
+    for log in tape.logs:
+        err = float((log.input_sum + log.lost - log.output_sum).abs().max())
+        assert err < 1e-12, (log.op, err)
+
+
 def bias_free(model: nn.Module) -> nn.Module:
     """The model with BatchNorm folded and every bias zeroed: a positively homogeneous net."""
     model = copy.deepcopy(model)
@@ -927,12 +1255,13 @@ def check_lrp0_is_gradient_times_input(spec: "LrpSpec", model64: nn.Module, x: t
 
 
 def check_conservation(name: str, rules: RuleSet, ref: dict) -> Tuple[float, float]:
-    """Layer by layer: relevance in = relevance out - relevance dropped at zero denominators
-    (conservative rules, proportional pools and adds, wta). Returns the worst relative layer
+    """Layer by layer: relevance in = relevance out - relevance dropped at zero denominators or
+    absorbed by biases (conservative rules, proportional pools, means and adds, wta, gates,
+    the LN-rule with its shift, the AH-rule). Returns the worst relative layer
     error and the total relative loss from start to input."""
     worst = 0.0
     for log in ref["logs"]:
-        if log.op in ("Conv", "Gemm") and log.rule not in CONSERVATIVE:
+        if log.op in ("Conv", "Gemm", "MatMul") and log.rule not in CONSERVATIVE:
             continue
         scale = float(torch.maximum(log.output_sum.abs(), log.input_sum.abs()).max()) or 1.0
         err = float((log.input_sum + log.lost - log.output_sum).abs().max()) / scale
@@ -1322,7 +1651,9 @@ def self_checks() -> None:
     check_hand_example()
     check_conv_against_dense()
     check_pools_against_loops()
-    print("self-checks: hand example, conv vs dense loops, pools vs loops: ok")
+    check_new_rules_by_hand()
+    print("self-checks: hand example, conv vs dense loops, pools vs loops, gate/mean/bias/LN/AH "
+          "rules by hand: ok")
 
 
 def make_fixture(spec: LrpSpec, out_dir: str) -> dict:

@@ -202,8 +202,9 @@ export function compileBackward(
   }
   const grads = new Map<string, string>();
   for (const w of spec.wrt) {
-    const total = gradOf(w);
-    if (!total) throw new Error(`internal: no signal reached "${w}"`);
+    // Rule sets that drop a branch (LRP gives a gate no relevance) send nothing to values that
+    // lie only on it: their signal is zero.
+    const total = gradOf(w) ?? b.zerosLike(w);
     const name = gradName(w);
     b.nodes.push({
       op_type: "Identity",

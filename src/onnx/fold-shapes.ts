@@ -74,12 +74,14 @@ function sameTensor(a: OrtTensor, b: OrtTensor): boolean {
  * Replaces the integer and boolean values computed only from `Shape` (or `Size`) outputs and
  * constants by constant initializers where they are the same at batch 1 and batch 2, and drops the
  * shape computations left with no reader. `inputs` give the concrete input dims (batch 1). A model
- * that cannot run at batch 2 is returned unchanged: it cannot tell which values follow the batch.
+ * that cannot run at batch 2 is returned unchanged: it cannot tell which values follow the batch,
+ * unless `fixedBatch` says the model only ever runs at its one batch size.
  */
 export async function foldStaticShapes(
   model: OnnxModel,
   engine: Engine,
   inputs: ModelInput | readonly ModelInput[],
+  options: { fixedBatch?: boolean } = {},
 ): Promise<FoldedShapes> {
   const list = Array.isArray(inputs) ? inputs : [inputs as ModelInput];
   const g = model.graph;
@@ -113,7 +115,8 @@ export async function foldStaticShapes(
   let two: Record<string, OrtTensor> | undefined;
   try {
     one = await run(1);
-    two = await run(2).catch(() => undefined);
+    // A model whose batch is fixed (run in chunks of it) has no other batch: every shape folds.
+    two = options.fixedBatch ? one : await run(2).catch(() => undefined);
   } finally {
     await session.dispose();
   }

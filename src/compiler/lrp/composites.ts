@@ -5,6 +5,7 @@ import { CamscopeError } from "../../errors.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
 import type { NodeProto } from "../../onnx/proto.ts";
 import { extendRuleSet, ruleSet, type Rule, type RuleSet } from "../rule.ts";
+import { GateFinder } from "./gates.ts";
 import { layerRules, type MaxPoolRule } from "./layer-rules.ts";
 import {
   isLinearNode,
@@ -145,7 +146,11 @@ export function lrpRuleSet(
   composite: Composite,
   options: LrpRuleSetOptions = {},
 ): RuleSet {
-  const linear = model.graph.node.filter(isLinearNode);
+  const gates = new GateFinder(model);
+  // A MatMul of two activations is no linear layer (attention: layer-rules' AH-rule).
+  const linear = model.graph.node.filter(
+    (n) => isLinearNode(n) && !(n.op_type === "MatMul" && gates.isBatched(n.input[1] ?? "")),
+  );
   const names = (n: NodeProto): string[] => [n.name ?? "", n.output[0] ?? ""].filter(Boolean);
   for (const key of Object.keys(composite.layers ?? {})) {
     if (!linear.some((n) => names(n).includes(key))) {
@@ -168,10 +173,10 @@ export function lrpRuleSet(
       (node.op_type === "Conv" ? composite.conv : composite.dense);
     rules.set(node.output[0]!, linearRule(complete(choice, options)));
   }
-  const base = ruleSet("lrp-layers", layerRules(composite.maxPool ?? "wta"));
+  const base = ruleSet("lrp-layers", layerRules(composite.maxPool ?? "wta", gates));
   // The name keys compiled-graph caches, so it must tell every configuration apart.
   const name = `LRP ${composite.name} #${fnv1a(JSON.stringify([composite, options.bounds ?? null]))}`;
-  return extendRuleSet(base, name, [], (node) => rules.get(node.output[0] ?? ""));
+  return extendRuleSet(base, name, [], (node) => rules.get(node.output[0] ?? ""), "LRP");
 }
 
 /** 32-bit FNV-1a of a string, in hex (no node:crypto: the compiler also runs in browsers). */

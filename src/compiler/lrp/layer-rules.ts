@@ -1,8 +1,8 @@
 // LRP rules of the layers that are not linear layers (docs/lrp-rules.md, "Other layers"):
-// activations pass relevance unchanged, pools and joins split it in proportion to their inputs,
-// and the ops that only move values (reshapes, concatenation, slicing, padding) move it with
-// them, which is what their exact gradient does.
-import { CamscopeError } from "../../errors.ts";
+// activations pass relevance unchanged, pools, means and joins split it in proportion to their
+// inputs, gated and normalised products keep it with the signal (products.ts), LayerNorm has the
+// LN-rule (layer-norm.ts), and the ops that only move values (reshapes, concatenation, slicing,
+// gathering, padding) move it with them, which is what their exact gradient does.
 import { attrInts, attrString } from "../../onnx/attributes.ts";
 import type { AttributeProto } from "../../onnx/proto.ts";
 import { unbroadcast } from "../broadcast.ts";
@@ -10,17 +10,23 @@ import type { OpRule, Rule, RuleContext } from "../rule.ts";
 import { averagePool } from "../rules/average-pool.ts";
 import { concat } from "../rules/concat.ts";
 import { expand } from "../rules/expand.ts";
+import { gather } from "../rules/gather.ts";
 import { globalAveragePool } from "../rules/global-average-pool.ts";
 import { globalMaxPool } from "../rules/global-max-pool.ts";
 import { maxPool } from "../rules/max-pool.ts";
 import { pad } from "../rules/pad.ts";
 import { identity } from "../rules/pass-through.ts";
+import { reduceMean, reduceSum } from "../rules/reduce.ts";
 import { flatten, reshape, squeeze, unsqueeze } from "../rules/reshape-like.ts";
 import { resize, upsample } from "../rules/resize.ts";
 import { slice } from "../rules/slice.ts";
 import { split } from "../rules/split.ts";
 import { transpose } from "../rules/transpose.ts";
 import { safeDivide } from "./divide.ts";
+import type { GateFinder } from "./gates.ts";
+import { gradientOf } from "./gradient-of.ts";
+import { layerNormalization } from "./layer-norm.ts";
+import { attentionRule, divRule, mulRule } from "./products.ts";
 
 export type MaxPoolRule = "wta" | "proportional";
 
@@ -38,30 +44,23 @@ const ACTIVATIONS = [
   "Elu",
   "Selu",
   "Softplus",
+  "Gelu",
   "Dropout",
   "BatchNormalization",
 ];
 
-/** The exact input gradient of `rule` at input 0 for the signal `signal` (for proportional rules). */
-function gradientOf(ctx: RuleContext, rule: OpRule, signal: string, node = ctx.node): string {
-  let result: string | undefined;
-  rule.rule({
-    ...ctx,
-    node,
-    gradOut: () => signal,
-    needsGrad: (k) => k === 0,
-    setGrad: (k, value) => {
-      if (k === 0) result = value;
-    },
-  });
-  if (!result) throw new Error(`internal: no input gradient from ${node.op_type}`);
-  return result;
-}
-
 /** x * pool^T(R / pool(x)) for an averaging pool whose output `pooled` is already computed. */
 function proportionalPool(ctx: RuleContext, rule: OpRule, pooled: string, node = ctx.node): string {
   const s = safeDivide(ctx.b, ctx.gradOut()!, pooled);
-  return ctx.b.mul(ctx.node.input[0]!, gradientOf(ctx, rule, s, node));
+  return ctx.b.mul(ctx.node.input[0]!, gradientOf(ctx, rule, s, 0, node));
+}
+
+/** Averages and sums over any axes (GlobalAveragePool written as ReduceMean, LayerNorm's mean). */
+function proportionalReduction(rule: OpRule): OpRule {
+  return {
+    op: rule.op,
+    rule: (ctx) => ctx.setGrad(0, proportionalPool(ctx, rule, ctx.node.output[0]!)),
+  };
 }
 
 /**
@@ -72,9 +71,8 @@ const maxPoolProportional: Rule = (ctx) => {
   const { node, b } = ctx;
   const dilations = attrInts(node, "dilations");
   if (dilations?.some((d) => d !== 1)) {
-    throw new CamscopeError(
-      "UNSUPPORTED_OP",
-      `MaxPool node "${node.name ?? ""}" is dilated; the proportional LRP rule supports undilated pools only (use "wta")`,
+    throw ctx.unsupported(
+      'it is dilated, and the proportional max-pool rule supports undilated pools only (use "wta")',
     );
   }
   const attribute: AttributeProto[] = [
@@ -87,30 +85,20 @@ const maxPoolProportional: Rule = (ctx) => {
   ctx.setGrad(0, proportionalPool(ctx, averagePool, pooled, avg));
 };
 
-/** Joins of activations: each batched input gets input * R / output (a bias absorbs its share). */
+/**
+ * Joins of activations: each input gets input * R / output, a subtracted input with its sign
+ * (a - b = a + (-b)); a constant (a bias) absorbs its share.
+ */
 const proportionalJoin: Rule = (ctx) => {
   const { node, b } = ctx;
   const y = node.output[0]!;
   const s = safeDivide(b, ctx.gradOut()!, y);
   node.input.forEach((x, k) => {
-    if (ctx.needsGrad(k)) ctx.setGrad(k, unbroadcast(ctx, b.mul(x, s), x, y));
+    if (!ctx.needsGrad(k)) return;
+    const share = b.mul(x, s);
+    const signed = node.op_type === "Sub" && k === 1 ? b.op("Neg", [share]) : share;
+    ctx.setGrad(k, unbroadcast(ctx, signed, x, y));
   });
-};
-
-/** Scaling by a constant keeps every share: relevance passes to the activation unchanged. */
-const constantScale: Rule = (ctx) => {
-  const { node } = ctx;
-  const batched = node.input.flatMap((x, k) => (ctx.isBatched(x) ? [k] : []));
-  const k = batched[0];
-  if (batched.length !== 1 || (node.op_type === "Div" && k !== 0)) {
-    throw new CamscopeError(
-      "UNSUPPORTED_OP",
-      `LRP has no rule for ${node.op_type} node "${node.name ?? ""}": only scaling an activation by a constant is supported`,
-    );
-  }
-  if (ctx.needsGrad(k!)) {
-    ctx.setGrad(k!, unbroadcast(ctx, ctx.gradOut()!, node.input[k!]!, node.output[0]!));
-  }
 };
 
 /** Nearest-neighbour resizing copies values, so relevance follows the copies; other modes mix. */
@@ -120,9 +108,8 @@ function nearestOnly(rule: OpRule): OpRule {
     rule: (ctx) => {
       const name = attrString(ctx.node, "mode", "nearest");
       if (name !== "nearest") {
-        throw new CamscopeError(
-          "UNSUPPORTED_OP",
-          `LRP has no rule for ${rule.op} node "${ctx.node.name ?? ""}" in mode "${name}" (only "nearest")`,
+        throw ctx.unsupported(
+          `it resizes in mode "${name}"; LRP moves relevance with "nearest" only`,
         );
       }
       rule.rule(ctx);
@@ -130,8 +117,11 @@ function nearestOnly(rule: OpRule): OpRule {
   };
 }
 
-/** The rules of every supported op other than the linear layers. */
-export function layerRules(maxPoolRule: MaxPoolRule): OpRule[] {
+/**
+ * The rules of every supported op other than the linear layers (MatMul: only products of two
+ * activations, attention; `gates` tells gates from signals).
+ */
+export function layerRules(maxPoolRule: MaxPoolRule, gates: GateFinder): OpRule[] {
   return [
     ...ACTIVATIONS.map((op) => ({ op, rule: unchanged })),
     identity,
@@ -145,13 +135,19 @@ export function layerRules(maxPoolRule: MaxPoolRule): OpRule[] {
       op: "GlobalAveragePool",
       rule: (ctx) => ctx.setGrad(0, proportionalPool(ctx, globalAveragePool, ctx.node.output[0]!)),
     },
+    proportionalReduction(reduceMean),
+    proportionalReduction(reduceSum),
     { op: "Add", rule: proportionalJoin },
+    { op: "Sub", rule: proportionalJoin },
     { op: "Sum", rule: proportionalJoin },
-    { op: "Mul", rule: constantScale },
-    { op: "Div", rule: constantScale },
+    { op: "Mul", rule: mulRule(gates) },
+    { op: "Div", rule: divRule },
+    { op: "MatMul", rule: attentionRule(gates) },
+    { op: "LayerNormalization", rule: layerNormalization },
     concat,
     expand,
     flatten,
+    gather,
     pad,
     reshape,
     nearestOnly(resize),

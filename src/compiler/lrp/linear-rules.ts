@@ -59,18 +59,12 @@ function linearLayer(ctx: RuleContext): LinearLayer {
   const { node } = ctx;
   const w = ctx.constant(node.input[WEIGHT_INPUT] ?? "");
   if (!w || ctx.needsGrad(WEIGHT_INPUT)) {
-    throw new CamscopeError(
-      "UNSUPPORTED_OP",
-      `LRP needs constant weights, but ${node.op_type} node "${node.name ?? ""}" takes its weights from the input`,
-    );
+    throw ctx.unsupported("its weights are computed from the input; LRP needs constant weights");
   }
   const biasName = node.op_type === "MatMul" ? undefined : node.input[2];
   const bias = biasName ? ctx.constant(biasName) : undefined;
   if (biasName && !bias) {
-    throw new CamscopeError(
-      "UNSUPPORTED_OP",
-      `LRP needs a constant bias, but ${node.op_type} node "${node.name ?? ""}" computes it`,
-    );
+    throw ctx.unsupported("its bias is computed; LRP needs a constant bias");
   }
   const weight = Float32Array.from(tensorData(w) as Float32Array);
   return {

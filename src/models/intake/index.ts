@@ -4,6 +4,7 @@
 // any batch size. Each pass says what it changed; the report is shown by `camscope layers`.
 import { Tensor, type Engine, type ModelSession } from "../../engine/engine.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
+import { foldStaticShapes } from "../../onnx/fold-shapes.ts";
 import { pruneDead } from "../../onnx/prune.ts";
 import { inferShapes, resolveInput } from "../../onnx/shapes.ts";
 import { sizeOf } from "../../onnx/tensor.ts";
@@ -111,6 +112,20 @@ export async function intake(original: OnnxModel, options: IntakeOptions): Promi
   }
 
   const batch = await symbolicBatch(model, input.name, options, changes);
+  const folded = await foldStaticShapes(
+    model,
+    options.engine,
+    resolveInput(model, options.spatial),
+    {
+      fixedBatch: batch.kind === "chunked",
+    },
+  );
+  if (folded.folded.length > 0) {
+    model = folded.model;
+    changes.push(
+      `folded ${folded.folded.length} shape computations to constants (${folded.removedNodes} nodes removed)`,
+    );
+  }
   return {
     model,
     input: input.name,
