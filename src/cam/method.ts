@@ -49,6 +49,11 @@ interface MethodBase {
   readonly needsRelevance?: boolean;
   /** Whether the map goes through ReLU before normalisation (default true). */
   readonly relu?: boolean;
+  /**
+   * Why the method cannot explain `layer` (CAM needs a global-average-pooling + linear head after
+   * it), or undefined when it can. Methods without it apply to every layer.
+   */
+  notApplicable?(layer: LayerInfo): string | undefined;
 }
 
 export interface WeightsMethod extends MethodBase {

@@ -5,6 +5,7 @@ import { Backward } from "../compiler/backward-session.ts";
 import type { ScoreKind } from "./targets.ts";
 import type { ModelContext } from "../models/context.ts";
 import { DataType } from "../onnx/proto.ts";
+import { ValueShapes } from "../onnx/value-shapes.ts";
 
 export interface ScoreBackward {
   backward: Backward;
@@ -54,8 +55,11 @@ async function build(ctx: ModelContext, score: ScoreKind, binary: boolean): Prom
     name: PROBABILITIES,
     type: { tensor_type: { elem_type: DataType.FLOAT } },
   });
-  const withProbabilities = new Map(shapes);
+  // The copy keeps the batch axes the compiler reads (a plain Map would lose them).
+  const withProbabilities = shapes instanceof ValueShapes ? shapes.copy() : new ValueShapes(shapes);
   withProbabilities.set(PROBABILITIES, shapes.get(ctx.output)!);
+  const axes = withProbabilities.batchAxes.get(ctx.output);
+  if (axes) withProbabilities.batchAxes.set(PROBABILITIES, axes);
   return {
     backward: new Backward(ctx.engine, model, withProbabilities, ctx.input.name),
     output: PROBABILITIES,

@@ -32,13 +32,14 @@ export interface PixelCliOptions {
 
 /**
  * The CAM and pixel-attribution methods named ("all": every CAM method, "pixel": every
- * pixel-attribution method; both may be combined with other names).
+ * pixel-attribution method; both may be combined with other names), and which CAM methods were
+ * named one by one.
  */
 export async function splitMethods(
   model: OnnxModel,
   names: readonly string[],
   options: PixelCliOptions,
-): Promise<{ cam: CamMethod[]; pixel: AttributionMethod[] }> {
+): Promise<{ cam: CamMethod[]; pixel: AttributionMethod[]; named: Set<string> }> {
   const camNames: string[] = [];
   const pixelNames: string[] = [];
   const cams = camMethods(model).map((m) => m.name);
@@ -85,7 +86,9 @@ export async function splitMethods(
         },
       )
     : [];
-  return { cam, pixel };
+  // Methods asked for by name, as opposed to through "all": they must apply to the layers.
+  const named = new Set(camNames.filter((n) => n !== "all"));
+  return { cam, pixel, named };
 }
 
 /** --composite, checked before any image is read (an unknown name lists the valid ones). */

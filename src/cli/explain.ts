@@ -11,6 +11,7 @@ import { IG_DEFAULT_STEPS } from "../attribution/methods/integrated-gradients.ts
 import { OCCLUSION_DEFAULTS } from "../attribution/methods/occlusion.ts";
 import { RISE_DEFAULTS } from "../attribution/methods/rise.ts";
 import { SMOOTHGRAD_DEFAULTS } from "../attribution/methods/smoothgrad.ts";
+import { applicableMethods } from "../cam/methods/index.ts";
 import { CamExplainer, type ExplainOptions } from "../cam/explainer.ts";
 import { explainSmoothed } from "../cam/smoothing.ts";
 import type { ScoreKind, TargetOptions } from "../cam/targets.ts";
@@ -212,14 +213,17 @@ export async function explainImages(
 ): Promise<MapsIndex> {
   const { engine, ctx } = await openFromOptions(options);
   try {
-    const { cam: methods, pixel } = await splitMethods(
-      ctx.model,
-      commaList(options.method, "--method"),
-      options,
-    );
+    const split = await splitMethods(ctx.model, commaList(options.method, "--method"), options);
+    const { pixel } = split;
     const layerNames = commaList(options.layer, "--layer");
     // Resolved now so that a misspelt layer fails before the images are read.
-    await Promise.all(layerNames.map((name) => ctx.layer(name)));
+    const layers = await Promise.all(layerNames.map((name) => ctx.layer(name)));
+    const applicable = applicableMethods(split.cam, layers);
+    for (const { method, why } of applicable.skipped) {
+      if (split.named.has(method.name)) throw new CamscopeError("INVALID_ARGUMENT", why);
+      io.err.write(`note: ${method.name} left out of "all": ${why}\n`);
+    }
+    const methods = applicable.methods;
     const classes = parseTargetClasses(options.target, ctx.card.labels, paths.length);
     if (options.topK !== undefined && classes !== "top1") {
       throw new CamscopeError("INVALID_ARGUMENT", "Give either --target or --top-k, not both");

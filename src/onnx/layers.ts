@@ -46,8 +46,9 @@ function viewOf(
   const roles = layout?.roles.join("");
   if (dims.length === 4) {
     if (roles === "NHWC") return { dims: [dims[0]!, dims[3]!, dims[1]!, dims[2]!], layout: "NHWC" };
-    // Channels-first by its op, or a 4-D value of unknown layout: as camscope always read them.
-    if (roles === undefined || roles === "NCHW") return { dims: [...dims], layout: "NCHW" };
+    // Only values whose axes are known: a 4-D value of unknown layout may be anything (Swin's
+    // windows hold several windows of one image on the batch axis).
+    if (roles === "NCHW") return { dims: [...dims], layout: "NCHW" };
     return undefined;
   }
   if (dims.length === 3 && roles === "NTC" && layout?.grid) {

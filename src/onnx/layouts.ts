@@ -5,7 +5,8 @@
 // channels-last grids (ConvNeXt blocks, Swin) and token sequences (vision transformers, whose
 // patch tokens lie on the grid of their patch embedding, after class or distillation tokens).
 import { attrInt, attrInts } from "./attributes.ts";
-import type { OnnxModel } from "./model.ts";
+import type { GraphIndex, OnnxModel } from "./model.ts";
+import type { NodeProto } from "./proto.ts";
 
 /** N batch, C channels, H and W spatial, T tokens (prefix tokens, then an h x w grid row-major). */
 export type AxisRole = "N" | "C" | "H" | "W" | "T";
@@ -24,6 +25,11 @@ const CHANNELS_FIRST = new Set([
   "MaxPool",
   "AveragePool",
   "LpPool",
+  "GlobalAveragePool",
+  "GlobalMaxPool",
+  "GlobalLpPool",
+  "DepthToSpace",
+  "SpaceToDepth",
   "BatchNormalization",
   "InstanceNormalization",
   "LRN",
@@ -69,6 +75,11 @@ const SAME_LAYOUT = new Set([
   "LayerNormalization",
 ]);
 
+const REDUCTIONS = new Set(["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2"]);
+
+// Ops that only re-view values.
+const VIEWS = new Set(["Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Identity"]);
+
 // Ops that keep the rank and the meaning of every axis but may change sizes (channel concats,
 // crops, the shifted windows and patch merging of Swin).
 const RESIZE_AXES = new Set(["Concat", "Slice", "Pad"]);
@@ -90,12 +101,22 @@ export function inferLayouts(
 ): Map<string, ValueLayout> {
   const layouts = new Map<string, ValueLayout>();
   if (dims.get(input)?.length === 4) layouts.set(input, { roles: ["N", "C", "H", "W"] });
+  const { producer } = model.index();
   for (const node of model.graph.node) {
+    if (node.op_type === "Split") {
+      // Every part keeps the meaning of every axis (ShuffleNet's channel split).
+      const l = layouts.get(node.input[0] ?? "");
+      for (const o of node.output)
+        if (l && dims.get(o)?.length === l.roles.length) layouts.set(o, l);
+      continue;
+    }
     const out = node.output[0];
     if (!out) continue;
     const outDims = dims.get(out);
     if (!outDims) continue;
-    const layout = layoutOf(node.op_type, node, out, outDims, dims, layouts);
+    const layout =
+      layoutOf(node.op_type, node, outDims, dims, layouts) ??
+      roundTrip(node.input[0], outDims, dims, layouts, producer);
     if (layout) layouts.set(out, layout);
   }
   return layouts;
@@ -103,8 +124,7 @@ export function inferLayouts(
 
 function layoutOf(
   op: string,
-  node: Parameters<typeof attrInt>[0],
-  out: string,
+  node: NodeProto,
   outDims: readonly number[],
   dims: Dims,
   layouts: ReadonlyMap<string, ValueLayout>,
@@ -151,8 +171,32 @@ function layoutOf(
     if (same(inDims, outDims)) return inLayout;
     return tokensOf(inLayout, inDims, outDims);
   }
-  if (op === "ReduceMean" || op === "ReduceSum" || op === "ReduceMax") {
-    return inLayout && same(inDims, outDims) ? inLayout : undefined;
+  if (REDUCTIONS.has(op)) {
+    // With keepdims (the default) every axis keeps its meaning, reduced ones at size 1.
+    return inLayout && inDims?.length === outDims.length ? inLayout : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * A value reshaped back to the dims of the last laid-out value before a chain of reshapes and
+ * transposes has that value's layout: ShuffleNet's channel shuffle goes [N, C, H, W] ->
+ * [N, g, C/g, H, W] -> transpose -> [N, C, H, W].
+ */
+function roundTrip(
+  data: string | undefined,
+  outDims: readonly number[],
+  dims: Dims,
+  layouts: ReadonlyMap<string, ValueLayout>,
+  producer: GraphIndex["producer"],
+): ValueLayout | undefined {
+  let v = data;
+  for (let step = 0; v !== undefined && step < 4; step++) {
+    const l = layouts.get(v);
+    if (l) return same(dims.get(v), outDims) ? l : undefined;
+    const node = producer.get(v)?.node;
+    if (!node || !VIEWS.has(node.op_type)) return undefined;
+    v = node.input[0];
   }
   return undefined;
 }
@@ -178,7 +222,7 @@ function tokensOf(
 
 /** Tokens concatenated after others (a class token) move the grid back by their count. */
 function concatLayout(
-  node: Parameters<typeof attrInt>[0],
+  node: NodeProto,
   l: ValueLayout,
   outDims: readonly number[],
   dims: Dims,

@@ -11,4 +11,11 @@ export class ValueShapes extends Map<string, number[]> {
    * the model could not be probed at a second batch size.
    */
   readonly batchAxes = new Map<string, number[]>();
+
+  /** A copy (dims and batch axes) to which a derived model's extra values can be added. */
+  copy(): ValueShapes {
+    const out = new ValueShapes(this);
+    for (const [k, v] of this.batchAxes) out.batchAxes.set(k, v);
+    return out;
+  }
 }

@@ -1,16 +1,18 @@
 import { CamscopeError } from "../../errors.ts";
 import { attrInt, attrInts } from "../../onnx/attributes.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
-import type { NodeProto } from "../../onnx/proto.ts";
-import { tensorData } from "../../onnx/tensor.ts";
+import type { NodeProto, TensorProto } from "../../onnx/proto.ts";
+import { tensorData, tensorNumbers } from "../../onnx/tensor.ts";
 import type { WeightsMethod } from "../method.ts";
 
 const RESHAPES = new Set(["Flatten", "Reshape", "Squeeze", "Identity", "Dropout"]);
 
-function isGlobalAverage(node: NodeProto): boolean {
+function isGlobalAverage(node: NodeProto, constants: ReadonlyMap<string, TensorProto>): boolean {
   if (node.op_type === "GlobalAveragePool") return true;
   if (node.op_type !== "ReduceMean") return false;
-  const axes = attrInts(node, "axes");
+  // Axes are an attribute before opset 18 and an input from it.
+  const given = node.input[1] ? constants.get(node.input[1]) : undefined;
+  const axes = given ? tensorNumbers(given) : attrInts(node, "axes");
   return axes !== undefined && [...axes].sort().join() === "2,3";
 }
 
@@ -35,7 +37,8 @@ export function linearHeadWeights(
     );
   };
   let node = only(layer);
-  if (!node || !isGlobalAverage(node)) return fail(`found ${node?.op_type ?? "several consumers"}`);
+  if (!node || !isGlobalAverage(node, initializers))
+    return fail(`found ${node?.op_type ?? "several consumers"}`);
   node = only(node.output[0]!);
   while (node && RESHAPES.has(node.op_type)) node = only(node.output[0]!);
   if (!node || (node.op_type !== "Gemm" && node.op_type !== "MatMul")) {
@@ -68,6 +71,14 @@ export function camMethod(model: OnnxModel): WeightsMethod {
     title: "CAM",
     kind: "weights",
     needsGradients: false,
+    notApplicable: (layer) => {
+      try {
+        linearHeadWeights(model, layer.name);
+        return undefined;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    },
     weights: ({ layer, targets }) => {
       const head = linearHeadWeights(model, layer.name);
       const out = new Float32Array(targets.classes.length * head.channels);

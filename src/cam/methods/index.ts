@@ -1,5 +1,6 @@
 // Every CAM method by CLI name. CAM reads the model's head weights, so methods are built per model.
 import { CamscopeError } from "../../errors.ts";
+import type { LayerInfo } from "../../onnx/layers.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
 import type { CamMethod } from "../method.ts";
 import { ablationCam } from "./ablation-cam.ts";
@@ -48,4 +49,22 @@ export function resolveMethods(model: OnnxModel, names: readonly string[]): CamM
     }
     return m;
   });
+}
+
+/**
+ * The methods that apply to every one of `layers`, and why the others do not: `--method all`
+ * leaves out CAM on a head it is not defined for rather than failing the whole run.
+ */
+export function applicableMethods(
+  methods: readonly CamMethod[],
+  layers: readonly LayerInfo[],
+): { methods: CamMethod[]; skipped: { method: CamMethod; why: string }[] } {
+  const kept: CamMethod[] = [];
+  const skipped: { method: CamMethod; why: string }[] = [];
+  for (const method of methods) {
+    const why = layers.map((l) => method.notApplicable?.(l)).find((w) => w !== undefined);
+    if (why === undefined) kept.push(method);
+    else skipped.push({ method, why });
+  }
+  return { methods: kept, skipped };
 }

@@ -103,11 +103,16 @@ export function normalizeHead(
   let head: HeadKind = "logits";
   let logits = output;
   let v = output;
-  while (producer.get(v) && VIEW_OPS.has(producer.get(v)!.node.op_type)) {
-    const source = producer.get(v)!.node.input[0]!;
-    const d = dimsOf(source);
-    if (!d || sizeOf(d.slice(1)) !== classes) break;
-    v = source;
+  for (;;) {
+    const node = producer.get(v)?.node;
+    const source = node?.input[0];
+    const d = source === undefined ? undefined : dimsOf(source);
+    if (!node || !d || sizeOf(d.slice(1)) !== classes) break;
+    // A Transpose of a vector padded with 1s keeps the class order (old exporters wrap an
+    // axis-1 Softmax of [N, C, 1, 1] in Transposes to a last-axis one).
+    const reorders = node.op_type === "Transpose" && d.slice(1).filter((x) => x > 1).length > 1;
+    if (!(VIEW_OPS.has(node.op_type) || node.op_type === "Transpose") || reorders) break;
+    v = source!;
   }
   const last = producer.get(v)?.node;
   if (last && (last.op_type === "Softmax" || last.op_type === "LogSoftmax")) {

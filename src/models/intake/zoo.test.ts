@@ -13,7 +13,8 @@ import { fileURLToPath } from "node:url";
 import { AttributionExplainer } from "../../attribution/explainer.ts";
 import { attributionMethods } from "../../attribution/methods/index.ts";
 import { CamExplainer } from "../../cam/explainer.ts";
-import { camMethods } from "../../cam/methods/index.ts";
+import { gradCam } from "../../cam/methods/grad-cam.ts";
+import { applicableMethods, camMethods } from "../../cam/methods/index.ts";
 import { Backward, oneHotSeed } from "../../compiler/backward-session.ts";
 import { exactGradient } from "../../compiler/rules/index.ts";
 import { Engine, Tensor } from "../../engine/engine.ts";
@@ -135,18 +136,25 @@ async function checkReference(ctx: ModelContext, zoo: ZooMember, ref: Reference)
 
 async function runEveryMethod(ctx: ModelContext, zoo: ZooMember): Promise<string> {
   const images = { data: floats(zoo.inputData), dims: zoo.input.dims };
-  const cams = await new CamExplainer(ctx).explain(images, {
-    methods: camMethods(ctx.model),
-    batchSize: 64,
-  });
+  // CAM itself is defined only for a head of global average pooling and one linear layer.
+  const { methods, skipped } = applicableMethods(camMethods(ctx.model), [await ctx.defaultLayer()]);
+  for (const s of skipped) assert.match(s.why, /^CAM needs global average pooling/);
+  const cams = await new CamExplainer(ctx).explain(images, { methods, batchSize: 64 });
   for (const r of cams.results) assertFinite(r.map.data, `${r.method.name} map`);
+  // The probability score differentiates through a Softmax appended to the logits.
+  const probability = await new CamExplainer(ctx).explain(images, {
+    methods: [gradCam],
+    target: { score: "probability" },
+  });
+  assertFinite(probability.results[0]!.map.data, "Grad-CAM of the probability");
   const pixels = await new AttributionExplainer(ctx).explain(images, {
     methods: attributionMethods(PIXEL_OPTIONS),
     batchSize: 64,
   });
   for (const r of pixels.results) assertFinite(r.attribution.data, `${r.method.name} attribution`);
   const layer = cams.layers[0]!;
-  return `${cams.results.length} CAM methods at ${layer.name} (${layer.layout} ${layer.dims.slice(1).join("x")}), ${pixels.results.length} pixel methods`;
+  const without = skipped.length ? " (CAM itself does not apply: no GAP + linear head)" : "";
+  return `${cams.results.length} CAM methods at ${layer.name} (${layer.layout} ${layer.dims.slice(1).join("x")})${without}, ${pixels.results.length} pixel methods`;
 }
 
 for (const zoo of members) {
