@@ -100,7 +100,7 @@ export function listLayers(
  *   longer reach the class token, so later layers have no gradient there).
  * - CNNs: the last spatial layer that feeds a global pooling, flatten or reshape (squeeze-
  *   excitation blocks pool too, so the last one in graph order is the head's), stepping back over
- *   a class-score convolution (SqueezeNet's head: a 1x1 Conv with one channel per class, pooled
+ *   an adaptive average pooling (VGG) and over a class-score convolution (SqueezeNet's head: a 1x1 Conv with one channel per class, pooled
  *   straight into the logits) to the features it reads.
  * - Otherwise the last spatial layer.
  */
@@ -127,6 +127,10 @@ export function defaultLayer(model: OnnxModel, layers: readonly LayerInfo[]): La
     if (layer) best = layer;
   }
   if (!best) return layers[layers.length - 1]!;
+  // VGG's adaptive average pooling (an AveragePool before the flatten) only resamples the last
+  // block's maps; the block's own output is the layer (pytorch-grad-cam's features[-1]).
+  const pool = index.producer.get(best.name)?.node;
+  if (pool?.op_type === "AveragePool") best = byName.get(pool.input[0] ?? "") ?? best;
   return featuresBeforeClassScores(model, best, byName, index) ?? best;
 }
 

@@ -96,9 +96,12 @@ function same(a: readonly number[] | undefined, b: readonly number[] | undefined
  */
 export function inferLayouts(
   model: OnnxModel,
-  dims: Dims,
+  probed: Dims,
   input: string,
 ): Map<string, ValueLayout> {
+  // Constants' dims too (a linear layer's weight), which a probe run does not list.
+  const dims = new Map(probed);
+  for (const t of model.graph.initializer) if (t.name && t.dims) dims.set(t.name, [...t.dims]);
   const layouts = new Map<string, ValueLayout>();
   if (dims.get(input)?.length === 4) layouts.set(input, { roles: ["N", "C", "H", "W"] });
   const { producer } = model.index();
