@@ -2,17 +2,18 @@
 import { GLYPH_HEIGHT } from "./font.ts";
 import { resizeImage } from "./resample.ts";
 import { drawText, fitText, measureText } from "./text.ts";
-import type { RgbImage } from "./types.ts";
+import type { Rgb, RgbImage } from "./types.ts";
 import { assertRgbImage } from "./types.ts";
 
-type Rgb = readonly [number, number, number];
-
+/** One cell of a {@link makeGrid} grid. */
 export interface GridCell {
+  /** The picture. */
   image: RgbImage;
   /** Text under the cell; "\n" starts a new line; lines too wide for the cell end in "…". */
   caption?: string;
 }
 
+/** Options of {@link makeGrid}. */
 export interface GridOptions {
   /** Cells per row (capped at the number of cells). */
   columns: number;
@@ -21,7 +22,14 @@ export interface GridOptions {
    * { width: 320, height: 240 }. Without it images keep their size. Either way every cell's image
    * area is the size of the largest image, and smaller images are centred in it.
    */
-  cellSize?: number | { width: number; height: number };
+  cellSize?:
+    | number
+    | {
+        /** Box width in pixels. */
+        width: number;
+        /** Box height in pixels. */
+        height: number;
+      };
   /** Space around and between cells, in pixels; default 8. */
   padding?: number;
   /** Background colour as RGB bytes; default white. */

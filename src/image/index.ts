@@ -1,6 +1,6 @@
 // The image layer's public API. decode.ts and png.ts need Node (sharp); everything else is plain
 // TypeScript over typed arrays and runs in a browser as well.
-export type { FloatMap, InputTransform, RgbImage } from "./types.ts";
+export type { FloatMap, InputTransform, Rgb, RgbImage } from "./types.ts";
 export { decodeImage, ImageDecodeError, readImages } from "./decode.ts";
 export type { DecodeOptions, ReadImagesOptions } from "./decode.ts";
 export { resizeImage } from "./resample.ts";

@@ -3,17 +3,30 @@
 import { CamscopeError } from "../errors.ts";
 import { preprocess, type PreprocessSpec } from "../image/preprocess.ts";
 
+/**
+ * What camscope needs to know about a classifier beyond its ONNX graph (class names,
+ * preprocessing, the layer to explain), plus the provenance of the bundled models. Read from
+ * `<model>.json` beside the model.
+ */
 export interface ModelCard {
+  /** The model's name. */
   name: string;
   /** Architecture family of a bundled model ("vgg", "resnet", "mobilenet"). */
   family?: string;
+  /** What the model is, in a sentence or two. */
   description?: string;
   /** Class names in output order. */
   labels: string[];
   /** The image input as exported; null marks a symbolic (batch) dim. */
-  input?: { name: string; dims: (number | null)[] };
+  input?: {
+    /** The input's name. */
+    name: string;
+    /** Its dims. */
+    dims: (number | null)[];
+  };
   /** Name of the logits output. */
   output?: string;
+  /** How images become the model's input tensor. */
   preprocessing: PreprocessSpec;
   /** The ONNX value CAM methods explain by default. */
   defaultLayer?: string;
@@ -23,15 +36,22 @@ export interface ModelCard {
   validationAccuracy?: number;
   /** The synthetic-dataset split the held-out accuracy was measured on, and its datasetHash. */
   evaluation?: {
+    /** The split's name. */
     split: string;
+    /** The generator seed. */
     seed: number;
+    /** Images evaluated. */
     count: number;
+    /** Share of two-object images in the split. */
     twoObjectShare?: number;
+    /** {@link datasetHash} of the images, to prove they were regenerated exactly. */
     datasetHash?: string;
   };
   /** Training recipe, free-form (recorded for provenance, not read by camscope). */
   training?: Record<string, unknown>;
+  /** Trainable parameters. */
   parameters?: number;
+  /** The ONNX opset the model was exported at. */
   opset?: number;
 }
 

@@ -8,9 +8,17 @@ import { inferShapes, resolveInput, type ModelInput } from "../onnx/shapes.ts";
 import { specInputDims, type ModelCard } from "./card.ts";
 import { loadModel, type LoadedModel, type LoadModelOptions } from "./registry.ts";
 
+/**
+ * A loaded model with what every explainer derives from it: the resolved input, the logits
+ * output, intermediate shapes (one probe run, done on first use), the spatial layers and the
+ * default one. Explainers take one; {@link openModel} makes one.
+ */
 export class ModelContext {
+  /** The model's graph. */
   readonly model: OnnxModel;
+  /** Its card: labels, preprocessing, default layer. */
   readonly card: ModelCard;
+  /** The engine that runs it. */
   readonly engine: Engine;
   /** The image input with concrete dims, batch 1. */
   readonly input: ModelInput;

@@ -11,7 +11,9 @@ import { genericLabels, imagenetLabels } from "../labels/index.ts";
 import { OnnxModel, valueInfoDims } from "../onnx/model.ts";
 import { isObject, parseCard, type ModelCard } from "./card.ts";
 
+/** The models that ship with camscope, small CNNs trained on its synthetic shapes. */
 export const BUNDLED_MODELS = ["synth-vgg", "synth-resnet", "synth-mobilenet"] as const;
+/** The name of a bundled model. */
 export type BundledModelName = (typeof BUNDLED_MODELS)[number];
 
 // This file sits two levels below the package root both as src/models/*.ts and dist/models/*.js.
@@ -20,13 +22,17 @@ const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The folder holding the bundled `<name>.onnx` files and their `<name>.json` cards. */
 export const MODELS_DIR = join(PACKAGE_ROOT, "models");
 
+/** A model and its card, from {@link loadModel}. */
 export interface LoadedModel {
+  /** The model's graph. */
   model: OnnxModel;
+  /** Its card (bundled, from a sibling `.json`, or synthesised). */
   card: ModelCard;
   /** Whether the model is one of BUNDLED_MODELS. */
   bundled: boolean;
 }
 
+/** Options of {@link loadModel}. */
 export interface LoadModelOptions {
   /**
    * Preprocessing that replaces the card's. A preset name is fitted to the model: its size
@@ -35,6 +41,7 @@ export interface LoadModelOptions {
   preprocessing?: PreprocessSpec | PresetName;
 }
 
+/** Whether `name` is one of {@link BUNDLED_MODELS}. */
 export function isBundledModel(name: string): name is BundledModelName {
   return (BUNDLED_MODELS as readonly string[]).includes(name);
 }

@@ -2,6 +2,7 @@
 import { CamscopeError } from "../errors.ts";
 import type { OnnxModel } from "./model.ts";
 
+/** A 4-D spatial activation a CAM method can explain. */
 export interface LayerInfo {
   /** The ONNX value name; this is what `--layer` takes. */
   name: string;

@@ -8,7 +8,9 @@ import { withOutputs } from "./outputs.ts";
 import { DataType } from "./proto.ts";
 import { sizeOf } from "./tensor.ts";
 
+/** A model's image input, with the concrete dims camscope runs it at. */
 export interface ModelInput {
+  /** The input's name. */
   name: string;
   /** Concrete dims used to run the model, batch 1. */
   dims: number[];

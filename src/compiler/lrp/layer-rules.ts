@@ -22,6 +22,10 @@ import { split } from "../rules/split.ts";
 import { transpose } from "../rules/transpose.ts";
 import { safeDivide } from "./divide.ts";
 
+/**
+ * LRP at max pooling: `wta` gives a window's relevance to its maximum, `proportional` splits it in
+ * proportion to the window's inputs.
+ */
 export type MaxPoolRule = "wta" | "proportional";
 
 const unchanged: Rule = (ctx) => ctx.setGrad(0, ctx.gradOut()!);

@@ -10,6 +10,7 @@ function positive(ctx: RuleContext): string {
   return ctx.b.op("Relu", [ctx.gradOut()!]);
 }
 
+/** Guided backprop: the gradient, with only positive signals passed through positive activations. */
 export const guidedBackprop = extendRuleSet(exactGradient, "guided-backprop", [
   { op: "Relu", rule: (ctx) => ctx.setGrad(0, ctx.b.mul(positive(ctx), reluMask(ctx))) },
   {
@@ -21,6 +22,7 @@ export const guidedBackprop = extendRuleSet(exactGradient, "guided-backprop", [
   },
 ] satisfies OpRule[]);
 
+/** Deconvnet: the gradient, with only positive signals passed at ReLU-like ops. */
 export const deconvnet = extendRuleSet(exactGradient, "deconvnet", [
   { op: "Relu", rule: (ctx) => ctx.setGrad(0, positive(ctx)) },
   { op: "Clip", rule: (ctx) => ctx.setGrad(0, positive(ctx)) },
