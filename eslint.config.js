@@ -3,7 +3,19 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   // Scratch and run output folders are git-ignored; linting them would fail on throwaway code.
-  { ignores: ["dist/", "node_modules/", "models/", "samples/", "bin/", "tmp/", "out/", "runs/"] },
+  {
+    ignores: [
+      "dist/",
+      "docs/api/",
+      "node_modules/",
+      "models/",
+      "samples/",
+      "bin/",
+      "tmp/",
+      "out/",
+      "runs/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -5,6 +5,20 @@ export type { CamscopeErrorCode } from "./errors.ts";
 
 // ONNX models and layers.
 export { OnnxModel, valueInfoDims } from "./onnx/model.ts";
+export type { GraphIndex } from "./onnx/model.ts";
+export { AttributeType, DataType } from "./onnx/proto.ts";
+export type {
+  AttributeProto,
+  GraphProto,
+  ModelProto,
+  NodeProto,
+  OperatorSetIdProto,
+  TensorProto,
+  TensorShapeDimension,
+  TypeProto,
+  ValueInfoProto,
+} from "./onnx/proto.ts";
+export type { AttrValue } from "./onnx/attributes.ts";
 export { withOutputs } from "./onnx/outputs.ts";
 export { inferShapes, resolveInput } from "./onnx/shapes.ts";
 export type { ModelInput } from "./onnx/shapes.ts";
@@ -38,6 +52,7 @@ export * from "./image/index.ts";
 // The synthetic shapes dataset the bundled models were trained on.
 export { generateSample, generateSplit, SYNTHETIC_CLASSES } from "./data/synthetic/generator.ts";
 export type {
+  Bbox,
   SampleOptions,
   SplitOptions,
   SyntheticObject,
@@ -54,8 +69,10 @@ export { explainSmoothed } from "./cam/smoothing.ts";
 export { resolveTargets } from "./cam/targets.ts";
 export type { ScoreKind, TargetOptions, Targets } from "./cam/targets.ts";
 export { Backward, oneHotSeed } from "./compiler/backward-session.ts";
-export type { FloatTensor } from "./compiler/backward-session.ts";
+export type { BackwardResult, FloatTensor } from "./compiler/backward-session.ts";
 export { compileBackward } from "./compiler/compile.ts";
+export type { BackwardSpec, CompiledBackward } from "./compiler/compile.ts";
+export type { GraphBuilder } from "./compiler/builder.ts";
 export { exactGradient } from "./compiler/rules/index.ts";
 export { deconvnet, guidedBackprop } from "./compiler/rules/guided.ts";
 export { extendRuleSet, ruleSet } from "./compiler/rule.ts";
@@ -74,6 +91,7 @@ export type {
   AttributionRun,
   ChannelReduction,
   Completeness,
+  FillInput,
 } from "./attribution/method.ts";
 export {
   ALL_ATTRIBUTION,
@@ -82,6 +100,11 @@ export {
   resolveAttributionMethods,
 } from "./attribution/methods/index.ts";
 export type { AttributionMethodOptions } from "./attribution/methods/index.ts";
+export type { IntegratedGradientsOptions } from "./attribution/methods/integrated-gradients.ts";
+export type { LrpOptions } from "./attribution/methods/lrp.ts";
+export type { OcclusionOptions } from "./attribution/methods/occlusion.ts";
+export type { RiseOptions } from "./attribution/methods/rise.ts";
+export type { SmoothGradOptions } from "./attribution/methods/smoothgrad.ts";
 export type { Baseline, BaselineKind } from "./attribution/baselines.ts";
 
 // Evaluation datasets (ImageNet folders, VOC, COCO, synthetic) and explanation metrics.
@@ -95,9 +118,15 @@ export type {
   LoadDatasetOptions,
 } from "./data/dataset.ts";
 export { deletionInsertion, modelProbability } from "./metrics/deletion-insertion.ts";
-export type { ScoreFunction } from "./metrics/deletion-insertion.ts";
+export type {
+  DeletionInsertionOptions,
+  DeletionInsertionResult,
+  ScoreFunction,
+} from "./metrics/deletion-insertion.ts";
 export { averageDrop, winPercent } from "./metrics/average-drop.ts";
+export type { AverageDropOptions, AverageDropResult } from "./metrics/average-drop.ts";
 export { road } from "./metrics/road.ts";
+export type { RoadOptions, RoadResult } from "./metrics/road.ts";
 export { energyPointing, pointingGame } from "./metrics/pointing.ts";
 export { boxIou, maskIou } from "./metrics/iou.ts";
 export { cascadingRandomization, spearman, ssim } from "./metrics/sanity.ts";
@@ -114,7 +143,8 @@ export {
   resolveComposite,
   uniformComposite,
 } from "./compiler/lrp/composites.ts";
-export type { Composite, RuleChoice } from "./compiler/lrp/composites.ts";
+export type { Composite, LrpRuleSetOptions, RuleChoice } from "./compiler/lrp/composites.ts";
+export type { MaxPoolRule } from "./compiler/lrp/layer-rules.ts";
 export type { LinearRuleSpec } from "./compiler/lrp/linear-rules.ts";
 export { foldBatchNorm } from "./compiler/lrp/canonize.ts";
 export { relevanceCam } from "./cam/methods/relevance-cam.ts";

@@ -15,8 +15,16 @@ import { sizeOf } from "../onnx/tensor.ts";
 import { createRng, deriveSeed } from "../util/random.ts";
 import type { AttributionRun } from "./method.ts";
 
+/**
+ * A computed Integrated Gradients baseline: `black` (the preprocessed black image), `blur` (the
+ * input blurred by an 11 x 11 Gaussian of sigma 5) or `uniform` (a seeded random image).
+ */
 export type BaselineKind = "black" | "blur" | "uniform";
 export const BASELINE_KINDS: readonly BaselineKind[] = ["black", "blur", "uniform"];
+/**
+ * Integrated Gradients' baseline x': a {@link BaselineKind}, or a tensor in model-input space,
+ * [C, H, W] or [1, C, H, W] for every row or [N, C, H, W] one per image.
+ */
 export type Baseline = BaselineKind | FloatTensor;
 
 /** The preprocessed tensor [C, H, W] of an image of one colour (byte value) at the input size. */

@@ -24,8 +24,11 @@ import { displayMap } from "./maps.ts";
 import type { AttributionMethod, AttributionRun, Completeness, FillInput } from "./method.ts";
 import { scoreBackward } from "../cam/score-backward.ts";
 
+/** Options of {@link AttributionExplainer.explain}. */
 export interface AttributionOptions {
+  /** The methods to run, e.g. `resolveAttributionMethods(["ig", "saliency"])`. */
   methods: readonly AttributionMethod[];
+  /** Which classes to explain; default each image's top class. */
   target?: TargetOptions;
   /** Layers Guided Grad-CAM takes its Grad-CAM from ("auto": the default); several are fused. */
   layers?: readonly string[];
@@ -35,12 +38,15 @@ export interface AttributionOptions {
   seed?: number;
 }
 
+/** One pixel-attribution method's maps for every target row. */
 export interface AttributionMaps {
+  /** The method. */
   method: AttributionMethod;
   /** One value per input pixel, [R, H, W], in the score's units. */
   attribution: FloatTensor;
   /** The display map, [R, H, W]: attribution / max |attribution| if signed, else min-max. */
   map: FloatTensor;
+  /** Whether the map takes both signs. */
   signed: boolean;
   /** Integrated Gradients only. */
   completeness?: Completeness;
@@ -52,16 +58,24 @@ export interface AttributionMaps {
   milliseconds: number;
 }
 
+/** What {@link AttributionExplainer.explain} returns: the targets and every method's maps. */
 export interface AttributionExplanation {
+  /** The (image, class) pair each row explains. */
   targets: Targets;
   /** Target score of each row on its input. */
   scores: Float32Array;
   /** The logits of each row's image. */
   logits: FloatTensor;
+  /** One entry per method, in the order given. */
   results: AttributionMaps[];
 }
 
+/**
+ * Computes pixel attributions (saliency, Integrated Gradients, SmoothGrad, occlusion, RISE, LRP,
+ * ...): one value per input pixel for each target row.
+ */
 export class AttributionExplainer {
+  /** The model explained. */
   readonly ctx: ModelContext;
   private readonly cam: CamExplainer;
 
@@ -70,6 +84,10 @@ export class AttributionExplainer {
     this.cam = new CamExplainer(ctx);
   }
 
+  /**
+   * Explains a preprocessed NCHW batch with every method in `options.methods`; methods that need
+   * the same gradients compute them once.
+   */
   async explain(images: FloatTensor, options: AttributionOptions): Promise<AttributionExplanation> {
     const ctx = this.ctx;
     if (images.dims.length !== 4 || (ctx.card.preprocessing.layout ?? "NCHW") !== "NCHW") {

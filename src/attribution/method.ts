@@ -18,9 +18,11 @@ export type FillInput = (item: number, out: Float32Array) => number;
 
 /** Everything a method may read or run. */
 export interface AttributionRun {
+  /** The model explained. */
   ctx: ModelContext;
   /** The preprocessed inputs, one row per target (images repeated for top-k), [R, C, H, W]. */
   input: FloatTensor;
+  /** The (image, class) pair of each row. */
   targets: Targets;
   /** The target score of each row on its input. */
   scores: Float32Array;
@@ -65,15 +67,18 @@ export interface Completeness {
   relativeGap: Float32Array;
 }
 
+/** What a method's {@link AttributionMethod.attribute} returns. */
 export interface AttributionResult {
   /** One value per input pixel, [R, H, W], in the score's units (channels reduced). */
   attribution: Float32Array;
+  /** Integrated Gradients' completeness check. */
   completeness?: Completeness;
 }
 
 /** How a method's per-channel attribution [C, H, W] becomes one value per pixel. */
 export type ChannelReduction = "sum" | "max-abs" | "none";
 
+/** A pixel-attribution method; {@link attributionMethods} lists them all. */
 export interface AttributionMethod {
   /** CLI name, e.g. "saliency". */
   readonly name: string;
@@ -83,5 +88,6 @@ export interface AttributionMethod {
   readonly signed: boolean;
   /** "none": the method scores whole pixels (occlusion, RISE). */
   readonly reduction: ChannelReduction;
+  /** Computes the attribution of every row of the run. */
   attribute(run: AttributionRun): Promise<AttributionResult>;
 }

@@ -32,10 +32,13 @@ import {
   type Targets,
 } from "./targets.ts";
 
+/** Options of {@link CamExplainer.explain}. */
 export interface ExplainOptions {
+  /** The methods to run, e.g. `resolveMethods(ctx.model, ["gradcam", "scorecam"])`. */
   methods: readonly CamMethod[];
   /** Target layer names ("auto" for the model's default); several are fused. Default ["auto"]. */
   layers?: readonly string[];
+  /** Which classes to explain; default each image's top class. */
   target?: TargetOptions;
   /** Inputs per session run for perturbation methods. Default 32. */
   batchSize?: number;
@@ -45,7 +48,9 @@ export interface ExplainOptions {
   eigenSmooth?: boolean;
 }
 
+/** One CAM method's maps for every target row. */
 export interface MethodMaps {
+  /** The method. */
   method: CamMethod;
   /** Raw maps per layer at layer resolution, [N, h, w], before ReLU and normalisation. */
   raw: FloatTensor[];
@@ -53,16 +58,21 @@ export interface MethodMaps {
   map: FloatTensor;
   /** Forward passes per target spent on perturbed inputs (0 for gradient methods). */
   extraForwardPasses: number;
+  /** Wall time the method took for the whole batch. */
   milliseconds: number;
 }
 
+/** What {@link CamExplainer.explain} returns: the targets and every method's maps. */
 export interface Explanation {
+  /** The (image, class) pair each row explains. */
   targets: Targets;
   /** Target score of each row on the unperturbed input. */
   scores: Float32Array;
   /** The logits of each row's image. */
   logits: FloatTensor;
+  /** The layers explained (maps of several are fused). */
   layers: LayerInfo[];
+  /** One entry per method, in the order given. */
   results: MethodMaps[];
   /**
    * Passes through the model per row that all methods of the call share: the forward pass that
@@ -71,10 +81,20 @@ export interface Explanation {
    * backward; it is the activation run too when no method needs gradients). Per-method
    * perturbation passes come on top.
    */
-  sharedPasses: { forward: number; backward: number };
+  sharedPasses: {
+    /** Forward passes per row. */
+    forward: number;
+    /** Backward passes per row. */
+    backward: number;
+  };
 }
 
+/**
+ * Computes class activation maps: every CAM method of {@link camMethods} on a batch, sharing the
+ * forward and backward passes the methods have in common.
+ */
 export class CamExplainer {
+  /** The model explained. */
   readonly ctx: ModelContext;
   private exposedModel: OnnxModel | undefined;
   private exposedKey = "";
@@ -142,6 +162,11 @@ export class CamExplainer {
     };
   }
 
+  /**
+   * Explains a preprocessed batch ([N, C, H, W] as the model takes it) with every method in
+   * `options.methods`: one forward pass picks the targets, one run returns the activations (and
+   * gradients if a method needs them), and perturbation methods batch their inputs.
+   */
   async explain(images: FloatTensor, options: ExplainOptions): Promise<Explanation> {
     const shapes = await this.ctx.shapes();
     const units = this.units(shapes);

@@ -12,7 +12,9 @@ import type { Targets } from "./targets.ts";
 export interface CamRun {
   /** The preprocessed inputs, one row per target (images repeated for top-k). */
   input: FloatTensor;
+  /** The (image, class) pair of each row. */
   targets: Targets;
+  /** The layer explained. */
   layer: LayerInfo;
   /** Activations A at the layer, [N, K, h, w]. */
   activations: FloatTensor;
@@ -44,6 +46,7 @@ interface MethodBase {
   readonly name: string;
   /** Display name, e.g. "Grad-CAM". */
   readonly title: string;
+  /** Whether the method reads d score / d A (CamRun.gradients). */
   readonly needsGradients: boolean;
   /** Whether the method reads LRP relevance at the layer (CamRun.relevance). */
   readonly needsRelevance?: boolean;
@@ -56,24 +59,31 @@ interface MethodBase {
   notApplicable?(layer: LayerInfo): string | undefined;
 }
 
+/** A CAM method that weights each channel of the layer: map = sum_k w_k A_k. */
 export interface WeightsMethod extends MethodBase {
+  /** The method's kind. */
   readonly kind: "weights";
   /** Channel weights [N, K]. */
   weights(run: CamRun): Float32Array | Promise<Float32Array>;
 }
 
+/** A CAM method that weights each channel at each position: map = sum_k W_k * A_k. */
 export interface PixelMethod extends MethodBase {
+  /** The method's kind. */
   readonly kind: "pixel";
   /** Weighted activations W * A, [N, K, h, w]. */
   weighted(run: CamRun): Float32Array;
 }
 
+/** A CAM method that builds its map its own way (Eigen-CAM, perturbation methods). */
 export interface MapMethod extends MethodBase {
+  /** The method's kind. */
   readonly kind: "map";
   /** Raw maps [N, h, w]. */
   map(run: CamRun): Float32Array | Promise<Float32Array>;
 }
 
+/** A class activation map method; {@link camMethods} lists them all. */
 export type CamMethod = WeightsMethod | PixelMethod | MapMethod;
 
 /** [N, K, h, w] dims of a layer tensor. */

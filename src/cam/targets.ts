@@ -5,8 +5,10 @@ import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamscopeError } from "../errors.ts";
 import { sizeOf } from "../onnx/tensor.ts";
 
+/** The score explained: the raw logit or the softmax (sigmoid for one output) probability. */
 export type ScoreKind = "logit" | "probability";
 
+/** Which classes to explain. */
 export interface TargetOptions {
   /** "top1" (default), one class for every image, or a class per image. */
   classes?: "top1" | number | readonly number[];
@@ -18,8 +20,11 @@ export interface TargetOptions {
 
 /** Resolved (image, class) pairs: row i explains class `classes[i]` of image `image[i]`. */
 export interface Targets {
+  /** The image (batch index) of each row. */
   image: number[];
+  /** The class of each row. */
   classes: number[];
+  /** The score explained. */
   score: ScoreKind;
   /** The model has one output unit (binary classifier). */
   binary: boolean;
@@ -30,6 +35,11 @@ function ranking(row: Float32Array, binary: boolean): number[] {
   return Array.from(row.keys()).sort((a, b) => row[b]! - row[a]! || a - b);
 }
 
+/**
+ * The rows to explain for a batch of `n` images given their logits ([n, classes]): each image's top
+ * class, a given class per image, or each image's `topK` classes. Unknown classes throw a
+ * {@link CamscopeError}.
+ */
 export function resolveTargets(
   logits: Float32Array,
   n: number,

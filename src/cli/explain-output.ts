@@ -7,8 +7,9 @@ import type { FloatTensor } from "../compiler/backward-session.ts";
 import type { Explanation } from "../cam/explainer.ts";
 import { writeNpy } from "../cam/npy.ts";
 import type { ScoreKind } from "../cam/targets.ts";
+import { clipThreshold, clipToThreshold } from "../image/clip.ts";
 import type { ColormapName } from "../image/colormap.ts";
-import { makeGrid, type GridCell } from "../image/grid.ts";
+import { makeGrid, type ColorBar, type GridCell } from "../image/grid.ts";
 import { overlayHeatmap } from "../image/overlay.ts";
 import { writePng } from "../image/png.ts";
 import { mapToOriginal } from "../image/resize.ts";
@@ -28,6 +29,11 @@ export interface MethodFiles {
   map: string;
   /** The raw map at each layer's resolution, [h, w], in the order of the index's `layers`. */
   raw: string[];
+  /**
+   * Pixel methods: the attribution values at the colormap's two ends in the overlay and grid
+   * (the display clip, see the index's `clip`); values beyond them saturate.
+   */
+  colorRange?: [number, number];
 }
 
 export interface TargetEntry {
@@ -65,6 +71,8 @@ export interface WrittenMaps {
   map: FloatTensor;
   /** Signed maps get a diverging colormap centred on 0. */
   signed?: boolean;
+  /** A pixel attribution (raw = [the attribution]): its display is clipped at `OutputStyle.clip`. */
+  pixel?: boolean;
   extraForwardPasses: number;
   milliseconds: number;
 }
@@ -86,6 +94,8 @@ export interface MapsIndex {
   augSmooth: boolean;
   eigenSmooth: boolean;
   seed: number;
+  /** The display clip percentile of pixel methods' overlays and grids (100: none). */
+  clip: number;
   layers: { name: string; op: string; dims: number[] }[];
   methods: { name: string; title: string; signed?: boolean }[];
   images: ImageEntry[];
@@ -103,8 +113,82 @@ export interface ExplainedImage {
 export interface OutputStyle {
   colormap: ColormapName;
   alpha: number;
+  /** Display clip percentile of pixel methods (clipThreshold); 100 scales by the largest value. */
+  clip: number;
   /** Whether an image has several targets (--top-k), each written to its own sub-folder. */
   perTargetDirs: boolean;
+}
+
+/** How a method's map of one target row is shown. */
+interface Display {
+  /** Colormap positions in [0, 1] at model-input resolution. */
+  positions: Float32Array;
+  colormap: ColormapName;
+  colorBar: ColorBar;
+  /** A caption line with the value range, or "" . */
+  note: string;
+  colorRange?: [number, number];
+}
+
+/** A value for a label: three significant digits, exponent form when very large or small. */
+export function formatValue(v: number): string {
+  const a = Math.abs(v);
+  if (a === 0) return "0";
+  if (a >= 0.01 && a < 10_000) return String(Number(v.toPrecision(3)));
+  return v.toExponential(2);
+}
+
+/**
+ * CAM maps are in [0, 1] already. A pixel attribution's display map (attribution / max |value|
+ * if signed, else min-max) is clipped at the style's percentile, and its colour bar and note give
+ * the attribution values (`raw`, the same row) at the colormap's ends and its whole range.
+ */
+function display(
+  result: WrittenMaps,
+  map: Float32Array,
+  raw: Float32Array,
+  style: OutputStyle,
+): Display {
+  if (!result.pixel) {
+    return {
+      positions: map,
+      colormap: style.colormap,
+      colorBar: { colormap: style.colormap, labels: ["min", "", "max"] },
+      note: "",
+    };
+  }
+  const signed = result.signed ?? false;
+  const threshold = clipThreshold(map, style.clip);
+  const clipped = clipToThreshold(map, threshold, signed);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of raw) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  const clipNote = style.clip < 100 ? `, clip ${style.clip}%` : "";
+  const note = `range ${formatValue(lo)}..${formatValue(hi)}${clipNote}`;
+  if (signed) {
+    // The display map is raw / max |raw|, so display value t is raw value t * max |raw|.
+    const end = (threshold > 0 ? threshold : 1) * Math.max(-lo, hi);
+    const colormap = signedColormap(style.colormap);
+    return {
+      positions: clipped.map((v) => (v + 1) / 2),
+      colormap,
+      colorBar: { colormap, labels: [formatValue(-end), "0", formatValue(end)] },
+      note,
+      colorRange: [-end, end],
+    };
+  }
+  // The display map is (raw - lo) / (hi - lo).
+  const end = lo + (threshold > 0 ? threshold : 1) * (hi - lo);
+  return {
+    positions: clipped,
+    colormap: style.colormap,
+    colorBar: { colormap: style.colormap, labels: [formatValue(lo), "", formatValue(end)] },
+    note,
+    colorRange: [lo, end],
+  };
 }
 
 export function formatScore(score: number, kind: ScoreKind): string {
@@ -157,18 +241,22 @@ export async function writeExplanation(
       };
       maps[name] = files;
       const map = result.map.data.subarray(r * area, (r + 1) * area);
+      const [, rawH, rawW] = result.raw[0]!.dims as [number, number, number];
+      const rawRow = result.raw[0]!.data.subarray(r * rawH * rawW, (r + 1) * rawH * rawW);
+      const shown = display(result, map, rawRow, style);
+      if (shown.colorRange) files.colorRange = shown.colorRange;
       // Pixels the center crop cut away were never seen: NaN leaves them uncoloured.
-      const original = mapToOriginal({ width, height, data: map }, image.transform, {
+      const original = mapToOriginal({ width, height, data: shown.positions }, image.transform, {
         outside: NaN,
       });
-      // The map is already normalised; "none" keeps its colours comparable with the .npy
-      // ("signed" maps [-1, 1] onto the diverging colormap with 0 in the middle).
+      // Positions are final: "none" keeps the colours those of the colour bar.
       const overlay = overlayHeatmap(image.rgb, original, {
-        colormap: result.signed ? signedColormap(style.colormap) : style.colormap,
+        colormap: shown.colormap,
         alpha: style.alpha,
-        normalize: result.signed ? "signed" : "none",
+        normalize: "none",
       });
-      cells.push({ image: overlay, caption: `${result.method.title}\n${label} ${score}` });
+      const caption = [result.method.title, `${label} ${score}`, shown.note].filter(Boolean);
+      cells.push({ image: overlay, caption: caption.join("\n"), colorBar: shown.colorBar });
       await Promise.all([
         writePng(join(out, files.overlay), overlay),
         writeNpy(join(out, files.map), { data: map, dims: [height, width] }),

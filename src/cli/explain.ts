@@ -18,6 +18,7 @@ import type { ScoreKind, TargetOptions } from "../cam/targets.ts";
 import { COMPOSITES } from "../compiler/lrp/composites.ts";
 import { CamscopeError } from "../errors.ts";
 import { RELEVANCE_STARTS } from "../lrp/relevance.ts";
+import { DEFAULT_CLIP_PERCENTILE } from "../image/clip.ts";
 import { COLORMAP_NAMES, type ColormapName } from "../image/colormap.ts";
 import { decodeImage } from "../image/decode.ts";
 import { preprocess, type PreprocessResult, type PreprocessSpec } from "../image/preprocess.ts";
@@ -36,6 +37,7 @@ import {
 import type { Io } from "./io.ts";
 import {
   addModelOptions,
+  clipPercentile,
   finiteNumber,
   nonNegativeInt,
   openFromOptions,
@@ -60,6 +62,8 @@ export interface ExplainCliOptions extends ModelOptions, PixelCliOptions {
   seed: number;
   colormap: ColormapName;
   alpha: number;
+  /** Display clip percentile of pixel methods (100: none). */
+  clip: number;
   out: string;
 }
 
@@ -172,6 +176,12 @@ export function registerExplain(program: Command, io: Io): void {
       new Option("--colormap <name>", "heatmap colormap").choices(COLORMAP_NAMES).default("jet"),
     )
     .option("--alpha <a>", "heatmap opacity, 0 to 1", unitInterval, 0.5)
+    .option(
+      "--clip <percentile>",
+      "pixel methods: overlays and grids saturate the largest values holding the last (100 - percentile)% of the map's total |value|, as Captum does (100: no clipping; the .npy maps are never clipped)",
+      clipPercentile,
+      DEFAULT_CLIP_PERCENTILE,
+    )
     .requiredOption("-o, --out <dir>", "output folder")
     .action(async (images: string[], options: ExplainCliOptions) => {
       const index = await explainImages(images, options, io);
@@ -269,6 +279,7 @@ export async function explainImages(
           raw: [r.attribution],
           map: r.map,
           signed: r.signed,
+          pixel: true,
           extraForwardPasses: r.forwardPasses,
           milliseconds: r.milliseconds,
         })),
@@ -295,6 +306,7 @@ export async function explainImages(
       augSmooth: options.augSmooth,
       eigenSmooth: options.eigenSmooth,
       seed: options.seed,
+      clip: options.clip,
       layers: [],
       methods: [
         ...methods.map((m) => ({ name: m.name, title: m.title })),
@@ -311,6 +323,7 @@ export async function explainImages(
     const style = {
       colormap: options.colormap,
       alpha: options.alpha,
+      clip: options.clip,
       perTargetDirs: (options.topK ?? 1) > 1,
     };
     let size = Math.min(FIRST_CHUNK, paths.length);

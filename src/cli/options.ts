@@ -41,6 +41,14 @@ export function unitInterval(value: string): number {
   return a;
 }
 
+export function clipPercentile(value: string): number {
+  const a = Number(value);
+  if (value.trim() === "" || !(a > 0 && a <= 100)) {
+    throw new InvalidArgumentError("must be a percentile above 0, at most 100");
+  }
+  return a;
+}
+
 /** Adds --model, --preset, --output, --layout, --color-management and --threads to a command. */
 export function addModelOptions(command: Command): Command {
   return command

@@ -7,10 +7,13 @@ import { compileBackward, type BackwardSpec, type CompiledBackward } from "./com
 
 /** A float tensor returned to callers: data in row-major order with its dims. */
 export interface FloatTensor {
+  /** The values, row-major. */
   data: Float32Array;
+  /** The shape. */
   dims: number[];
 }
 
+/** What a {@link Backward.run} returns. */
 export interface BackwardResult {
   /** The output the pass started from (e.g. the logits), [N, ...]. */
   output: FloatTensor;
@@ -24,11 +27,19 @@ function floatTensor(t: OrtTensor): FloatTensor {
   return { data: t.data as Float32Array, dims: [...t.dims] };
 }
 
+/**
+ * Runs compiled backward graphs: compiles a model once per (wrt values, output, rule set), keeps
+ * the ONNX Runtime session in the engine's cache, and runs whole batches.
+ */
 export class Backward {
   private readonly compiledCache = new Map<string, CompiledBackward>();
+  /** The engine that runs the compiled models. */
   readonly engine: Engine;
+  /** The model to differentiate. */
   readonly model: OnnxModel;
+  /** Dims (batch 1) of its values, from {@link inferShapes}. */
   readonly shapes: ReadonlyMap<string, number[]>;
+  /** The model's image input. */
   readonly inputName: string;
 
   constructor(

@@ -5,9 +5,17 @@ import { makeAttr, type AttrValue } from "../onnx/attributes.ts";
 import { DataType, type NodeProto, type TensorProto } from "../onnx/proto.ts";
 import { floatTensor, int64Tensor } from "../onnx/tensor.ts";
 
+/**
+ * Appends nodes and constants to the graph a backward rule is building, with fresh value names
+ * and the forms of ops that changed signature across opsets. A rule gets one as
+ * {@link RuleContext.b}.
+ */
 export class GraphBuilder {
+  /** The nodes appended so far. */
   readonly nodes: NodeProto[] = [];
+  /** The constants appended so far. */
   readonly initializers: TensorProto[] = [];
+  /** The model's default-domain opset, which picks op forms. */
   readonly opset: number;
   private readonly prefix: string;
   private counter = 0;
@@ -80,10 +88,12 @@ export class GraphBuilder {
     return name;
   }
 
+  /** a + b (broadcasting). */
   add(a: string, b: string): string {
     return this.op("Add", [a, b]);
   }
 
+  /** a * b (broadcasting). */
   mul(a: string, b: string): string {
     return this.op("Mul", [a, b]);
   }
@@ -97,6 +107,7 @@ export class GraphBuilder {
     return this.op("Cast", [this.op(comparison, [a, b])], { to: DataType.FLOAT });
   }
 
+  /** Sum over `axes` (axes as input from opset 13, attribute before); no axes: `x` itself. */
   reduceSum(x: string, axes: readonly number[], keepdims: boolean): string {
     return this.reduce("ReduceSum", x, axes, keepdims);
   }
@@ -120,6 +131,7 @@ export class GraphBuilder {
     return this.op(op, [x], { axes: [...axes], keepdims: keep });
   }
 
+  /** `x` with size-1 axes inserted at `axes` (as input from opset 13, attribute before). */
   unsqueeze(x: string, axes: readonly number[]): string {
     if (this.opset >= 13) return this.op("Unsqueeze", [x, this.int64s(axes)]);
     return this.op("Unsqueeze", [x], { axes: [...axes] });
@@ -170,6 +182,7 @@ export class GraphBuilder {
     return this.node("Split", [x], { axis, split: [...sizes] }, sizes.length);
   }
 
+  /** The runtime shape of `x`, a 1-D int64 value. */
   shape(x: string): string {
     return this.op("Shape", [x]);
   }

@@ -10,19 +10,23 @@ import { ValueShapes } from "../onnx/value-shapes.ts";
 import { GraphBuilder } from "./builder.ts";
 import type { RuleContext, RuleSet } from "./rule.ts";
 
+/** What a backward pass computes: the signal from `output` back to the `wrt` values. */
 export interface BackwardSpec {
   /** Values to send the signal back to: activation names and/or the model input. */
   wrt: readonly string[];
   /** The value the pass starts from; default: the model's first output. */
   output?: string;
+  /** How each op sends the signal back: {@link exactGradient}, {@link guidedBackprop}, an LRP set. */
   ruleSet: RuleSet;
 }
 
+/** A model rewritten to compute its backward pass too, from {@link compileBackward}. */
 export interface CompiledBackward {
   /** The rewritten model: original outputs, then the exposed activations, then the signals. */
   model: OnnxModel;
   /** The graph input carrying the seed, shaped like `output` ([N, ...]). */
   seed: string;
+  /** The value the pass starts from. */
   output: string;
   /** Dims of `output` at batch 1. */
   outputDims: number[];
@@ -86,9 +90,12 @@ function reachable(
 }
 
 /**
- * `shapes`: dims of every float value at batch 1, as inferShapes gives them; a ValueShapes also
- * knows which axes grow with the batch, where a plain map leaves the compiler to assume axis 0 of
- * every value that depends on a graph input.
+ * Rewrites `model` so that one session run also computes the backward pass of `spec`: each op's
+ * rule appends the nodes of its backward step to the graph. `shapes` are the model's value dims
+ * at batch 1 ({@link inferShapes}); a ValueShapes also knows which axes grow with the batch,
+ * where a plain map leaves the compiler to assume axis 0 of every value that depends on a graph
+ * input. Throws a {@link CamscopeError} for an unknown value or an op
+ * the rule set has no rule for.
  */
 export function compileBackward(
   model: OnnxModel,

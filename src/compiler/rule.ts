@@ -5,8 +5,14 @@ import type { CamscopeError } from "../errors.ts";
 import type { NodeProto, TensorProto } from "../onnx/proto.ts";
 import type { GraphBuilder } from "./builder.ts";
 
+/**
+ * What a backward rule sees: one forward node, the signal arriving at its outputs, and a builder
+ * for the nodes that send the signal on to its inputs.
+ */
 export interface RuleContext {
+  /** The forward node. */
   readonly node: NodeProto;
+  /** Appends the nodes of the backward step. */
   readonly b: GraphBuilder;
   /** The signal arriving at output k (undefined when nothing downstream uses that output). */
   gradOut(k?: number): string | undefined;
@@ -31,11 +37,14 @@ export interface RuleContext {
   constant(value: string): TensorProto | undefined;
 }
 
+/** A backward rule: reads {@link RuleContext.gradOut} and calls {@link RuleContext.setGrad}. */
 export type Rule = (ctx: RuleContext) => void;
 
 /** A rule registered for one ONNX op type (one module per op, collected in rules/index.ts). */
 export interface OpRule {
+  /** The ONNX op type, e.g. `Conv`. */
   readonly op: string;
+  /** Its rule. */
   readonly rule: Rule;
 }
 
@@ -48,6 +57,7 @@ export interface RuleSet {
   readonly name: string;
   /** What the user asked for, for error messages: "gradient", "guided backprop", ... */
   readonly method?: string;
+  /** The rule for a node, or undefined if the set has none (compiling then fails). */
   ruleFor(node: NodeProto): Rule | undefined;
 }
 

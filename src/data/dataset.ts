@@ -21,6 +21,7 @@ export type {
 } from "./types.ts";
 export { regionsInInput } from "./regions.ts";
 
+/** Every {@link DatasetFormat}. */
 export const DATASET_FORMATS: readonly DatasetFormat[] = [
   "imagenet-folders",
   "voc",

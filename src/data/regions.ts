@@ -3,6 +3,7 @@
 // the original pixel whose area holds its centre, mapped through the resize and the crop.
 import { CamscopeError } from "../errors.ts";
 import type { InputTransform } from "../image/types.ts";
+import type { InputRegions } from "../metrics/maps.ts";
 import type { Box, DatasetRecord } from "./types.ts";
 
 /** Original coordinate of the centre of input pixel i along one axis. */
@@ -76,7 +77,7 @@ export async function regionsInInput(
   record: DatasetRecord,
   original: { width: number; height: number },
   transform: InputTransform,
-): Promise<{ boxes: Box[]; mask?: Uint8Array }> {
+): Promise<InputRegions> {
   if (original.width !== transform.originalWidth || original.height !== transform.originalHeight) {
     throw new CamscopeError(
       "INVALID_ARGUMENT",

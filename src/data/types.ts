@@ -3,12 +3,17 @@
 
 /** A box in pixels: x0, y0 of its first pixel, x1, y1 exclusive. */
 export interface Box {
+  /** Left edge: the first column inside. */
   x0: number;
+  /** Top edge: the first row inside. */
   y0: number;
+  /** Right edge: the first column past the box. */
   x1: number;
+  /** Bottom edge: the first row past the box. */
   y1: number;
 }
 
+/** One image of a dataset, with what is known of its object. */
 export interface DatasetRecord {
   /** Unique and stable across runs (a resume key): derived from file names and annotation ids. */
   id: string;
@@ -24,20 +29,30 @@ export interface DatasetRecord {
 
 /** A record that was left out, and why. */
 export interface DatasetProblem {
+  /** The record's id, when it got one. */
   id?: string;
+  /** The file concerned. */
   file?: string;
+  /** Why it was left out. */
   reason: string;
 }
 
+/** A dataset layout {@link loadDataset} reads. */
 export type DatasetFormat = "imagenet-folders" | "voc" | "coco" | "synthetic";
 
+/** A loaded evaluation dataset. */
 export interface Dataset {
+  /** The dataset's name (its folder or file name). */
   name: string;
+  /** Its layout. */
   format: DatasetFormat;
+  /** The usable records, in the dataset's order. */
   records: DatasetRecord[];
+  /** The records left out, and why. */
   problems: DatasetProblem[];
 }
 
+/** Options of {@link loadDataset}. */
 export interface LoadDatasetOptions {
   /** Default: detected from the path's contents. */
   format?: DatasetFormat;

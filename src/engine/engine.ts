@@ -3,9 +3,12 @@ import * as ort from "onnxruntime-node";
 import { CamscopeError } from "../errors.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 
+/** An ONNX Runtime tensor, as session runs take and return them. */
 export type OrtTensor = ort.Tensor;
+/** ONNX Runtime's tensor class (onnxruntime-node's `Tensor`), to build feeds. */
 export const Tensor = ort.Tensor;
 
+/** How an {@link Engine} creates its ONNX Runtime sessions. */
 export interface EngineOptions {
   /** Intra-op threads per session; default: ONNX Runtime's (all cores). */
   threads?: number;
@@ -17,12 +20,16 @@ export interface EngineOptions {
   executionProviders?: string[];
 }
 
+/** Session inputs by input name. */
 export type Feeds = Record<string, ort.Tensor>;
+/** Session outputs by output name. */
 export type Results = Record<string, ort.Tensor>;
 
 /** A loaded model ready to run. */
 export class ModelSession {
+  /** The ONNX Runtime session. */
   readonly session: ort.InferenceSession;
+  /** Largest batch {@link ModelSession.runBatched} sends to one run by default. */
   readonly chunkSize: number;
   /**
    * The one batch size a fixed-batch model accepts: every run is then split into chunks of it,
@@ -36,10 +43,12 @@ export class ModelSession {
     this.fixedBatch = fixedBatch;
   }
 
+  /** The model's input names. */
   get inputNames(): readonly string[] {
     return this.session.inputNames;
   }
 
+  /** The model's output names. */
   get outputNames(): readonly string[] {
     return this.session.outputNames;
   }
@@ -102,6 +111,7 @@ export class ModelSession {
     return concatBatches(parts, n);
   }
 
+  /** Releases the session's native memory. */
   async dispose(): Promise<void> {
     await this.session.release();
   }
@@ -176,7 +186,12 @@ export function modelKey(model: OnnxModel): string {
   return `model#${id}`;
 }
 
+/**
+ * Runs ONNX models with ONNX Runtime: one cached session per model, on the CPU unless
+ * {@link EngineOptions.executionProviders} says otherwise. Dispose it when done.
+ */
 export class Engine {
+  /** The options given, with the default chunk size (32) filled in. */
   readonly options: Required<Pick<EngineOptions, "chunkSize">> & EngineOptions;
   private readonly sessions = new Map<string, Promise<ModelSession>>();
 
@@ -218,6 +233,7 @@ export class Engine {
     }
   }
 
+  /** Releases every cached session. */
   async dispose(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();

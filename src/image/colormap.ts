@@ -15,10 +15,13 @@
 // fades out towards the middle and pins it to the colormap's published end colours.
 
 import { morelandDiverging } from "./moreland.ts";
+import type { Rgb } from "./types.ts";
 
-type Rgb = readonly [number, number, number];
-type Curve = (t: number) => Rgb;
+// Colours as fractions in [0, 1] per channel, not bytes.
+type Unit3 = readonly [number, number, number];
+type Curve = (t: number) => Unit3;
 
+/** The colormaps camscope draws heatmaps with. */
 export const COLORMAP_NAMES = [
   "jet",
   "turbo",
@@ -28,6 +31,7 @@ export const COLORMAP_NAMES = [
   "coolwarm",
   "bwr",
 ] as const;
+/** One of {@link COLORMAP_NAMES}. */
 export type ColormapName = (typeof COLORMAP_NAMES)[number];
 
 const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
@@ -67,7 +71,7 @@ function pinEnds(fit: Curve, startHex: string, endHex: string): Curve {
   };
 }
 
-function hexToRgb(hex: string): Rgb {
+function hexToRgb(hex: string): Unit3 {
   const n = Number.parseInt(hex.slice(1), 16);
   return [((n >> 16) & 255) / 255, ((n >> 8) & 255) / 255, (n & 255) / 255];
 }
@@ -151,6 +155,7 @@ export function colormapTable(name: ColormapName): Uint8Array {
   return table;
 }
 
+/** Options of {@link applyColormap}. */
 export interface ColormapOptions {
   /** Colour for NaN values, as RGB bytes; default black. */
   nanColor?: Rgb;
@@ -182,6 +187,7 @@ export function applyColormap(
   return out;
 }
 
+/** Options of {@link applySignedColormap}. */
 export interface SignedColormapOptions extends ColormapOptions {
   /** Values at -maxAbs and +maxAbs get the colormap's ends; default max |value| (1 if all 0). */
   maxAbs?: number;

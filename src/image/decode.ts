@@ -9,7 +9,9 @@ const SUPPORTED_FORMATS = new Set(["png", "jpeg", "webp"]);
 
 /** Thrown for any source that cannot be turned into an image; names the file and the reason. */
 export class ImageDecodeError extends CamscopeError {
+  /** The file path, or the label given for a buffer. */
   readonly source: string;
+  /** Why it could not be decoded. */
   readonly reason: string;
 
   constructor(source: string, reason: string) {
@@ -20,6 +22,7 @@ export class ImageDecodeError extends CamscopeError {
   }
 }
 
+/** Options of {@link decodeImage}. */
 export interface DecodeOptions {
   /**
    * Convert pixels from an embedded ICC profile (Display P3, Adobe RGB, ...) to sRGB. Off by
@@ -100,6 +103,7 @@ export async function decodeImage(
   }
 }
 
+/** Options of {@link readImages}. */
 export interface ReadImagesOptions extends DecodeOptions {
   /** How many files are read and decoded at once (default 8), bounding open files and memory. */
   concurrency?: number;

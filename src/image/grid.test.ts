@@ -88,3 +88,36 @@ test("columns beyond the number of cells are dropped; bad options throw", () => 
   assert.throws(() => makeGrid([one], { columns: 0 }), /columns must be a positive integer/);
   assert.throws(() => makeGrid([one], { columns: 1, cellSize: 0 }), /cellSize must be positive/);
 });
+
+test("a colour bar under the image shows the colormap's ends, framed, with labels beneath", () => {
+  const cells = [
+    {
+      image: solid(60, 20, [128, 128, 128]),
+      caption: "ig",
+      colorBar: { colormap: "bwr" as const, labels: ["-1", "0", "+1"] as const },
+    },
+    { image: solid(60, 20, [128, 128, 128]), caption: "photo" },
+  ];
+  const grid = makeGrid(cells, { columns: 2, padding: 2, background: [255, 255, 255] });
+  // Image 20, gap 3, bar 8, gap 2, labels 8, then the caption strip of 3 + 8.
+  assert.equal(grid.height, 2 + 20 + 3 + 8 + 2 + 8 + 3 + 8 + 2);
+  const barTop = 2 + 20 + 3;
+  assert.deepEqual(pixel(grid, 2, barTop + 4), [0, 0, 0], "frame in black ink");
+  // Column c of the 60 wide bar shows position c / 59: the first inner one is entry 4 of 256.
+  assert.deepEqual(pixel(grid, 3, barTop + 4), [8, 8, 255], "bwr's blue end");
+  assert.deepEqual(pixel(grid, 2 + 58, barTop + 4), [255, 8, 8], "bwr's red end");
+  assert.ok(
+    pixel(grid, 2 + 30, barTop + 4).every((v) => v >= 245),
+    "near white in the middle",
+  );
+  const ink = (x0: number, x1: number): boolean => {
+    for (let y = barTop + 10; y < barTop + 18; y++) {
+      for (let x = x0; x < x1; x++) if (pixel(grid, x, y)[0] === 0) return true;
+    }
+    return false;
+  };
+  assert.ok(ink(2, 14) && ink(26, 36) && ink(48, 62), "three labels");
+  // The second cell has no bar: its bar strip stays background, its caption aligned with the first.
+  assert.deepEqual(pixel(grid, 64 + 30, barTop + 4), [255, 255, 255]);
+  assert.equal(ink(64, 126), false);
+});

@@ -1,18 +1,31 @@
-// Laying several images out in a captioned grid, e.g. one explanation method per cell.
+// Laying several images out in a captioned grid, e.g. one explanation method per cell, each
+// heatmap with its colour bar.
+import { colormapTable, type ColormapName } from "./colormap.ts";
 import { GLYPH_HEIGHT } from "./font.ts";
 import { resizeImage } from "./resample.ts";
 import { drawText, fitText, measureText } from "./text.ts";
-import type { RgbImage } from "./types.ts";
+import type { Rgb, RgbImage } from "./types.ts";
 import { assertRgbImage } from "./types.ts";
 
-type Rgb = readonly [number, number, number];
-
+/** One cell of a {@link makeGrid} grid. */
 export interface GridCell {
+  /** The picture. */
   image: RgbImage;
   /** Text under the cell; "\n" starts a new line; lines too wide for the cell end in "…". */
   caption?: string;
+  /** A colour bar between the image and the caption, as wide as the image. */
+  colorBar?: ColorBar;
 }
 
+/** The colormap from its low end (left) to its high end (right), labelled underneath. */
+export interface ColorBar {
+  /** The colormap the cell's heatmap is drawn with. */
+  colormap: ColormapName;
+  /** Labels under the left end, the middle and the right end; "" for none. */
+  labels: readonly [string, string, string];
+}
+
+/** Options of {@link makeGrid}. */
 export interface GridOptions {
   /** Cells per row (capped at the number of cells). */
   columns: number;
@@ -21,7 +34,14 @@ export interface GridOptions {
    * { width: 320, height: 240 }. Without it images keep their size. Either way every cell's image
    * area is the size of the largest image, and smaller images are centred in it.
    */
-  cellSize?: number | { width: number; height: number };
+  cellSize?:
+    | number
+    | {
+        /** Box width in pixels. */
+        width: number;
+        /** Box height in pixels. */
+        height: number;
+      };
   /** Space around and between cells, in pixels; default 8. */
   padding?: number;
   /** Background colour as RGB bytes; default white. */
@@ -64,29 +84,72 @@ export function makeGrid(cells: readonly GridCell[], options: GridOptions): RgbI
   const lineHeight = (GLYPH_HEIGHT + 2) * scale;
   const captionGap = 3 * scale;
   const captionH = captionLines > 0 ? captionGap + captionLines * lineHeight - 2 * scale : 0;
+  // Bars take the same strip in every cell, so captions stay aligned across a row.
+  const barH = 8 * scale;
+  const barStripH = cells.some((cell) => cell.colorBar)
+    ? captionGap + barH + 2 * scale + GLYPH_HEIGHT * scale
+    : 0;
+  const rowH = cellH + barStripH + captionH;
 
   const width = columns * cellW + (columns + 1) * padding;
-  const height = rows * (cellH + captionH) + (rows + 1) * padding;
+  const height = rows * rowH + (rows + 1) * padding;
   const grid: RgbImage = { width, height, data: new Uint8Array(width * height * 3) };
   for (let p = 0; p < grid.data.length; p += 3) grid.data.set(background, p);
 
   images.forEach((image, i) => {
     const left = padding + (i % columns) * (cellW + padding);
-    const top = padding + Math.floor(i / columns) * (cellH + captionH + padding);
-    blit(
-      grid,
-      image,
-      left + Math.floor((cellW - image.width) / 2),
-      top + Math.floor((cellH - image.height) / 2),
-    );
+    const top = padding + Math.floor(i / columns) * (rowH + padding);
+    const imageLeft = left + Math.floor((cellW - image.width) / 2);
+    blit(grid, image, imageLeft, top + Math.floor((cellH - image.height) / 2));
+    const bar = cells[i]!.colorBar;
+    if (bar) {
+      drawColorBar(grid, bar, imageLeft, top + cellH + captionGap, image.width, barH, {
+        scale,
+        color: textColor,
+      });
+    }
     captions[i]!.forEach((line, k) => {
       const text = fitText(line, cellW, scale);
       const x = left + Math.floor((cellW - measureText(text, scale).width) / 2);
-      const y = top + cellH + captionGap + k * lineHeight;
+      const y = top + cellH + barStripH + captionGap + k * lineHeight;
       drawText(grid, text, x, y, { scale, color: textColor });
     });
   });
   return grid;
+}
+
+/**
+ * The bar at (x, y), `width` x `height` with a 1-pixel frame in the ink colour, its labels in the
+ * line under it: the left one from the left end, the right one up to the right end, the middle
+ * one centred, each cut to a third of the width.
+ */
+function drawColorBar(
+  grid: RgbImage,
+  bar: ColorBar,
+  x: number,
+  y: number,
+  width: number,
+  height: number,
+  ink: { scale: number; color: Rgb },
+): void {
+  const table = colormapTable(bar.colormap);
+  for (let col = 0; col < width; col++) {
+    const framed = col === 0 || col === width - 1;
+    // Column positions run from 0 to 1 inclusive, picked as overlays pick (floor(t * 256)).
+    const t = width > 1 ? col / (width - 1) : 0.5;
+    const entry = Math.min(255, Math.floor(t * 256)) * 3;
+    const colour: Rgb = framed ? ink.color : [table[entry]!, table[entry + 1]!, table[entry + 2]!];
+    for (let row = 0; row < height; row++) {
+      const rgb = row === 0 || row === height - 1 ? ink.color : colour;
+      grid.data.set(rgb, ((y + row) * grid.width + x + col) * 3);
+    }
+  }
+  const labelY = y + height + 2 * ink.scale;
+  const [low, middle, high] = bar.labels.map((label) => fitText(label, width / 3, ink.scale));
+  drawText(grid, low!, x, labelY, ink);
+  const middleWidth = measureText(middle!, ink.scale).width;
+  drawText(grid, middle!, x + Math.floor((width - middleWidth) / 2), labelY, ink);
+  drawText(grid, high!, x + width - measureText(high!, ink.scale).width, labelY, ink);
 }
 
 function cellBounds(cellSize: GridOptions["cellSize"]): { width: number; height: number } | null {

@@ -1,6 +1,6 @@
 // The image layer's public API. decode.ts and png.ts need Node (sharp); everything else is plain
 // TypeScript over typed arrays and runs in a browser as well.
-export type { FloatMap, InputTransform, RgbImage } from "./types.ts";
+export type { FloatMap, InputTransform, Rgb, RgbImage } from "./types.ts";
 export { decodeImage, ImageDecodeError, readImages } from "./decode.ts";
 export type { DecodeOptions, ReadImagesOptions } from "./decode.ts";
 export { resizeImage } from "./resample.ts";
@@ -17,10 +17,11 @@ export { mapToOriginal, resizeBilinear, resizeMap } from "./resize.ts";
 export type { MapToOriginalOptions } from "./resize.ts";
 export { applyColormap, applySignedColormap, COLORMAP_NAMES, colormapTable } from "./colormap.ts";
 export type { ColormapName, ColormapOptions, SignedColormapOptions } from "./colormap.ts";
+export { clipThreshold, clipToThreshold, DEFAULT_CLIP_PERCENTILE } from "./clip.ts";
 export { normalizeMap, overlayHeatmap } from "./overlay.ts";
 export type { OverlayNormalize, OverlayOptions } from "./overlay.ts";
 export { drawText, fitText, measureText } from "./text.ts";
 export type { DrawTextOptions } from "./text.ts";
 export { makeGrid } from "./grid.ts";
-export type { GridCell, GridOptions } from "./grid.ts";
+export type { ColorBar, GridCell, GridOptions } from "./grid.ts";
 export { encodePng, writePng } from "./png.ts";

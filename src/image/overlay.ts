@@ -13,6 +13,7 @@ import { assertFloatMap, assertRgbImage } from "./types.ts";
  */
 export type OverlayNormalize = "minmax" | "none" | "signed";
 
+/** Options of {@link overlayHeatmap}. */
 export interface OverlayOptions {
   /** Opacity of the heatmap colour, 0 (image only) to 1 (heatmap only); default 0.5. */
   alpha?: number;

@@ -4,11 +4,15 @@ import { resizeImage } from "./resample.ts";
 import type { InputTransform, RgbImage } from "./types.ts";
 import { assertRgbImage } from "./types.ts";
 
+/** How an image is brought to the model's input size (see {@link PreprocessSpec.resize}). */
 export type ResizeMode = "shorter-crop" | "stretch" | "none";
+/** Where the channel axis of the input tensor is. */
 export type TensorLayout = "NCHW" | "NHWC";
+/** The order of colour channels in the input tensor. */
 export type ChannelOrder = "RGB" | "BGR";
 type Triple = readonly [number, number, number];
 
+/** How decoded images become a model's input tensor. */
 export interface PreprocessSpec {
   /** Model input size [height, width]. */
   size: readonly [number, number];
@@ -25,12 +29,12 @@ export interface PreprocessSpec {
    */
   resizeTo?: number;
   /** Per-channel mean, in the tensor's channel order (see channelOrder). Default [0, 0, 0]. */
-  mean?: Triple;
+  mean?: readonly [number, number, number];
   /** Per-channel standard deviation, in the tensor's channel order. Default [1, 1, 1]. */
-  std?: Triple;
+  std?: readonly [number, number, number];
   /** Factor applied to the 0..255 byte before mean/std; default 1/255 (ToTensor). */
   scale?: number;
-  /** Default "NCHW". */
+  /** Where the channel axis is; default "NCHW". */
   layout?: TensorLayout;
   /** Channel order in the tensor; "BGR" suits Caffe-style models. Default "RGB". */
   channelOrder?: ChannelOrder;
@@ -49,7 +53,7 @@ const IMAGENET_GEOMETRY = { size: [224, 224], resize: "shorter-crop", resizeTo: 
  * model's own, and a card can override any field, e.g.
  * `{ "preset": "tf", "size": [299, 299], "resize": "stretch" }`.
  */
-export const PREPROCESS_PRESETS = {
+export const PREPROCESS_PRESETS: Readonly<Record<PresetName, PreprocessSpec>> = {
   /** torchvision's ImageNet normalisation (Keras applications' "torch" mode is the same). */
   imagenet: { ...IMAGENET_GEOMETRY, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
   /** Keras applications' "torch" mode: torchvision's normalisation under its Keras name. */
@@ -71,10 +75,16 @@ export const PREPROCESS_PRESETS = {
   unit: { ...IMAGENET_GEOMETRY, mean: [0, 0, 0], std: [1, 1, 1] },
   /** Pixels scaled to [-1, 1] as (x / 255 - 0.5) / 0.5. */
   signed: { ...IMAGENET_GEOMETRY, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
-} as const satisfies Record<string, PreprocessSpec>;
+};
 
-export type PresetName = keyof typeof PREPROCESS_PRESETS;
+/**
+ * A preprocessing preset: `imagenet` (torchvision's ImageNet mean and std) and its Keras name
+ * `torch`, `caffe` (BGR, 0..255, ImageNet mean in BGR), Keras `tf` ([-1, 1]), `unit` ([0, 1]) or
+ * `signed` ((x / 255 - 0.5) / 0.5).
+ */
+export type PresetName = "imagenet" | "torch" | "caffe" | "tf" | "unit" | "signed";
 
+/** A preprocessed batch, from {@link preprocess}. */
 export interface PreprocessResult {
   /** The whole batch in one contiguous buffer, laid out as `dims`. */
   tensor: Float32Array;

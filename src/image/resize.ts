@@ -106,6 +106,7 @@ export function resizeMap(map: FloatMap, width: number, height: number): FloatMa
   return { width, height, data: resizeBilinear(map.data, 1, map.height, map.width, height, width) };
 }
 
+/** Options of {@link mapToOriginal}. */
 export interface MapToOriginalOptions {
   /**
    * Value for original pixels the model never saw (cut away by the center crop). Default 0;

@@ -7,7 +7,15 @@ const ADVANCE = GLYPH_WIDTH + 1;
 const ELLIPSIS = "…";
 
 /** Size in image pixels of `text` drawn at integer `scale`. */
-export function measureText(text: string, scale = 1): { width: number; height: number } {
+export function measureText(
+  text: string,
+  scale = 1,
+): {
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+} {
   const n = [...text].length;
   return { width: n === 0 ? 0 : (n * ADVANCE - 1) * scale, height: GLYPH_HEIGHT * scale };
 }
@@ -21,6 +29,7 @@ export function fitText(text: string, maxWidth: number, scale = 1): string {
   return chars.slice(0, maxChars - 1).join("") + ELLIPSIS;
 }
 
+/** Options of {@link drawText}. */
 export interface DrawTextOptions {
   /** Integer magnification of the 5x8 font; default 1. */
   scale?: number;

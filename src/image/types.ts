@@ -1,17 +1,26 @@
 // Plain-data image types shared by the image layer. They hold nothing Node-specific so the same
 // code runs in a browser; only decode.ts and png.ts touch sharp.
 
+/** A colour as [red, green, blue] bytes, 0 to 255. */
+export type Rgb = readonly [number, number, number];
+
 /** An 8-bit sRGB image, pixels stored row-major as interleaved R, G, B (HWC). */
 export interface RgbImage {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** width x height x 3 bytes. */
   data: Uint8Array;
 }
 
 /** A single-channel float map (heatmap, saliency, attribution), stored row-major (H x W). */
 export interface FloatMap {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** width x height values. */
   data: Float32Array;
 }
 
@@ -25,13 +34,21 @@ export interface FloatMap {
  * torchvision's CenterCrop does.
  */
 export interface InputTransform {
+  /** Width of the decoded image. */
   originalWidth: number;
+  /** Height of the decoded image. */
   originalHeight: number;
+  /** Width after the resize. */
   resizedWidth: number;
+  /** Height after the resize. */
   resizedHeight: number;
+  /** Left edge of the crop in resized pixels (negative: padded). */
   cropLeft: number;
+  /** Top edge of the crop in resized pixels (negative: padded). */
   cropTop: number;
+  /** Width of the model input. */
   inputWidth: number;
+  /** Height of the model input. */
   inputHeight: number;
 }
 

@@ -20,6 +20,7 @@ import { sizeOf } from "../onnx/tensor.ts";
 /** How relevance starts at the logits (docs/lrp-rules.md, "Starting relevance"). */
 export type RelevanceStart = "one-hot" | "contrastive";
 
+/** Every {@link RelevanceStart}. */
 export const RELEVANCE_STARTS: readonly RelevanceStart[] = ["one-hot", "contrastive"];
 
 /**
@@ -38,19 +39,23 @@ export function startingRelevance(
   return seed;
 }
 
+/** Options of {@link RelevancePropagator.relevance}. */
 export interface RelevanceOptions {
   /** A composite, a composite's name (COMPOSITES) or a rule applied to every layer ("epsilon:0.1"). */
   composite: Composite | string;
-  /** Default "one-hot". */
+  /** The starting relevance at the logits. Default "one-hot". */
   start?: RelevanceStart;
   /** Values to return relevance at besides the input ("auto" is the default CAM layer). */
   layers?: readonly string[];
   /** Also return the relevance at the model input (default true). */
   input?: boolean;
+  /** Which classes to explain; default each image's top class. */
   target?: TargetOptions;
 }
 
+/** What {@link RelevancePropagator.relevance} returns. */
 export interface RelevanceResult {
+  /** The (image, class) pair each row explains. */
   targets: Targets;
   /** Logits of each target row, [N, units]. */
   logits: FloatTensor;
@@ -59,13 +64,28 @@ export interface RelevanceResult {
   /** Relevance at the model input [N, C, H, W] (absent when not requested). */
   input?: FloatTensor;
   /** Relevance at each requested layer, by layer name, and the layer's activations. */
-  layers: Map<string, { relevance: FloatTensor; activations: FloatTensor }>;
+  layers: Map<
+    string,
+    {
+      /** Relevance at the layer, [N, ...]. */
+      relevance: FloatTensor;
+      /** The layer's activations, [N, ...]. */
+      activations: FloatTensor;
+    }
+  >;
   /**
    * Conservation check: per row, the total relevance at the start, at the input and at each
    * layer. Conservative rules (z+, alpha-beta, flat, w-square, and epsilon without biases) keep
    * the start's total at every value up to what zero denominators and biases absorb.
    */
-  totals: { start: number[]; input?: number[]; layers: Map<string, number[]> };
+  totals: {
+    /** Total starting relevance per row. */
+    start: number[];
+    /** Total relevance at the input per row. */
+    input?: number[];
+    /** Total relevance at each layer per row. */
+    layers: Map<string, number[]>;
+  };
 }
 
 /** Per row, the sum of a batch tensor's values (in float64). */
@@ -80,6 +100,7 @@ function rowTotals(data: Float32Array, rows: number): number[] {
 
 /** Relevance propagation over one model (compiled graphs are cached per composite). */
 export class RelevancePropagator {
+  /** The model explained. */
   readonly ctx: ModelContext;
   private folded: OnnxModel | undefined;
   private readonly backwards = new Map<boolean, Promise<Backward>>();
@@ -110,7 +131,12 @@ export class RelevancePropagator {
   }
 
   /** Per-channel bounds of the model input, from the card's preprocessing (for the zbox rule). */
-  inputBounds(): { low: number[]; high: number[] } {
+  inputBounds(): {
+    /** The preprocessed value of byte 0 per channel. */
+    low: number[];
+    /** The preprocessed value of byte 255 per channel. */
+    high: number[];
+  } {
     const p = this.ctx.card.preprocessing;
     const mean = p.mean ?? [0, 0, 0];
     const std = p.std ?? [1, 1, 1];
@@ -121,6 +147,10 @@ export class RelevancePropagator {
     };
   }
 
+  /**
+   * Propagates relevance from each target row's logits back to the input (and any layers) under
+   * `options.composite`, in one compiled run for the whole preprocessed batch.
+   */
   async relevance(images: FloatTensor, options: RelevanceOptions): Promise<RelevanceResult> {
     const session = await this.ctx.session();
     const out = await session.runBatched(

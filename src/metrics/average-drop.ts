@@ -14,6 +14,7 @@ import { CamscopeError } from "../errors.ts";
 import type { ScoreFunction } from "./deletion-insertion.ts";
 import { inputLayout, scoreItems } from "./perturbed-scores.ts";
 
+/** Options of {@link averageDrop}. */
 export interface AverageDropOptions {
   /** Inputs built and scored per score-function call. Default 64. */
   chunk?: number;
@@ -21,6 +22,7 @@ export interface AverageDropOptions {
   baseline?: number | readonly number[];
 }
 
+/** What {@link averageDrop} returns. */
 export interface AverageDropResult {
   /** Y: score of each image. */
   original: Float32Array;
@@ -48,6 +50,11 @@ function baselineValues(baseline: AverageDropOptions["baseline"], channels: numb
   return [...baseline];
 }
 
+/**
+ * Average Drop and Increase in Confidence (Chattopadhay et al. 2018) of `maps` ([N, H, W] in
+ * [0, 1]) for the model inputs `images` ([N, C, H, W]): each image is scored as it is and
+ * multiplied by its map.
+ */
 export async function averageDrop(
   images: FloatTensor,
   maps: Float32Array,

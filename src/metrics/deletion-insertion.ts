@@ -26,6 +26,7 @@ export type ScoreFunction = (
   rows: Int32Array,
 ) => Promise<Float32Array>;
 
+/** Options of {@link deletionInsertion}. */
 export interface DeletionInsertionOptions {
   /** Steps from no pixel to all pixels. Default 32. */
   steps?: number;
@@ -33,6 +34,7 @@ export interface DeletionInsertionOptions {
   chunk?: number;
 }
 
+/** What {@link deletionInsertion} returns. */
 export interface DeletionInsertionResult {
   /** Deletion AUC per image. */
   deletion: Float32Array;
@@ -40,6 +42,7 @@ export interface DeletionInsertionResult {
   insertion: Float32Array;
   /** Probability after step t (0..steps), [N, steps + 1]. */
   deletionCurves: Float32Array;
+  /** Probability after step t of insertion, [N, steps + 1]. */
   insertionCurves: Float32Array;
 }
 

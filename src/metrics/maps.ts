@@ -5,7 +5,9 @@ import { CamscopeError } from "../errors.ts";
 
 /** An image's annotation in the model-input frame (see regionsInInput in src/data/dataset.ts). */
 export interface InputRegions {
+  /** The object's boxes in input pixels. */
   boxes: Box[];
+  /** The object's mask at the input size (1 = object), when the dataset has masks. */
   mask?: Uint8Array;
 }
 

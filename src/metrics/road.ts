@@ -24,6 +24,7 @@ import { createRng, deriveSeed, type Rng } from "../util/random.ts";
 import { saliencyOrder, type ScoreFunction } from "./deletion-insertion.ts";
 import { inputLayout, scoreItems } from "./perturbed-scores.ts";
 
+/** Options of {@link road}. */
 export interface RoadOptions {
   /** Percent of pixels removed at each point. Default 10, 20, ..., 90. */
   percentages?: number[];
@@ -35,13 +36,17 @@ export interface RoadOptions {
   chunk?: number;
 }
 
+/** What {@link road} returns. */
 export interface RoadResult {
+  /** The percentages of pixels removed, in order. */
   percentages: number[];
   /** Score with the p% most relevant pixels imputed, [N, P]. */
   morf: Float32Array;
   /** Score with the p% least relevant pixels imputed, [N, P]. */
   lerf: Float32Array;
+  /** Area under each image's MoRF curve (lower is better). */
   morfAuc: Float32Array;
+  /** Area under each image's LeRF curve (higher is better). */
   lerfAuc: Float32Array;
 }
 
@@ -214,6 +219,11 @@ function trapezoidOver(xs: readonly number[], ys: Float32Array): number {
   return area / (xs[xs.length - 1]! - xs[0]!);
 }
 
+/**
+ * ROAD (Rong et al. 2022) of `maps` ([N, H, W]) for the model inputs `images` ([N, C, H, W]): the
+ * score with the most (MoRF) and least (LeRF) relevant pixels replaced by noisy linear
+ * imputation, at each percentage.
+ */
 export async function road(
   images: FloatTensor,
   maps: Float32Array,

@@ -233,7 +233,12 @@ export function parameterLayers(model: OnnxModel): ParameterLayer[] {
 export function cascadingRandomization(
   model: OnnxModel,
   seed: number,
-): { layer: string; model: OnnxModel }[] {
+): {
+  /** The layer this step re-initialised. */
+  layer: string;
+  /** The model with it and every later layer re-initialised. */
+  model: OnnxModel;
+}[] {
   const layers = parameterLayers(model).reverse();
   if (layers.length === 0) {
     throw new CamscopeError(

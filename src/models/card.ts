@@ -14,11 +14,17 @@ import {
 /** A card's preprocessing: a preset name, or a preset with overrides, or a full spec. */
 export type CardPreprocessing = PresetName | (Partial<PreprocessSpec> & { preset?: PresetName });
 
-/** A model card as written in its file (all fields optional). */
+/**
+ * What camscope needs to know about a classifier beyond its ONNX graph (class names,
+ * preprocessing, the output and layer to explain), plus the provenance of the bundled models, as
+ * written in `<model>.json` beside the model (every field optional).
+ */
 export interface CardFile {
+  /** The model's name (default: the file name). */
   name?: string;
   /** Architecture family of a bundled model ("vgg", "resnet", "mobilenet"). */
   family?: string;
+  /** What the model is, in a sentence or two. */
   description?: string;
   /** Class names in output order; defaults to ImageNet-1k's for 1000 classes. */
   labels?: string[];
@@ -35,15 +41,22 @@ export interface CardFile {
   validationAccuracy?: number;
   /** The synthetic-dataset split the held-out accuracy was measured on, and its datasetHash. */
   evaluation?: {
+    /** The split's name. */
     split: string;
+    /** The generator seed. */
     seed: number;
+    /** Images evaluated. */
     count: number;
+    /** Share of two-object images in the split. */
     twoObjectShare?: number;
+    /** {@link datasetHash} of the images, to prove they were regenerated exactly. */
     datasetHash?: string;
   };
   /** Training recipe, free-form (recorded for provenance, not read by camscope). */
   training?: Record<string, unknown>;
+  /** Trainable parameters. */
   parameters?: number;
+  /** The ONNX opset the model was exported at. */
   opset?: number;
 }
 

@@ -20,9 +20,17 @@ export interface ModelSource {
   output?: string;
 }
 
+/**
+ * A loaded model with what every explainer derives from it: the resolved input, the logits
+ * output, intermediate shapes (one probe run, done on first use), the spatial layers and the
+ * default one. Explainers take one; {@link openModel} makes one.
+ */
 export class ModelContext {
+  /** The model's graph. */
   readonly model: OnnxModel;
+  /** Its card: labels, preprocessing, default layer. */
   readonly card: ModelCard;
+  /** The engine that runs it. */
   readonly engine: Engine;
   /** What intake found in the model as exported and changed. */
   readonly intake: IntakeReport;

@@ -12,7 +12,9 @@ import { OnnxModel, valueInfoDims } from "../onnx/model.ts";
 import { parseCard, resolvePreprocessing, type CardFile, type ModelCard } from "./card.ts";
 import { intake, type IntakeReport, type Layout } from "./intake/index.ts";
 
+/** The models that ship with camscope, small CNNs trained on its synthetic shapes. */
 export const BUNDLED_MODELS = ["synth-vgg", "synth-resnet", "synth-mobilenet"] as const;
+/** The name of a bundled model. */
 export type BundledModelName = (typeof BUNDLED_MODELS)[number];
 
 // This file sits two levels below the package root both as src/models/*.ts and dist/models/*.js.
@@ -21,9 +23,11 @@ const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The folder holding the bundled `<name>.onnx` files and their `<name>.json` cards. */
 export const MODELS_DIR = join(PACKAGE_ROOT, "models");
 
+/** A model and its card, from {@link loadModel}. */
 export interface LoadedModel {
   /** The model after intake: opset >= 13, float32, NCHW input, [N, C] logits output. */
   model: OnnxModel;
+  /** Its card (bundled, from a sibling `.json`, or synthesised). */
   card: ModelCard;
   /** Whether the model is one of BUNDLED_MODELS. */
   bundled: boolean;
@@ -34,6 +38,7 @@ export interface LoadedModel {
   output: string;
 }
 
+/** Options of {@link loadModel}. */
 export interface LoadModelOptions {
   /**
    * Preprocessing that replaces the card's. A preset name is fitted to the model: its size
@@ -55,6 +60,7 @@ export interface LoadModelOptions {
   engine?: Engine;
 }
 
+/** Whether `name` is one of {@link BUNDLED_MODELS}. */
 export function isBundledModel(name: string): name is BundledModelName {
   return (BUNDLED_MODELS as readonly string[]).includes(name);
 }

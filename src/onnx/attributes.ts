@@ -36,8 +36,23 @@ export function attrTensor(node: NodeProto, name: string): TensorProto | undefin
   return find(node, name)?.t;
 }
 
+/**
+ * An attribute value for {@link GraphBuilder.node}: integers and integer lists become INT/INTS,
+ * strings STRING, tensors TENSOR; floats must be marked `{ float: x }` or `{ floats: [...] }`.
+ */
 export type AttrValue =
-  number | number[] | string | TensorProto | { floats: number[] } | { float: number };
+  | number
+  | number[]
+  | string
+  | TensorProto
+  | {
+      /** A FLOATS value. */
+      floats: number[];
+    }
+  | {
+      /** A FLOAT value. */
+      float: number;
+    };
 
 /**
  * Makes an attribute. Plain numbers and number arrays become INT/INTS; floats must be marked with

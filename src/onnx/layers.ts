@@ -9,6 +9,7 @@ import type { GraphIndex, OnnxModel } from "./model.ts";
 /** How a layer's value is laid out: a CAM sees every layer as [N, C, h, w]. */
 export type LayerLayout = "NCHW" | "NHWC" | "tokens";
 
+/** A 4-D spatial activation a CAM method can explain. */
 export interface LayerInfo {
   /** The ONNX value name; this is what `--layer` takes. */
   name: string;

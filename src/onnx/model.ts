@@ -7,15 +7,31 @@ import { ModelProtoType } from "./schema.ts";
 
 const TO_OBJECT = { longs: Number, enums: Number, arrays: true, defaults: false } as const;
 
+/** Who produces and who reads each value of a graph, from {@link OnnxModel.index}. */
 export interface GraphIndex {
   /** The node that produces each value, with its position in the node list. */
-  producer: Map<string, { node: NodeProto; index: number }>;
+  producer: Map<
+    string,
+    {
+      /** The producing node. */
+      node: NodeProto;
+      /** Its position in the graph's node list. */
+      index: number;
+    }
+  >;
   /** The nodes that read each value. */
   consumers: Map<string, NodeProto[]>;
+  /** The initializers by name. */
   initializers: Map<string, TensorProto>;
 }
 
+/**
+ * An ONNX model decoded into plain objects: load it from a file or bytes, inspect or rewrite its
+ * graph (the backward compiler works on a {@link OnnxModel.clone}), and serialise it for ONNX
+ * Runtime.
+ */
 export class OnnxModel {
+  /** The decoded model. */
   readonly proto: ModelProto;
   /** Where the model came from (a file path, a bundled model's name, or "<buffer>"), for errors. */
   readonly source: string;
@@ -25,6 +41,10 @@ export class OnnxModel {
     this.source = source;
   }
 
+  /**
+   * Decodes an ONNX protobuf. Throws a {@link CamscopeError} (`MODEL_LOAD`) for bytes that are not
+   * an ONNX model with a graph and an opset.
+   */
   static fromBytes(bytes: Uint8Array, source = "<buffer>"): OnnxModel {
     let proto: ModelProto;
     try {
@@ -60,6 +80,7 @@ export class OnnxModel {
     return new OnnxModel(proto, source);
   }
 
+  /** Reads and decodes an `.onnx` file (see {@link OnnxModel.fromBytes}). */
   static async load(path: string): Promise<OnnxModel> {
     let bytes: Uint8Array;
     try {
@@ -74,6 +95,7 @@ export class OnnxModel {
     return OnnxModel.fromBytes(bytes, path);
   }
 
+  /** Encodes the model as ONNX protobuf bytes. */
   toBytes(): Uint8Array {
     return ModelProtoType.encode(ModelProtoType.fromObject(this.proto)).finish();
   }
@@ -105,6 +127,7 @@ export class OnnxModel {
     );
   }
 
+  /** The model's graph. */
   get graph(): GraphProto {
     return this.proto.graph;
   }
@@ -123,10 +146,12 @@ export class OnnxModel {
     return this.graph.input.filter((v) => !init.has(v.name));
   }
 
+  /** The graph outputs. */
   outputs(): ValueInfoProto[] {
     return this.graph.output;
   }
 
+  /** Producers, consumers and initializers of the graph as it is now (not kept up to date). */
   index(): GraphIndex {
     const producer = new Map<string, { node: NodeProto; index: number }>();
     const consumers = new Map<string, NodeProto[]>();

@@ -10,7 +10,9 @@ import { DataType } from "./proto.ts";
 import { sizeOf } from "./tensor.ts";
 import { ValueShapes } from "./value-shapes.ts";
 
+/** A model's image input, with the concrete dims camscope runs it at. */
 export interface ModelInput {
+  /** The input's name. */
   name: string;
   /** Concrete dims used to run the model, batch 1. */
   dims: number[];

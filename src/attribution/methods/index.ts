@@ -16,12 +16,17 @@ import { occlusion, type OcclusionOptions } from "./occlusion.ts";
 import { rise, type RiseOptions } from "./rise.ts";
 import { smoothGrad, smoothGradSquared, varGrad, type SmoothGradOptions } from "./smoothgrad.ts";
 
+/** Options of the pixel-attribution methods that take any, by method. */
 export interface AttributionMethodOptions {
+  /** Integrated Gradients. */
   integratedGradients?: IntegratedGradientsOptions;
   /** SmoothGrad, SmoothGrad-squared and VarGrad. */
   smoothGrad?: SmoothGradOptions;
+  /** Occlusion. */
   occlusion?: OcclusionOptions;
+  /** RISE. */
   rise?: RiseOptions;
+  /** LRP. */
   lrp?: LrpOptions;
 }
 
@@ -47,6 +52,7 @@ export function attributionMethods(options: AttributionMethodOptions = {}): Attr
   ];
 }
 
+/** The CLI names of every pixel-attribution method. */
 export const ATTRIBUTION_METHOD_NAMES: readonly string[] = attributionMethods().map((m) => m.name);
 
 /** Methods by name ("pixel" for every one); an unknown name lists the valid ones. */

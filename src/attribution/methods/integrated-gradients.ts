@@ -10,10 +10,11 @@ import { baselineInputs, type Baseline } from "../baselines.ts";
 import { reduceChannels } from "../maps.ts";
 import type { AttributionMethod } from "../method.ts";
 
+/** Options of Integrated Gradients. */
 export interface IntegratedGradientsOptions {
-  /** Points on the path from x' to x. Default 64. */
+  /** Points on the path from x' to x (midpoint rule). Default 64. */
   steps?: number;
-  /** Default "black". */
+  /** The baseline x'. Default "black". */
   baseline?: Baseline;
 }
 

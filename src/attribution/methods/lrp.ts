@@ -5,10 +5,11 @@ import type { RelevanceStart } from "../../lrp/relevance.ts";
 import { reduceChannels } from "../maps.ts";
 import type { AttributionMethod } from "../method.ts";
 
+/** Options of the `lrp` pixel-attribution method. */
 export interface LrpOptions {
   /** A composite name (COMPOSITES) or one rule for every layer ("epsilon:0.25"). Default epsilon-plus. */
   composite?: string;
-  /** Default "one-hot". */
+  /** The relevance the propagation starts from at the logits. Default "one-hot". */
   start?: RelevanceStart;
 }
 

@@ -6,6 +6,7 @@
 import { CamscopeError } from "../../errors.ts";
 import type { AttributionMethod } from "../method.ts";
 
+/** Options of occlusion. */
 export interface OcclusionOptions {
   /** Window height and width (one number: square). Default 16. */
   window?: number | readonly [number, number];

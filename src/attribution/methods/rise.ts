@@ -11,6 +11,7 @@ import { resizeBilinear } from "../../image/resize.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
 import type { AttributionMethod } from "../method.ts";
 
+/** Options of RISE. */
 export interface RiseOptions {
   /** Number of masks N. Default 1000. */
   masks?: number;

@@ -11,6 +11,7 @@ import { createRng, deriveSeed } from "../../util/random.ts";
 import { reduceChannels } from "../maps.ts";
 import type { AttributionMethod, AttributionRun } from "../method.ts";
 
+/** Options of SmoothGrad, SmoothGrad-squared and VarGrad. */
 export interface SmoothGradOptions {
   /** Noisy copies per row. Default 25. */
   samples?: number;

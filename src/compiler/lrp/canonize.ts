@@ -78,7 +78,12 @@ function foldInto(
  * constant weights folded into that layer. Other BatchNorms stay (LRP passes relevance through
  * them unchanged). Returns the model and how many were folded.
  */
-export function foldBatchNorm(model: OnnxModel): { model: OnnxModel; folded: number } {
+export function foldBatchNorm(model: OnnxModel): {
+  /** The model with the BatchNorms folded. */
+  model: OnnxModel;
+  /** How many were folded. */
+  folded: number;
+} {
   const out = model.clone(model.source);
   const g = out.graph;
   const { producer, consumers, initializers } = out.index();

@@ -16,10 +16,19 @@ import {
 
 /** A linear rule whose zbox bounds may still come from the model's preprocessing. */
 export type RuleChoice =
-  | Exclude<LinearRuleSpec, { rule: "zbox" }>
-  | { rule: "zbox"; low?: readonly number[]; high?: readonly number[] };
+  | Exclude<LinearRuleSpec, Record<"rule", "zbox">>
+  | {
+      /** The z-box rule. */
+      rule: "zbox";
+      /** Lowest input value per channel; default from the model's preprocessing. */
+      low?: readonly number[];
+      /** Highest input value per channel; default from the model's preprocessing. */
+      high?: readonly number[];
+    };
 
+/** An LRP composite: which rule each layer gets (docs/lrp-rules.md, "Composites"). */
 export interface Composite {
+  /** The composite's name (it keys the compiled-model cache). */
   name: string;
   /** The rule of the first linear layer in graph order (default: as the others of its op). */
   first?: RuleChoice;
@@ -29,6 +38,7 @@ export interface Composite {
   dense: RuleChoice;
   /** Rules of single layers, by node name or output value name; they win over the above. */
   layers?: Readonly<Record<string, RuleChoice>>;
+  /** The max-pooling rule; default "wta". */
   maxPool?: MaxPoolRule;
   /** Fold BatchNormalization into the preceding Conv/Gemm first (canonize.ts). */
   foldBatchNorm: boolean;
@@ -37,6 +47,11 @@ export interface Composite {
 const epsilon: RuleChoice = { rule: "epsilon" };
 const zplus: RuleChoice = { rule: "zplus" };
 
+/**
+ * The named composites: `epsilon-plus` (z+ for convolutions, epsilon for dense layers),
+ * `epsilon-gamma-box`, `epsilon-alpha2-beta1`, `epsilon-plus-flat` and `relevance-cam` (z+
+ * everywhere, BatchNorm kept).
+ */
 export const COMPOSITES: Readonly<Record<string, Composite>> = {
   "epsilon-plus": { name: "epsilon-plus", conv: zplus, dense: epsilon, foldBatchNorm: true },
   "epsilon-gamma-box": {
@@ -119,9 +134,15 @@ export function parseRule(text: string): RuleChoice {
   }
 }
 
+/** Options of {@link lrpRuleSet}. */
 export interface LrpRuleSetOptions {
   /** Per-channel input bounds for zbox, in the model-input space (from the preprocessing). */
-  bounds?: { low: readonly number[]; high: readonly number[] };
+  bounds?: {
+    /** Lowest value per channel. */
+    low: readonly number[];
+    /** Highest value per channel. */
+    high: readonly number[];
+  };
 }
 
 function complete(choice: RuleChoice, options: LrpRuleSetOptions): LinearRuleSpec {

@@ -28,6 +28,10 @@ import { gradientOf } from "./gradient-of.ts";
 import { layerNormalization } from "./layer-norm.ts";
 import { attentionRule, divRule, mulRule } from "./products.ts";
 
+/**
+ * LRP at max pooling: `wta` gives a window's relevance to its maximum, `proportional` splits it in
+ * proportion to the window's inputs.
+ */
 export type MaxPoolRule = "wta" | "proportional";
 
 const unchanged: Rule = (ctx) => ctx.setGrad(0, ctx.gradOut()!);

@@ -13,14 +13,50 @@ import { gemm } from "../rules/gemm.ts";
 import { matMul } from "../rules/matmul.ts";
 import { divideStabilized, safeDivide } from "./divide.ts";
 
+/** An LRP rule for linear layers (Conv, Gemm, MatMul) with its parameters (docs/lrp-rules.md). */
 export type LinearRuleSpec =
-  | { rule: "epsilon"; epsilon?: number }
-  | { rule: "zplus" }
-  | { rule: "alphabeta"; alpha?: number; beta?: number }
-  | { rule: "gamma"; gamma?: number; epsilon?: number }
-  | { rule: "zbox"; low: readonly number[]; high: readonly number[] }
-  | { rule: "flat" }
-  | { rule: "wsquare" };
+  | {
+      /** The epsilon rule. */
+      rule: "epsilon";
+      /** Stabiliser added to the denominator, with its sign; default 1e-6. */
+      epsilon?: number;
+    }
+  | {
+      /** The z+ rule: positive contributions only. */
+      rule: "zplus";
+    }
+  | {
+      /** The alpha-beta rule. */
+      rule: "alphabeta";
+      /** Weight of positive contributions; default 2. */
+      alpha?: number;
+      /** Weight of negative contributions; default 1 (alpha - beta must be 1). */
+      beta?: number;
+    }
+  | {
+      /** The gamma rule: positive weights boosted by gamma. */
+      rule: "gamma";
+      /** Default 0.25. */
+      gamma?: number;
+      /** Stabiliser; default 1e-6. */
+      epsilon?: number;
+    }
+  | {
+      /** The z-box rule, for the first layer on bounded inputs. */
+      rule: "zbox";
+      /** Lowest input value per channel. */
+      low: readonly number[];
+      /** Highest input value per channel. */
+      high: readonly number[];
+    }
+  | {
+      /** The flat rule: relevance spread evenly over the receptive field. */
+      rule: "flat";
+    }
+  | {
+      /** The w-square rule: relevance spread in proportion to squared weights. */
+      rule: "wsquare";
+    };
 
 export const LINEAR_RULE_NAMES = [
   "epsilon",

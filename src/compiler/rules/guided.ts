@@ -10,6 +10,7 @@ function positive(ctx: RuleContext): string {
   return ctx.b.op("Relu", [ctx.gradOut()!]);
 }
 
+/** Guided backprop: the gradient, with only positive signals passed through positive activations. */
 export const guidedBackprop = extendRuleSet(
   exactGradient,
   "guided-backprop",
@@ -27,6 +28,7 @@ export const guidedBackprop = extendRuleSet(
   "guided backprop signal",
 );
 
+/** Deconvnet: the gradient, with only positive signals passed at ReLU-like ops. */
 export const deconvnet = extendRuleSet(
   exactGradient,
   "deconvnet",

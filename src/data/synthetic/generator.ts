@@ -38,7 +38,9 @@ export const DEFAULT_TWO_OBJECT_SHARE = 0.2;
 const MIN_IMAGE_SIZE = 32;
 const MAX_IMAGE_SIZE = 4096;
 
+/** Which synthetic sample to draw. */
 export interface SampleOptions {
+  /** The dataset seed. */
   seed: number;
   /** Any name; different splits of one seed are independent. */
   split: string;
@@ -50,7 +52,9 @@ export interface SampleOptions {
   twoObjectShare?: number;
 }
 
+/** A run of samples of one split. */
 export interface SplitOptions extends Omit<SampleOptions, "index"> {
+  /** How many samples. */
   count: number;
   /** Index of the first sample; default 0. */
   start?: number;
@@ -59,20 +63,27 @@ export interface SplitOptions extends Omit<SampleOptions, "index"> {
 /** [x, y, width, height] in pixels, x and y of the top-left pixel. */
 export type Bbox = [x: number, y: number, width: number, height: number];
 
+/** An object drawn in a synthetic sample. */
 export interface SyntheticObject {
   /** Index into SYNTHETIC_CLASSES. */
   category: number;
+  /** Its tight bounding box. */
   bbox: Bbox;
   /** Row-major height × width, 1 on the object's pixels, else 0. */
   mask: Uint8Array;
 }
 
+/** A synthetic image with its objects' exact masks and boxes. */
 export interface SyntheticSample {
+  /** Its index in the split. */
   index: number;
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
   /** Row-major height × width × 3 (HWC, RGB). */
   rgb: Uint8Array;
+  /** One or two objects. */
   objects: SyntheticObject[];
 }
 
@@ -197,6 +208,7 @@ function checkOptions(options: SampleOptions): { size: number; twoObjectShare: n
   return { size, twoObjectShare };
 }
 
+/** Sample `options.index` of a split: a pure function of the options. */
 export function generateSample(options: SampleOptions): SyntheticSample {
   const { size, twoObjectShare } = checkOptions(options);
   const { index } = options;
@@ -237,6 +249,7 @@ export function generateSample(options: SampleOptions): SyntheticSample {
   return { index, width: size, height: size, rgb: image.rgb, objects };
 }
 
+/** Samples `start` to `start + count - 1` of a split, generated lazily. */
 export function* generateSplit(options: SplitOptions): Generator<SyntheticSample> {
   const start = options.start ?? 0;
   if (!Number.isSafeInteger(options.count) || options.count < 0) {

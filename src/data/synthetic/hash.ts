@@ -31,6 +31,7 @@ function uint32s(values: readonly number[]): Uint8Array {
   return bytes;
 }
 
+/** SHA-256 (hex) over samples' indices, sizes, pixels, categories, boxes and masks. */
 export function datasetHash(samples: Iterable<SyntheticSample>): string {
   const hasher = new DatasetHasher();
   for (const sample of samples) hasher.update(sample);
