@@ -1,12 +1,12 @@
 """Reference display-clip thresholds -> src/image/fixtures/clip-thresholds.json.
 
-Captum's visualize_image_attr scales a map by an outlier threshold (outlier_perc, default 2):
-visualization.py's _cumulative_sum_threshold sorts the values (|attribution| for sign="all")
-in increasing order, takes their running sum, and returns the first sorted value whose running
-sum reaches total * 0.01 * (100 - outlier_perc). This script evaluates that definition with
-numpy on heavy-tailed random maps (float32, like attributions) and records the threshold at
-several percentiles twice: with the running sum in float64 (what camscope's clipThreshold does)
-and in float32 (what numpy does on a float32 attribution, as in Captum).
+camscope scales a signed or heavy-tailed map for display by a percentile of |map| over its
+pixels: numpy.percentile(np.abs(map), p) with its default linear interpolation. This script
+records it on heavy-tailed random maps (float32, like attributions) at several percentiles, and,
+for comparison in camscope's docs, Captum's visualize_image_attr threshold of the same name
+(outlier_perc = 100 - p), which is one of attribution mass: visualization.py's
+_cumulative_sum_threshold returns the first sorted |value| whose running sum reaches
+total * 0.01 * p.
 
     /usr/bin/python3 scripts/reference/make_clip_fixture.py [--out PATH]
 
@@ -61,8 +61,10 @@ def main():
                 "dims": list(values.shape),
                 "values": base64.b64encode(values.tobytes()).decode("ascii"),
                 "percentiles": PERCENTILES,
-                "float64": [cumulative_threshold(values, p, np.float64) for p in PERCENTILES],
-                "float32": [cumulative_threshold(values, p, np.float32) for p in PERCENTILES],
+                "percentile": [
+                    float(np.percentile(np.abs(values.astype(np.float64)), p)) for p in PERCENTILES
+                ],
+                "captum": [cumulative_threshold(values, p, np.float32) for p in PERCENTILES],
             }
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -178,7 +178,7 @@ export function registerExplain(program: Command, io: Io): void {
     .option("--alpha <a>", "heatmap opacity, 0 to 1", unitInterval, 0.5)
     .option(
       "--clip <percentile>",
-      "pixel methods: overlays and grids saturate the largest values holding the last (100 - percentile)% of the map's total |value|, as Captum does (100: no clipping; the .npy maps are never clipped)",
+      "pixel methods: overlays and grids are scaled by this percentile of |map| over the pixels, larger values saturate (100: no clipping; the .npy maps are never clipped)",
       clipPercentile,
       DEFAULT_CLIP_PERCENTILE,
     )
