@@ -9,6 +9,7 @@ export interface ModelOptions {
   model: string;
   preset?: PresetName;
   output?: string;
+  card?: string;
   layout?: "NCHW" | "NHWC";
   colorManagement?: boolean;
   threads?: number;
@@ -49,7 +50,10 @@ export function clipPercentile(value: string): number {
   return a;
 }
 
-/** Adds --model, --preset, --output, --layout, --color-management and --threads to a command. */
+/**
+ * Adds --model, --preset, --output, --card, --layout, --color-management and --threads to a
+ * command.
+ */
 export function addModelOptions(command: Command): Command {
   return command
     .requiredOption(
@@ -62,6 +66,7 @@ export function addModelOptions(command: Command): Command {
       ),
     )
     .option("--output <name>", "the class-score output of a model with several outputs")
+    .option("--card <path>", "the model card (default: <model>.json beside the model, if any)")
     .addOption(
       new Option(
         "--layout <layout>",
@@ -84,6 +89,7 @@ export async function openFromOptions(
     const ctx = await openModel(options.model, engine, {
       ...(options.preset ? { preprocessing: options.preset } : {}),
       ...(options.output ? { output: options.output } : {}),
+      ...(options.card ? { card: options.card } : {}),
       ...(options.layout ? { layout: options.layout } : {}),
       ...(options.colorManagement ? { colorManagement: true } : {}),
     });
