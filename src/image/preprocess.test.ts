@@ -222,7 +222,7 @@ test("bad specs and sizes are rejected with clear messages", () => {
   );
   assert.throws(
     () => preprocess([TWO_PIXELS], "nope" as "unit"),
-    /Unknown preprocessing preset "nope" \(valid: imagenet, unit, signed\)/,
+    /Unknown preprocessing preset "nope" \(valid: imagenet, torch, caffe, tf, unit, signed\)/,
   );
   assert.throws(
     () => preprocess([TWO_PIXELS], "toString" as "unit"),

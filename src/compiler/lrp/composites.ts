@@ -197,7 +197,8 @@ export function lrpRuleSet(
   const base = ruleSet("lrp-layers", layerRules(composite.maxPool ?? "wta", gates));
   // The name keys compiled-graph caches, so it must tell every configuration apart.
   const name = `LRP ${composite.name} #${fnv1a(JSON.stringify([composite, options.bounds ?? null]))}`;
-  return extendRuleSet(base, name, [], (node) => rules.get(node.output[0] ?? ""), "LRP");
+  const method = `LRP (${composite.name})`;
+  return extendRuleSet(base, name, [], (node) => rules.get(node.output[0] ?? ""), method);
 }
 
 /** 32-bit FNV-1a of a string, in hex (no node:crypto: the compiler also runs in browsers). */

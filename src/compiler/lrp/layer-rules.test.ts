@@ -186,7 +186,7 @@ describe("clear errors", () => {
   test("an op without an LRP rule is named with its node", async () => {
     await expectError(
       singleOp("Exp", [4]),
-      /^The LRP cannot pass Exp node "Exp_0" of model "test-graph": camscope has no LRP rule for Exp;/,
+      /^The LRP \([^)]*\) cannot pass op "Exp" \(node "Exp_0"\) of model "test-graph": camscope has no rule for Exp;/,
     );
   });
 });
