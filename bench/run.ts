@@ -10,9 +10,10 @@ import { backward } from "./backward.ts";
 import { cam } from "./cam.ts";
 import { forward } from "./forward.ts";
 import { lrp } from "./lrp.ts";
+import { modern } from "./modern.ts";
 import { BenchContext, formatTable, type BenchOptions, type BenchSection } from "./harness.ts";
 
-const SECTIONS: readonly BenchSection[] = [forward, backward, cam, attribution, lrp];
+const SECTIONS: readonly BenchSection[] = [forward, backward, cam, attribution, lrp, modern];
 
 function parseOptions(): { options: BenchOptions; sections: BenchSection[] } {
   const { values } = parseArgs({

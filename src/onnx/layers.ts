@@ -198,6 +198,14 @@ function attentionAncestors(model: OnnxModel, index: GraphIndex): Set<string> {
   return ancestors;
 }
 
+/** An initializer, a Constant, or an exporter's Identity alias of one. */
+function isConstant(value: string, index: GraphIndex): boolean {
+  if (index.initializers.has(value)) return true;
+  const node = index.producer.get(value)?.node;
+  if (node?.op_type === "Constant") return true;
+  return node?.op_type === "Identity" && isConstant(node.input[0] ?? "", index);
+}
+
 /**
  * Whether a value is a layer normalisation's output: a LayerNormalization node, or the opset-13
  * decomposition's last step (x - mean) / sqrt(var + eps), then a scale and a shift by constants.
@@ -214,9 +222,10 @@ function isNormalizationOutput(value: string, index: GraphIndex): boolean {
       return divisor?.op_type === "Sqrt";
     }
     if (node.op_type !== "Add" && node.op_type !== "Mul") return false;
-    // The affine part: one operand constant, the other the normalised value.
-    const [a, b] = node.input;
-    v = index.initializers.has(b ?? "") ? a! : b!;
+    // The affine part: one operand constant (either side), the other the normalised value.
+    const computed = node.input.filter((i) => !isConstant(i, index));
+    if (computed.length !== 1) return false;
+    v = computed[0]!;
   }
   return false;
 }
