@@ -220,6 +220,94 @@ const FORMULATIONS: Record<string, Formulation> = {
       kernel_shape: [s.kernel, s.kernel],
     });
   },
+  polyphaseSplit: (b, dy, s, w) => {
+    // Depthwise only: one depthwise Conv per phase (ONNX Runtime's fast depthwise path), phases
+    // concatenated in DepthToSpace's DCR order.
+    if (s.stride === 1 || s.group !== s.cin || s.cin !== s.cout) return undefined;
+    const { stride: st, kernel: k, pad: p, size: h, cin: c } = s;
+    const o = outSize(s);
+    const rows = Math.ceil((p + h) / st);
+    const back = Math.max(0, rows - o);
+    const parts: string[] = [];
+    for (let r1 = 0; r1 < st; r1++)
+      for (let r2 = 0; r2 < st; r2++) {
+        const l1 = Math.ceil((k - r1) / st);
+        const l2 = Math.ceil((k - r2) / st);
+        if (l1 <= 0 || l2 <= 0) return undefined;
+        const weight = new Float32Array(c * l1 * l2);
+        for (let ch = 0; ch < c; ch++)
+          for (let j1 = 0; j1 < l1; j1++)
+            for (let j2 = 0; j2 < l2; j2++)
+              weight[(ch * l1 + j1) * l2 + j2] =
+                w[ch * k * k + (r1 + st * (l1 - 1 - j1)) * k + (r2 + st * (l2 - 1 - j2))]!;
+        parts.push(
+          b.op("Conv", [dy, b.floats(weight, [c, 1, l1, l2])], {
+            group: c,
+            pads: [l1 - 1, l2 - 1, back, back],
+            kernel_shape: [l1, l2],
+          }),
+        );
+      }
+    const spread = b.op("DepthToSpace", [b.op("Concat", parts, { axis: 1 })], {
+      blocksize: st,
+      mode: "DCR",
+    });
+    return b.slice(spread, [p, p], [p + h, p + h], [2, 3]);
+  },
+  spreadD2S: (b, dy, s, w) => {
+    // The zero spread by DepthToSpace over the gradient padded with zero channels, then the
+    // stride-1 Conv with flipped, transposed weights.
+    if (s.stride === 1) return undefined;
+    const { stride: st, kernel: k, pad: p, size: h } = s;
+    const o = outSize(s);
+    const padded = b.op("Pad", [dy, b.int64s([0, 0, 0, 0, 0, s.cout * (st * st - 1), 0, 0])]);
+    let spread = b.op("DepthToSpace", [padded], { blocksize: st, mode: "DCR" });
+    let back = h + p - o * st;
+    if (back < 0) {
+      spread = b.slice(spread, [0, 0], [o * st + back, o * st + back], [2, 3]);
+      back = 0;
+    }
+    const front = k - 1 - p;
+    const weight = b.floats(flippedTransposed(w, s), [s.cin, s.cout / s.group, k, k]);
+    return b.op("Conv", [spread, weight], {
+      group: s.group,
+      pads: [front, front, back, back],
+      kernel_shape: [k, k],
+    });
+  },
+  polyphase: (b, dy, s, w) => {
+    if (s.stride === 1) return undefined;
+    const { stride: st, kernel: k, pad: p, size: h } = s;
+    const o = outSize(s);
+    const taps = Math.ceil(k / st);
+    const rows = Math.ceil((p + h) / st);
+    const back = Math.max(0, rows - o);
+    const cinPerGroup = s.cin / s.group;
+    const coutPerGroup = s.cout / s.group;
+    const phases = st * st;
+    const weight = new Float32Array(s.cin * phases * coutPerGroup * taps * taps);
+    for (let g = 0; g < s.group; g++)
+      for (let ci = 0; ci < cinPerGroup; ci++)
+        for (let r1 = 0; r1 < st; r1++)
+          for (let r2 = 0; r2 < st; r2++)
+            for (let co = 0; co < coutPerGroup; co++)
+              for (let j1 = 0; j1 < taps; j1++)
+                for (let j2 = 0; j2 < taps; j2++) {
+                  const t1 = r1 + st * (taps - 1 - j1);
+                  const t2 = r2 + st * (taps - 1 - j2);
+                  if (t1 >= k || t2 >= k) continue;
+                  const out = ((g * cinPerGroup + ci) * phases + r1 * st + r2) * coutPerGroup + co;
+                  const src = ((g * coutPerGroup + co) * cinPerGroup + ci) * k * k + t1 * k + t2;
+                  weight[(out * taps + j1) * taps + j2] = w[src]!;
+                }
+    const z = b.op("Conv", [dy, b.floats(weight, [s.cin * phases, coutPerGroup, taps, taps])], {
+      group: s.group,
+      pads: [taps - 1, taps - 1, back, back],
+      kernel_shape: [taps, taps],
+    });
+    const spread = b.op("DepthToSpace", [z], { blocksize: st, mode: "CRD" });
+    return b.slice(spread, [p, p], [p + h, p + h], [2, 3]);
+  },
 };
 
 function valueInfo(name: string, dims: number[]): ValueInfoProto {
@@ -227,9 +315,10 @@ function valueInfo(name: string, dims: number[]): ValueInfoProto {
   return { name, type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim } } } };
 }
 
-function gradientModel(s: Shape, formulation: Formulation, w: Float32Array): OnnxModel {
+function gradientModel(s: Shape, formulation: Formulation, w: Float32Array): OnnxModel | undefined {
   const b = new GraphBuilder(13, "bench");
-  const dx = formulation(b, "dy", s, w)!;
+  const dx = formulation(b, "dy", s, w);
+  if (dx === undefined) return undefined;
   const o = outSize(s);
   return new OnnxModel(
     {
@@ -270,6 +359,7 @@ for (const shape of SHAPES) {
   const sessions: [string, ort.InferenceSession][] = [];
   for (const [name, f] of Object.entries(FORMULATIONS)) {
     const model = gradientModel(shape, f, w);
+    if (!model) continue;
     const session = await ort.InferenceSession.create(model.toBytes(), {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,

@@ -3,6 +3,7 @@
 //
 //   node --import tsx bench/profile.ts --model bench/.models/resnet50.onnx [--wrt input|layer|<value>]
 //     [--batch 1] [--threads 2] [--runs 10] [--top 15] [--rules gradient|guided] [--keep]
+//     [--opt all|extended|basic|disabled] [--no-spin]
 //
 // Nodes the compiler appended (names under "camscope/") are the backward; the rest is the forward.
 // ONNX Runtime renames nodes it fuses, so a fused node is counted where its first name points.
@@ -30,6 +31,8 @@ const { values } = parseArgs({
     top: { type: "string", default: "15" },
     rules: { type: "string", default: "gradient" },
     keep: { type: "boolean", default: false },
+    opt: { type: "string", default: "all" },
+    "no-spin": { type: "boolean", default: false },
   },
 });
 const batch = Number(values.batch);
@@ -81,7 +84,8 @@ async function profile(
   outputs: string[],
 ): Promise<{ ms: number; events: Event[] }> {
   const options: ort.InferenceSession.SessionOptions = {
-    graphOptimizationLevel: "all",
+    graphOptimizationLevel: values.opt as "all" | "extended" | "basic" | "disabled",
+    ...(values["no-spin"] ? { extra: { session: { intra_op: { allow_spinning: "0" } } } } : {}),
     logSeverityLevel: 3,
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
