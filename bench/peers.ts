@@ -4,13 +4,18 @@
 // rounds in one run; ms per image and the ratio peer / camscope (> 1: camscope is faster).
 //
 //   npm run bench:peers -- [--python /usr/bin/python3] [--model resnet18 ...] [--method gradcam ...]
-//     [--batch 1 ...] [--peer captum ...] [--rounds 3] [--budget-ms 1500] [--threads 2]
+//     [--batch 1 ...] [--peer captum ...] [--rounds 3] [--budget-ms 1500] [--threads 2] [--spin]
 //
 // Needs a Python with torch and torchvision (--python, or $CAMSCOPE_PYTHON; default python3) and
 // the peer packages (bench/peers/peers.py lists them); a missing peer is reported and its rows
 // skipped. Models come from bench/.models/<name>.onnx, exported when missing by
 // scripts/reference/export_bench_models.py with that Python, which also rebuilds the weights on
 // the Python side; the logits of both sides are compared before any timing.
+//
+// Idle threads sleep on both sides by default, as camscope's Engine has it (ONNX Runtime's
+// allow_spinning 0; OMP_WAIT_POLICY=PASSIVE for PyTorch's OpenMP): on a machine shared with other
+// busy processes spinning threads lose their cores and both libraries slow down several times,
+// PyTorch most. --spin lets both spin (ONNX Runtime's and OpenMP's defaults), for idle machines.
 //
 // Each row: one untimed run per side (sessions, hooks, allocator growth), then `rounds` rounds in
 // which each side runs as many times as fit `budget-ms` (at least once), camscope first in even
@@ -112,6 +117,7 @@ function parseOptions() {
       rounds: { type: "string", default: "3" },
       "budget-ms": { type: "string", default: "1500" },
       threads: { type: "string", default: "2" },
+      spin: { type: "boolean", default: false },
     },
   });
   const positive = (flag: string, value: string): number => {
@@ -136,6 +142,7 @@ function parseOptions() {
     rounds: positive("rounds", values.rounds!),
     budgetMs: positive("budget-ms", values["budget-ms"]!),
     threads: positive("threads", values.threads!),
+    spinning: values.spin!,
   };
 }
 
@@ -152,13 +159,19 @@ class PythonPeers {
   private readonly child;
   private readonly lines: AsyncIterator<string>;
 
-  constructor(python: string, threads: number, input: string, log: string) {
+  constructor(python: string, threads: number, spinning: boolean, input: string, log: string) {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      OMP_NUM_THREADS: String(threads),
+      MKL_NUM_THREADS: String(threads),
+    };
+    if (!spinning) env.OMP_WAIT_POLICY = "PASSIVE";
     this.child = spawn(
       python,
       [PEERS_PY, "serve", "--threads", String(threads), "--input", input],
       {
         stdio: ["pipe", "pipe", "pipe"],
-        env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
+        env,
       },
     );
     // The peers print progress bars and warnings; keep them out of the table.
@@ -280,7 +293,8 @@ const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
 console.log(
   `camscope peers bench: ${cpu}, ${availableParallelism()} cores, Node ${process.versions.node}, ` +
     `onnxruntime-node ${ort.env.versions.common}, Python ${check.python}, torch ${check.torch}, ` +
-    `torchvision ${check.torchvision}, ${options.threads} threads each side, ${options.rounds} ` +
+    `torchvision ${check.torchvision}, ${options.threads} threads each side` +
+    `${options.spinning ? " (spinning)" : " (idle threads sleep)"}, ${options.rounds} ` +
     `alternating rounds of about ${options.budgetMs} ms per side, ${new Date().toISOString().slice(0, 10)}`,
 );
 const available = new Set<string>();
@@ -299,14 +313,20 @@ for (const [peer, status] of Object.entries(check.peers)) {
 const modelNames = options.models ?? ALL_MODELS;
 ensureExports(options.python, modelNames);
 const dir = mkdtempSync(join(tmpdir(), "camscope-peers-"));
-const engine = new Engine({ threads: options.threads });
+const engine = new Engine({ threads: options.threads, spinning: options.spinning });
 const first = await openModel(join(MODELS_DIR, `${modelNames[0]}.onnx`), engine);
 // One input for every model and both sides: the bench's synthetic images at 224 x 224.
 const images = benchImages(first, MAX_BATCH);
 const inputPath = join(dir, "input.npy");
 writeFileSync(inputPath, encodeNpy(images.data, images.dims));
 const logPath = join(dir, "python.log");
-const python = new PythonPeers(options.python, options.threads, inputPath, logPath);
+const python = new PythonPeers(
+  options.python,
+  options.threads,
+  options.spinning,
+  inputPath,
+  logPath,
+);
 
 interface Row {
   method: string;
