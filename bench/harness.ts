@@ -1,10 +1,10 @@
 // What bench sections share: the section contract, the models they run on, timing with warm-up
 // excluded, and plain-text tables.
-import type { FloatTensor } from "../src/compiler/backward-session.ts";
 import { generateSplit } from "../src/data/synthetic/generator.ts";
 import { Engine, Tensor } from "../src/engine/engine.ts";
 import { preprocess } from "../src/image/preprocess.ts";
 import { openModel, type ModelContext } from "../src/models/context.ts";
+import type { FloatTensor } from "../src/tensor/tensor.ts";
 
 export interface BenchOptions {
   /** Bundled model names or .onnx paths. */

@@ -69,7 +69,9 @@ export { explainSmoothed } from "./cam/smoothing.ts";
 export { resolveTargets } from "./cam/targets.ts";
 export type { ScoreKind, TargetOptions, Targets } from "./cam/targets.ts";
 export { Backward, oneHotSeed } from "./compiler/backward-session.ts";
-export type { BackwardResult, FloatTensor } from "./compiler/backward-session.ts";
+export type { BackwardResult } from "./compiler/backward-session.ts";
+export { gatherRows, sizeOf } from "./tensor/tensor.ts";
+export type { FloatTensor } from "./tensor/tensor.ts";
 export { compileBackward } from "./compiler/compile.ts";
 export type { BackwardSpec, CompiledBackward } from "./compiler/compile.ts";
 export type { GraphBuilder } from "./compiler/builder.ts";
@@ -131,7 +133,7 @@ export { energyPointing, pointingGame } from "./metrics/pointing.ts";
 export { boxIou, maskIou } from "./metrics/iou.ts";
 export { cascadingRandomization, spearman, ssim } from "./metrics/sanity.ts";
 export { complexity, sparseness } from "./metrics/complexity.ts";
-export type { InputRegions } from "./metrics/maps.ts";
+export type { InputRegions } from "./image/regions.ts";
 
 // Layer-wise relevance propagation: rules, composites, the BatchNorm canonizer.
 export { RelevancePropagator, RELEVANCE_STARTS, startingRelevance } from "./lrp/relevance.ts";

@@ -4,11 +4,9 @@
 // min-max into [0, 1]). Inputs are built chunk by chunk (`batchSize` per session run), so memory
 // stays bounded however many steps, samples, windows or masks a method asks for, and a chunk
 // mixes the items of several rows.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamExplainer } from "../cam/explainer.ts";
 import { gradCam } from "../cam/methods/grad-cam.ts";
 import {
-  gatherRows,
   resolveTargets,
   seedRows,
   targetScores,
@@ -19,10 +17,10 @@ import { Tensor } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
 import { propagatorFor } from "../lrp/relevance.ts";
 import type { ModelContext } from "../models/context.ts";
-import { sizeOf } from "../onnx/tensor.ts";
-import { displayMap } from "./maps.ts";
 import type { AttributionMethod, AttributionRun, Completeness, FillInput } from "./method.ts";
 import { scoreBackward } from "../cam/score-backward.ts";
+import { sizeOf, type FloatTensor, gatherRows } from "../tensor/tensor.ts";
+import { displayMap } from "../tensor/maps.ts";
 
 /** Options of {@link AttributionExplainer.explain}. */
 export interface AttributionOptions {

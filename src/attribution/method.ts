@@ -3,12 +3,12 @@
 // (explainer.ts) resolves the targets, times the method and scales the map for display. Methods
 // only describe what to evaluate: gradients and scores of many inputs go through `AttributionRun`,
 // which builds them chunk by chunk and runs each chunk as one batched ONNX Runtime session run.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import type { Composite } from "../compiler/lrp/composites.ts";
 import type { RuleSet } from "../compiler/rule.ts";
 import type { RelevanceStart } from "../lrp/relevance.ts";
 import type { ModelContext } from "../models/context.ts";
 import type { Targets } from "../cam/targets.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /**
  * Writes input `item` (C x H x W values) into `out` and returns the target row it belongs to (its

@@ -13,9 +13,9 @@ import type { ModelContext } from "../models/context.ts";
 import type { LayerInfo, LayerLayout } from "../onnx/layers.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 import { AttributeType, DataType, type ValueInfoProto } from "../onnx/proto.ts";
-import { sizeOf } from "../onnx/tensor.ts";
 import { layerDims, type CamRun } from "./method.ts";
 import { targetScores } from "./targets.ts";
+import { sizeOf } from "../tensor/tensor.ts";
 
 /** The graph input carrying the channel masks in an injected model. */
 export const CHANNEL_MASK_INPUT = "camscope/channel-mask";

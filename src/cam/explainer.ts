@@ -2,7 +2,6 @@
 // returns the target layers' activations (and their gradients, compiled into the graph, when a
 // method needs them), each method weights the feature maps, and the maps go through ReLU,
 // per-map min-max normalisation and bilinear upsampling to the model input.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { exactGradient } from "../compiler/rules/index.ts";
 import { Tensor } from "../engine/engine.ts";
 import { resizeBilinear } from "../image/resize.ts";
@@ -10,7 +9,6 @@ import type { ModelContext } from "../models/context.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import { OnnxModel } from "../onnx/model.ts";
 import { withOutputs } from "../onnx/outputs.ts";
-import { sizeOf } from "../onnx/tensor.ts";
 import { propagatorFor } from "../lrp/relevance.ts";
 import { scoreChannelMasks } from "./channel-masks.ts";
 import { channelsFirst } from "./layer-view.ts";
@@ -21,16 +19,16 @@ import {
   normalizeInPlace,
   reluInPlace,
   weightedSum,
-} from "./maps.ts";
+} from "../tensor/maps.ts";
 import { layerDims, type CamMethod, type CamRun } from "./method.ts";
 import {
-  gatherRows,
   resolveTargets,
   seedRows,
   targetScores,
   type TargetOptions,
   type Targets,
 } from "./targets.ts";
+import { sizeOf, type FloatTensor, gatherRows } from "../tensor/tensor.ts";
 
 /** Options of {@link CamExplainer.explain}. */
 export interface ExplainOptions {

@@ -2,8 +2,8 @@
 // (see onnx/layouts.ts) are viewed that way here: a transpose, or, for tokens, the class and
 // distillation tokens dropped and the patch tokens laid back on their grid (the reshape transform
 // pytorch-grad-cam users write by hand for ViT and Swin).
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** A layer's value [N, ...valueDims] as [N, C, h, w] (the same tensor for channels-first layers). */
 export function channelsFirst(layer: LayerInfo, t: FloatTensor): FloatTensor {

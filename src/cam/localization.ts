@@ -2,12 +2,12 @@
 // final map peaks inside the explained object's mask. Maps are read at model-input resolution,
 // where the explainer produces them, and their peak is carried to the original image, where masks
 // are drawn, through the preprocessing transform.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import type { SyntheticSample } from "../data/synthetic/generator.ts";
 import { preprocess } from "../image/preprocess.ts";
 import type { InputTransform } from "../image/types.ts";
 import type { CamExplainer, ExplainOptions } from "./explainer.ts";
 import type { CamMethod } from "./method.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** A binary object mask at original-image resolution, row-major, non-zero inside. */
 export interface ObjectMask {

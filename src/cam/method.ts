@@ -4,9 +4,9 @@
 // - "weights": one weight per channel and image; the map is sum_k w_k A_k.
 // - "pixel": a weight per channel and position; the map is sum_k W_k * A_k (element-wise).
 // - "map": the map itself (Eigen-CAM, perturbation methods that build maps their own way).
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import type { Targets } from "./targets.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** Everything a method may read or run for one target layer. */
 export interface CamRun {

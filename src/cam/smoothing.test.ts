@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { Engine } from "../engine/engine.ts";
 import { ModelContext } from "../models/context.ts";
 import { tinyClassifier } from "../models/testing/tiny-classifier.ts";
 import { createRng } from "../util/random.ts";
 import { CamExplainer } from "./explainer.ts";
-import { gatherRows } from "./targets.ts";
-import { normalizeInPlace } from "./maps.ts";
+import { normalizeInPlace } from "../tensor/maps.ts";
 import { camMethods } from "./methods/index.ts";
 import {
   AUGMENTATIONS,
@@ -17,6 +15,8 @@ import {
   mergeVariants,
 } from "./smoothing.ts";
 import { assertClose } from "./testing/assertions.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
+import { gatherRows } from "../tensor/tensor.ts";
 
 const engine = new Engine({ threads: 1 });
 after(() => engine.dispose());

@@ -4,12 +4,11 @@
 // Unlike pytorch-grad-cam, every variant explains the class chosen on the unaugmented image (a
 // flipped or darkened image may rank classes differently), and the mean is min-max normalised
 // again so the smoothed map spans [0, 1] like every other final map.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import type { TensorLayout } from "../image/preprocess.ts";
-import { sizeOf } from "../onnx/tensor.ts";
 import type { CamExplainer, ExplainOptions, Explanation, MethodMaps } from "./explainer.ts";
-import { normalizeInPlace } from "./maps.ts";
-import { gatherRows, resolveTargets, targetScores } from "./targets.ts";
+import { normalizeInPlace } from "../tensor/maps.ts";
+import { resolveTargets, targetScores } from "./targets.ts";
+import { sizeOf, type FloatTensor, gatherRows } from "../tensor/tensor.ts";
 
 export interface Augmentation {
   flip: boolean;

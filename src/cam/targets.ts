@@ -1,9 +1,7 @@
 // What to explain: which class of each image, and which score of it. A model with a single output
 // unit is a binary classifier: class 1 is the positive logit and class 0 its negation, so the
 // negative class is explained by the negative logit rather than by the positive one.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamscopeError } from "../errors.ts";
-import { sizeOf } from "../onnx/tensor.ts";
 
 /** The score explained: the raw logit or the softmax (sigmoid for one output) probability. */
 export type ScoreKind = "logit" | "probability";
@@ -114,13 +112,4 @@ export function targetScores(
     for (const v of row) sum += Math.exp(v - max);
     return Math.exp(row[c]! - max) / sum;
   });
-}
-
-/** Copies rows of a batch tensor: row i of the result is row index[i] of `t`. */
-export function gatherRows(t: FloatTensor, index: readonly number[]): FloatTensor {
-  const per = sizeOf(t.dims.slice(1));
-  if (index.length === t.dims[0] && index.every((v, i) => v === i)) return t;
-  const data = new Float32Array(index.length * per);
-  index.forEach((r, i) => data.set(t.data.subarray(r * per, (r + 1) * per), i * per));
-  return { data, dims: [index.length, ...t.dims.slice(1)] };
 }

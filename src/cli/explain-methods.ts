@@ -7,7 +7,7 @@ import type { AttributionMethod } from "../attribution/method.ts";
 import { BASELINE_KINDS, type Baseline, type BaselineKind } from "../attribution/baselines.ts";
 import type { CamMethod } from "../cam/method.ts";
 import { camMethods, resolveMethods } from "../cam/methods/index.ts";
-import { decodeNpy } from "../cam/npy.ts";
+import { decodeNpy } from "../tensor/npy.ts";
 import { resolveComposite } from "../compiler/lrp/composites.ts";
 import { CamscopeError } from "../errors.ts";
 import type { RelevanceStart } from "../lrp/relevance.ts";

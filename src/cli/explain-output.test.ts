@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { decodeNpy } from "../cam/npy.ts";
+import { decodeNpy } from "../tensor/npy.ts";
 import { clipThreshold } from "../image/clip.ts";
 import { colormapTable } from "../image/colormap.ts";
 import { decodeImage } from "../image/decode.ts";

@@ -3,9 +3,8 @@
 // entries of the maps.json index that lists them. Paths in the index are relative to the output
 // folder and use "/".
 import { basename, join, posix } from "node:path";
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import type { Explanation } from "../cam/explainer.ts";
-import { writeNpy } from "../cam/npy.ts";
+import { writeNpy } from "../tensor/npy.ts";
 import type { ScoreKind } from "../cam/targets.ts";
 import { clipThreshold, clipToThreshold } from "../image/clip.ts";
 import type { ColormapName } from "../image/colormap.ts";
@@ -16,6 +15,7 @@ import { mapToOriginal } from "../image/resize.ts";
 import type { InputTransform, RgbImage } from "../image/types.ts";
 import type { ModelContext } from "../models/context.ts";
 import { slug } from "./explain-args.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 export const INDEX_FILE = "maps.json";
 const GRID_COLUMNS = 5;

@@ -4,14 +4,7 @@ import { CamscopeError } from "../errors.ts";
 import { Tensor, modelKey, type Engine, type OrtTensor } from "../engine/engine.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 import { compileBackward, type BackwardSpec, type CompiledBackward } from "./compile.ts";
-
-/** A float tensor returned to callers: data in row-major order with its dims. */
-export interface FloatTensor {
-  /** The values, row-major. */
-  data: Float32Array;
-  /** The shape. */
-  dims: number[];
-}
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** What a {@link Backward.run} returns. */
 export interface BackwardResult {

@@ -13,11 +13,11 @@ import { Engine, Tensor } from "../engine/engine.ts";
 import type { AttrValue } from "../onnx/attributes.ts";
 import { OnnxModel } from "../onnx/model.ts";
 import { inferShapes, type ModelInput } from "../onnx/shapes.ts";
-import { sizeOf } from "../onnx/tensor.ts";
 import { createRng } from "../util/random.ts";
 import { compileBackward } from "./compile.ts";
 import { exactGradient } from "./rules/index.ts";
 import { singleOp } from "./testing/graph.ts";
+import { sizeOf } from "../tensor/tensor.ts";
 
 web.env.wasm.numThreads = 1;
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");

@@ -2,17 +2,17 @@
 // inputs of a batch of images, one method's maps of them, the explained classes) and returns
 // per-image columns, plus per-image curves where the metric has them. The metric modules in
 // src/metrics/ do the work and batch their perturbed inputs through the score function.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamscopeError } from "../errors.ts";
 import { averageDrop } from "../metrics/average-drop.ts";
 import { complexity, sparseness } from "../metrics/complexity.ts";
 import { deletionInsertion, type ScoreFunction } from "../metrics/deletion-insertion.ts";
 import { boxIou, maskIou } from "../metrics/iou.ts";
-import type { InputRegions } from "../metrics/maps.ts";
 import { energyPointing, pointingGame } from "../metrics/pointing.ts";
 import { road } from "../metrics/road.ts";
 import type { ModelContext } from "../models/context.ts";
 import { sanityScores, type CascadeMaps } from "./sanity.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
+import type { InputRegions } from "../image/regions.ts";
 
 export type { InputRegions };
 

@@ -8,10 +8,9 @@
 // (batch, method) pairs whose records are all stored, and recomputes a pair that was cut short,
 // appending only its missing records.
 import { join, posix } from "node:path";
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamExplainer } from "../cam/explainer.ts";
 import type { CamMethod } from "../cam/method.ts";
-import { gatherRows, targetScores } from "../cam/targets.ts";
+import { targetScores } from "../cam/targets.ts";
 import { decodeImage } from "../image/decode.ts";
 import { overlayHeatmap } from "../image/overlay.ts";
 import { writePng } from "../image/png.ts";
@@ -31,6 +30,8 @@ import {
   type CascadeMaps,
 } from "./sanity.ts";
 import type { RunStore } from "./store.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
+import { gatherRows } from "../tensor/tensor.ts";
 
 /** A dataset record as the runner needs it (the dataset loaders' DatasetRecord fits). */
 export interface EvalItem {

@@ -11,7 +11,6 @@
 //   averaged), as they are and as absolute values: after ReLU the maps are non-negative, the two
 //   would coincide, and every zeroed pixel would be a tie. SSIM compares the final maps, the ones
 //   shown and scored by the other metrics.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamExplainer } from "../cam/explainer.ts";
 import { CamscopeError } from "../errors.ts";
 import { resizeBilinear } from "../image/resize.ts";
@@ -23,6 +22,7 @@ import {
   ssim,
 } from "../metrics/sanity.ts";
 import { ModelContext } from "../models/context.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** Cascade steps `camscope evaluate` computes unless told otherwise. */
 export const DEFAULT_SANITY_STEPS = 4;

@@ -1,21 +1,15 @@
 // Layer-wise relevance propagation on a model: picks the targets, builds the starting relevance,
 // canonizes the model if the composite asks for it, and runs the compiled relevance graph once for
 // the whole batch, returning the relevance at the input and at any requested layers.
-import { Backward, type FloatTensor } from "../compiler/backward-session.ts";
+import { Backward } from "../compiler/backward-session.ts";
 import { foldBatchNorm } from "../compiler/lrp/canonize.ts";
 import { lrpRuleSet, resolveComposite, type Composite } from "../compiler/lrp/composites.ts";
-import {
-  gatherRows,
-  resolveTargets,
-  seedRows,
-  type TargetOptions,
-  type Targets,
-} from "../cam/targets.ts";
+import { resolveTargets, seedRows, type TargetOptions, type Targets } from "../cam/targets.ts";
 import { CamscopeError } from "../errors.ts";
 import { Tensor } from "../engine/engine.ts";
 import type { ModelContext } from "../models/context.ts";
 import type { OnnxModel } from "../onnx/model.ts";
-import { sizeOf } from "../onnx/tensor.ts";
+import { sizeOf, type FloatTensor, gatherRows } from "../tensor/tensor.ts";
 
 /** How relevance starts at the logits (docs/lrp-rules.md, "Starting relevance"). */
 export type RelevanceStart = "one-hot" | "contrastive";

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { targetScores } from "../cam/targets.ts";
 import { Engine, Tensor } from "../engine/engine.ts";
 import { preprocess } from "../image/preprocess.ts";
@@ -9,6 +8,7 @@ import { openModel } from "../models/context.ts";
 import { createRng } from "../util/random.ts";
 import { averageDrop, winPercent } from "./average-drop.ts";
 import { modelProbability, type ScoreFunction } from "./deletion-insertion.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 const SAMPLES = new URL("../../samples/", import.meta.url).pathname;
 

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { targetScores } from "../cam/targets.ts";
 import { Engine, Tensor } from "../engine/engine.ts";
 import { readImages } from "../image/decode.ts";
@@ -9,6 +8,7 @@ import { openModel } from "../models/context.ts";
 import { createRng, deriveSeed } from "../util/random.ts";
 import { modelProbability, type ScoreFunction } from "./deletion-insertion.ts";
 import { noisyLinearImputation, road } from "./road.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 const SAMPLES = new URL("../../samples/", import.meta.url).pathname;
 

@@ -7,8 +7,8 @@ import { elemTypes } from "./elem-types.ts";
 import { valueInfoDims, type OnnxModel } from "./model.ts";
 import { withOutputs } from "./outputs.ts";
 import { DataType } from "./proto.ts";
-import { sizeOf } from "./tensor.ts";
 import { ValueShapes } from "./value-shapes.ts";
+import { sizeOf } from "../tensor/tensor.ts";
 
 /** A model's image input, with the concrete dims camscope runs it at. */
 export interface ModelInput {

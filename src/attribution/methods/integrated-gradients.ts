@@ -5,10 +5,10 @@
 // relative, is reported per row (one batched forward pass scores the baselines).
 import { exactGradient } from "../../compiler/rules/index.ts";
 import { CamscopeError } from "../../errors.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
 import { baselineInputs, type Baseline } from "../baselines.ts";
-import { reduceChannels } from "../maps.ts";
 import type { AttributionMethod } from "../method.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
+import { reduceChannels } from "../../tensor/maps.ts";
 
 /** Options of Integrated Gradients. */
 export interface IntegratedGradientsOptions {

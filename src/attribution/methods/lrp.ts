@@ -2,8 +2,8 @@
 // composite (docs/lrp-rules.md; default epsilon-plus, BatchNorm folded), summed over channels.
 // Relevance starts at the logits whatever score the targets name: LRP decomposes a logit.
 import type { RelevanceStart } from "../../lrp/relevance.ts";
-import { reduceChannels } from "../maps.ts";
 import type { AttributionMethod } from "../method.ts";
+import { reduceChannels } from "../../tensor/maps.ts";
 
 /** Options of the `lrp` pixel-attribution method. */
 export interface LrpOptions {

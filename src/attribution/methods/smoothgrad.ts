@@ -6,10 +6,10 @@
 // three methods share one batched pass when their samples and noise agree.
 import { exactGradient } from "../../compiler/rules/index.ts";
 import { CamscopeError } from "../../errors.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
-import { reduceChannels } from "../maps.ts";
 import type { AttributionMethod, AttributionRun } from "../method.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
+import { reduceChannels } from "../../tensor/maps.ts";
 
 /** Options of SmoothGrad, SmoothGrad-squared and VarGrad. */
 export interface SmoothGradOptions {

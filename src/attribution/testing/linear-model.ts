@@ -1,11 +1,11 @@
 // A linear classifier built in code (Flatten -> Gemm), whose attributions have closed forms:
 // the gradient of class k is the row W_k whatever the input, so Integrated Gradients is exactly
 // (x - x') W_k and an occluded window changes the logit by W_k . (x - value) over the window.
-import type { FloatTensor } from "../../compiler/backward-session.ts";
 import { buildModel } from "../../compiler/testing/graph.ts";
 import type { Engine } from "../../engine/engine.ts";
 import { ModelContext } from "../../models/context.ts";
 import { createRng } from "../../util/random.ts";
+import type { FloatTensor } from "../../tensor/tensor.ts";
 
 export interface LinearModel {
   ctx: ModelContext;

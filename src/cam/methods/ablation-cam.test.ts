@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { FloatTensor } from "../../compiler/backward-session.ts";
 import { Engine } from "../../engine/engine.ts";
 import { CamscopeError } from "../../errors.ts";
 import { openModel, type ModelContext } from "../../models/context.ts";
@@ -16,6 +15,7 @@ import { explainerRun, fakeRun, patternImages } from "../testing/runs.ts";
 import { ablationCam } from "./ablation-cam.ts";
 import { linearHeadWeights } from "./cam.ts";
 import { assertClose } from "../testing/assertions.ts";
+import type { FloatTensor } from "../../tensor/tensor.ts";
 
 const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 // The ReLU inside the last residual block: the block's shortcut reads the block input, so the

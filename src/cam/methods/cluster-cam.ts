@@ -15,7 +15,7 @@
 // ~139 gave a better Deletion AUC (-0.0093, t = -3.1) and the same Insertion AUC.
 import { resizeBilinear } from "../../image/resize.ts";
 import { clusterPoints } from "../clustering.ts";
-import { normalizeInPlace, spatialSum } from "../maps.ts";
+import { normalizeInPlace, spatialSum } from "../../tensor/maps.ts";
 import { layerDims, type CamRun, type MapMethod } from "../method.ts";
 import { maskInput, scoreInChunks } from "../perturbation.ts";
 

@@ -1,5 +1,5 @@
 import { layerDims, type WeightsMethod } from "../method.ts";
-import { spatialSum } from "../maps.ts";
+import { spatialSum } from "../../tensor/maps.ts";
 
 // Grad-CAM (Selvaraju et al. 2017): w_k = mean over positions of dy/dA_k.
 export const gradCam: WeightsMethod = {

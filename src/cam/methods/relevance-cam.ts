@@ -1,4 +1,4 @@
-import { spatialSum } from "../maps.ts";
+import { spatialSum } from "../../tensor/maps.ts";
 import { layerDims, type WeightsMethod } from "../method.ts";
 
 /**

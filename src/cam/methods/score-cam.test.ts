@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { FloatTensor } from "../../compiler/backward-session.ts";
 import { Engine } from "../../engine/engine.ts";
 import { resizeBilinear } from "../../image/resize.ts";
 import { openModel, type ModelContext } from "../../models/context.ts";
@@ -9,6 +8,7 @@ import { CamExplainer } from "../explainer.ts";
 import { explainerRun, fakeRun, patternImages } from "../testing/runs.ts";
 import { isCam, scoreCam, ssCam } from "./score-cam.ts";
 import { assertClose } from "../testing/assertions.ts";
+import type { FloatTensor } from "../../tensor/tensor.ts";
 
 const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 

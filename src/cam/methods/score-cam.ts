@@ -5,7 +5,8 @@
 // or scaled (IS-CAM) copies of each mask; all three share the batched scoring below.
 import { createRng, deriveSeed } from "../../util/random.ts";
 import { layerDims, type CamRun, type WeightsMethod } from "../method.ts";
-import { maskInput, scoreInChunks, softmaxRows, upsampledMasks } from "../perturbation.ts";
+import { maskInput, scoreInChunks, upsampledMasks } from "../perturbation.ts";
+import { softmaxRows } from "../../tensor/maps.ts";
 
 /**
  * The mask of copy j of channel k of target row i, from H_k (`base`, [H*W]): `base` itself or

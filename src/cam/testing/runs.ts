@@ -1,8 +1,8 @@
 // CamRuns for tests of the perturbation methods: a hand-built one whose target score is a plain
 // function of the input (answers computable by hand), and the one the explainer builds for a model.
-import type { FloatTensor } from "../../compiler/backward-session.ts";
 import type { CamExplainer, ExplainOptions } from "../explainer.ts";
 import type { CamRun, WeightsMethod } from "../method.ts";
+import type { FloatTensor } from "../../tensor/tensor.ts";
 
 export interface FakeRun extends CamRun {
   /** Inputs scored per row so far (forward passes). */

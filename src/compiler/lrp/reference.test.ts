@@ -30,8 +30,9 @@ import {
   startingRelevance,
   type RelevanceStart,
 } from "../../lrp/relevance.ts";
-import { Backward, type FloatTensor } from "../backward-session.ts";
+import { Backward } from "../backward-session.ts";
 import { lrpRuleSet, type Composite, type RuleChoice } from "./composites.ts";
+import type { FloatTensor } from "../../tensor/tensor.ts";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 const MODERN = join(FIXTURES, "modern");

@@ -3,11 +3,11 @@
 import { Engine, Tensor, type OrtTensor } from "../../engine/engine.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
 import { inferShapes } from "../../onnx/shapes.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
 import { createRng } from "../../util/random.ts";
 import { compileBackward } from "../compile.ts";
 import { exactGradient } from "../rules/index.ts";
 import type { RuleSet } from "../rule.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
 
 export interface FdOptions {
   batch?: number;

@@ -7,7 +7,6 @@ import type { OnnxModel } from "../../onnx/model.ts";
 import { foldStaticShapes } from "../../onnx/fold-shapes.ts";
 import { pruneDead } from "../../onnx/prune.ts";
 import { inferShapes, resolveInput } from "../../onnx/shapes.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
 import { createRng } from "../../util/random.ts";
 import { fixedBatchOf, makeBatchSymbolic } from "./batch.ts";
 import { inlineExternalData } from "./external-data.ts";
@@ -15,6 +14,7 @@ import { widenHalfPrecision } from "./float16.ts";
 import { chooseOutput, normalizeHead, type HeadKind } from "./head.ts";
 import { detectLayout, toChannelsFirst, type Layout } from "./layout.ts";
 import { DEFAULT_TARGET_OPSET, upgradeOpset } from "./opset.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
 
 export type { HeadKind } from "./head.ts";
 export type { Layout } from "./layout.ts";

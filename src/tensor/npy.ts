@@ -6,7 +6,7 @@
 // starts at a multiple of 64 bytes (the alignment numpy writes and recommends for mmap).
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { FloatTensor } from "../compiler/backward-session.ts";
+import type { FloatTensor } from "./tensor.ts";
 
 // "\x93NUMPY"
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
