@@ -3,8 +3,9 @@
 import { generateSplit } from "../src/data/synthetic/generator.ts";
 import { Engine, Tensor } from "../src/engine/engine.ts";
 import { preprocess } from "../src/image/preprocess.ts";
-import { openModel, type ModelContext } from "../src/models/context.ts";
+import { type ModelContext } from "../src/models/context.ts";
 import type { FloatTensor } from "../src/tensor/tensor.ts";
+import { openModel } from "../src/io/models.ts";
 
 export interface BenchOptions {
   /** Bundled model names or .onnx paths. */

@@ -14,8 +14,7 @@ import { resolveMethods } from "../src/cam/methods/index.ts";
 import { Progress } from "../src/cli/progress.ts";
 import { generateSplit } from "../src/data/synthetic/generator.ts";
 import { Engine } from "../src/engine/engine.ts";
-import { openModel } from "../src/models/context.ts";
-import { BUNDLED_MODELS } from "../src/models/registry.ts";
+import { BUNDLED_MODELS, openModel } from "../src/io/models.ts";
 
 const EVALUATION = { split: "test", seed: 3 };
 

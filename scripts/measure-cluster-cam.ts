@@ -21,8 +21,7 @@ import { generateSplit } from "../src/data/synthetic/generator.ts";
 import { Engine } from "../src/engine/engine.ts";
 import { preprocess } from "../src/image/preprocess.ts";
 import { deletionInsertion, modelProbability } from "../src/metrics/deletion-insertion.ts";
-import { openModel } from "../src/models/context.ts";
-import { BUNDLED_MODELS } from "../src/models/registry.ts";
+import { BUNDLED_MODELS, openModel } from "../src/io/models.ts";
 
 const EVALUATION = { split: "test", seed: 3 };
 const CHUNK = 20;

@@ -20,11 +20,12 @@ export type {
 } from "./onnx/proto.ts";
 export type { AttrValue } from "./onnx/attributes.ts";
 export { withOutputs } from "./onnx/outputs.ts";
-export { inferShapes, resolveInput } from "./onnx/shapes.ts";
+export { resolveInput } from "./onnx/shapes.ts";
+export { inferShapes } from "./engine/probe.ts";
 export type { ModelInput } from "./onnx/shapes.ts";
 export { ValueShapes } from "./onnx/value-shapes.ts";
-export { foldStaticShapes } from "./onnx/fold-shapes.ts";
-export type { FoldedShapes } from "./onnx/fold-shapes.ts";
+export { foldStaticShapes } from "./models/intake/fold-shapes.ts";
+export type { FoldedShapes } from "./models/intake/fold-shapes.ts";
 export { closeMatches, defaultLayer, listLayers, resolveLayer } from "./onnx/layers.ts";
 export type { LayerInfo } from "./onnx/layers.ts";
 
@@ -35,19 +36,25 @@ export type { EngineOptions, Feeds, OrtTensor, Results } from "./engine/engine.t
 // Bundled models, model cards and labels.
 export {
   BUNDLED_MODELS,
-  fitPreset,
   isBundledModel,
   loadModel,
   MODELS_DIR,
-} from "./models/registry.ts";
-export type { BundledModelName, LoadedModel, LoadModelOptions } from "./models/registry.ts";
-export { ModelContext, openModel } from "./models/context.ts";
+  openModel,
+  readOnnxModel,
+} from "./io/models.ts";
+export type { BundledModelName, LoadModelOptions } from "./io/models.ts";
+export { fitPreset, takeInModel } from "./models/load.ts";
+export type { LoadedModel, RawModel, TakeInOptions } from "./models/load.ts";
+export { ModelContext } from "./models/context.ts";
 export { parseCard } from "./models/card.ts";
 export type { ModelCard } from "./models/card.ts";
 export { genericLabels, imagenetLabels } from "./labels/index.ts";
 
 // Images: decoding, preprocessing, colormaps, overlays, PNG output.
 export * from "./image/index.ts";
+export { decodeImage, ImageDecodeError, readImages } from "./io/images.ts";
+export type { DecodeOptions, ReadImagesOptions } from "./io/images.ts";
+export { encodePng, writePng } from "./io/png.ts";
 
 // The synthetic shapes dataset the bundled models were trained on.
 export { generateSample, generateSplit, SYNTHETIC_CLASSES } from "./data/synthetic/generator.ts";

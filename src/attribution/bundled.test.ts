@@ -6,12 +6,12 @@ import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Engine } from "../engine/engine.ts";
-import { decodeImage } from "../image/decode.ts";
+import { decodeImage } from "../io/images.ts";
 import { preprocess } from "../image/preprocess.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
-import { BUNDLED_MODELS } from "../models/registry.ts";
+import { type ModelContext } from "../models/context.ts";
 import { AttributionExplainer } from "./explainer.ts";
 import { resolveAttributionMethods } from "./methods/index.ts";
+import { BUNDLED_MODELS, openModel } from "../io/models.ts";
 
 const SAMPLES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "samples");
 const samplePaths = readdirSync(SAMPLES)

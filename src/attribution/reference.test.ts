@@ -13,12 +13,13 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { ScoreKind } from "../cam/targets.ts";
 import { Engine } from "../engine/engine.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
+import { type ModelContext } from "../models/context.ts";
 import { compressedFloats as floats, rowRelative } from "../testing/fixture-encoding.ts";
 import type { Baseline } from "./baselines.ts";
 import { AttributionExplainer } from "./explainer.ts";
 import type { AttributionMethod } from "./method.ts";
 import { resolveAttributionMethods, type AttributionMethodOptions } from "./methods/index.ts";
+import { openModel } from "../io/models.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = join(HERE, "fixtures");

@@ -3,7 +3,6 @@ import { test } from "node:test";
 import { generateSplit } from "../data/synthetic/generator.ts";
 import { Engine } from "../engine/engine.ts";
 import type { InputTransform } from "../image/types.ts";
-import { openModel } from "../models/context.ts";
 import { CamExplainer } from "./explainer.ts";
 import { resolveMethods } from "./methods/index.ts";
 import {
@@ -14,6 +13,7 @@ import {
   peaksInMasks,
   type ObjectMask,
 } from "./localization.ts";
+import { openModel } from "../io/models.ts";
 
 const identity = (size: number): InputTransform => ({
   originalWidth: size,

@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Engine } from "../engine/engine.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
+import { type ModelContext } from "../models/context.ts";
 import { decodeMap, floats, rowAbsolute, rowRelative } from "../testing/fixture-encoding.ts";
 import { createRng, deriveSeed } from "../util/random.ts";
 import { CamExplainer, type MethodMaps } from "./explainer.ts";
@@ -21,6 +21,7 @@ import { clusterCam, type ClusterCamOptions } from "./methods/cluster-cam.ts";
 import { camMethods, resolveMethods } from "./methods/index.ts";
 import { isCam, ssCam, type IsCamOptions, type SsCamOptions } from "./methods/score-cam.ts";
 import type { ScoreKind } from "./targets.ts";
+import { openModel } from "../io/models.ts";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 

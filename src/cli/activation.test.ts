@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Tensor } from "../engine/engine.ts";
-import { decodeImage } from "../image/decode.ts";
+import { decodeImage } from "../io/images.ts";
 import { writeTinyClassifier } from "../models/testing/tiny-classifier.ts";
 import { channelMean } from "./activation.ts";
 import { camscope, writeTestImages } from "./testing/harness.ts";

@@ -8,11 +8,12 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ATTRIBUTION_METHOD_NAMES } from "../attribution/methods/index.ts";
 import { camMethods } from "../cam/methods/index.ts";
-import { decodeNpy, writeNpy } from "../tensor/npy.ts";
+import { decodeNpy } from "../tensor/npy.ts";
 import { tinyClassifier } from "../models/testing/tiny-classifier.ts";
 import { splitMethods, type PixelCliOptions } from "./explain-methods.ts";
 import type { MapsIndex } from "./explain-output.ts";
 import { camscope } from "./testing/harness.ts";
+import { writeNpy } from "../io/npy.ts";
 
 const SAMPLES = fileURLToPath(new URL("../../samples/", import.meta.url));
 const DEFAULTS: PixelCliOptions = {

@@ -4,18 +4,18 @@
 // folder and use "/".
 import { basename, join, posix } from "node:path";
 import type { Explanation } from "../cam/explainer.ts";
-import { writeNpy } from "../tensor/npy.ts";
 import type { ScoreKind } from "../cam/targets.ts";
 import { clipThreshold, clipToThreshold } from "../image/clip.ts";
 import type { ColormapName } from "../image/colormap.ts";
 import { makeGrid, type ColorBar, type GridCell } from "../image/grid.ts";
 import { overlayHeatmap } from "../image/overlay.ts";
-import { writePng } from "../image/png.ts";
+import { writePng } from "../io/png.ts";
 import { mapToOriginal } from "../image/resize.ts";
 import type { InputTransform, RgbImage } from "../image/types.ts";
 import type { ModelContext } from "../models/context.ts";
 import { slug } from "./explain-args.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
+import { writeNpy } from "../io/npy.ts";
 
 export const INDEX_FILE = "maps.json";
 const GRID_COLUMNS = 5;

@@ -20,7 +20,7 @@ import { CamscopeError } from "../errors.ts";
 import { RELEVANCE_STARTS } from "../lrp/relevance.ts";
 import { DEFAULT_CLIP_PERCENTILE } from "../image/clip.ts";
 import { COLORMAP_NAMES, type ColormapName } from "../image/colormap.ts";
-import { decodeImage } from "../image/decode.ts";
+import { decodeImage } from "../io/images.ts";
 import { preprocess, type PreprocessResult, type PreprocessSpec } from "../image/preprocess.ts";
 import type { RgbImage } from "../image/types.ts";
 import { commaList, imageDirNames, parseTargetClasses } from "./explain-args.ts";

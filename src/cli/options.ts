@@ -2,8 +2,8 @@
 import { Option, InvalidArgumentError, type Command } from "commander";
 import { Engine } from "../engine/engine.ts";
 import { PREPROCESS_PRESETS, type PresetName } from "../image/preprocess.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
-import { BUNDLED_MODELS } from "../models/registry.ts";
+import { type ModelContext } from "../models/context.ts";
+import { BUNDLED_MODELS, openModel } from "../io/models.ts";
 
 export interface ModelOptions {
   model: string;

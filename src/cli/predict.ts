@@ -1,7 +1,7 @@
 // `camscope predict`: the top-k classes of each image, with softmax probabilities.
 import type { Command } from "commander";
 import { Tensor, type OrtTensor } from "../engine/engine.ts";
-import { readImages } from "../image/decode.ts";
+import { readImages } from "../io/images.ts";
 import { preprocess } from "../image/preprocess.ts";
 import type { ModelContext } from "../models/context.ts";
 import type { Io } from "./io.ts";

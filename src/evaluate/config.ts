@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { PreprocessSpec } from "../image/preprocess.ts";
-import { isBundledModel, MODELS_DIR } from "../models/registry.ts";
 import type { TableOptions } from "./tables.ts";
+import { isBundledModel, MODELS_DIR } from "../io/models.ts";
 
 export interface EvaluateConfig extends Record<string, unknown> {
   model: { name: string; sha256: string; preprocessing: PreprocessSpec };

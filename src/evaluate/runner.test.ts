@@ -7,13 +7,14 @@ import { fileURLToPath } from "node:url";
 import { CamExplainer } from "../cam/explainer.ts";
 import { resolveMethods } from "../cam/methods/index.ts";
 import { Engine } from "../engine/engine.ts";
-import { decodeImage } from "../image/decode.ts";
+import { decodeImage } from "../io/images.ts";
 import { preprocess } from "../image/preprocess.ts";
 import { deletionInsertion, modelProbability } from "../metrics/deletion-insertion.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
+import { type ModelContext } from "../models/context.ts";
 import { resolveMetrics, type EvalMetric } from "./metrics.ts";
 import { runEvaluation, type EvalItem } from "./runner.ts";
 import { readRun, RunStore } from "./store.ts";
+import { openModel } from "../io/models.ts";
 
 const SAMPLES = fileURLToPath(new URL("../../samples/", import.meta.url));
 // Sample images with their labels (samples/annotations.json): star 3, arrow 9, ring 5.

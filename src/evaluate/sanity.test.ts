@@ -9,11 +9,12 @@ import { Engine } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
 import { resizeBilinear } from "../image/resize.ts";
 import { spearman, ssim } from "../metrics/sanity.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
+import { type ModelContext } from "../models/context.ts";
 import { resolveMetrics } from "./metrics.ts";
 import { runEvaluation } from "./runner.ts";
 import { sanityScores, signedMaps, spreadSteps } from "./sanity.ts";
 import { readRun, RunStore } from "./store.ts";
+import { openModel } from "../io/models.ts";
 
 describe("sanity steps and map comparison", () => {
   test("steps spread from the classifier alone to every layer", () => {

@@ -3,10 +3,10 @@ import { after, describe, test } from "node:test";
 import { CamExplainer } from "../cam/explainer.ts";
 import { relevanceCam } from "../cam/methods/relevance-cam.ts";
 import { Engine } from "../engine/engine.ts";
-import { readImages } from "../image/decode.ts";
+import { readImages } from "../io/images.ts";
 import { preprocess } from "../image/preprocess.ts";
-import { openModel } from "../models/context.ts";
 import { RelevancePropagator, startingRelevance } from "./relevance.ts";
+import { openModel } from "../io/models.ts";
 
 const engine = new Engine({ threads: 1 });
 after(() => engine.dispose());

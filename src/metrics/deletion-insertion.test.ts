@@ -3,7 +3,6 @@ import { describe, it } from "node:test";
 import { targetScores } from "../cam/targets.ts";
 import { patternImages } from "../cam/testing/runs.ts";
 import { Engine, Tensor } from "../engine/engine.ts";
-import { openModel } from "../models/context.ts";
 import {
   deletionInsertion,
   modelProbability,
@@ -13,6 +12,7 @@ import {
 } from "./deletion-insertion.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 import { gaussianBlur } from "../image/blur.ts";
+import { openModel } from "../io/models.ts";
 
 const FIXTURE = new URL("../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 

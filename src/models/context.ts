@@ -4,10 +4,10 @@ import type { Engine, ModelSession } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
 import { listLayers, resolveLayer, type LayerInfo } from "../onnx/layers.ts";
 import { valueInfoDims, type OnnxModel } from "../onnx/model.ts";
-import { inferShapes, resolveInput, type ModelInput } from "../onnx/shapes.ts";
+import { resolveInput, type ModelInput } from "../onnx/shapes.ts";
 import { specInputDims, type ModelCard } from "./card.ts";
 import type { IntakeReport } from "./intake/index.ts";
-import { loadModel, type LoadModelOptions } from "./registry.ts";
+import { inferShapes } from "../engine/probe.ts";
 
 /** A model to open: after intake (loadModel), or an in-memory model already in canonical form. */
 export interface ModelSource {
@@ -112,15 +112,6 @@ export class ModelContext {
   label(i: number): string {
     return this.card.labels[i] ?? `class_${i}`;
   }
-}
-
-/** loadModel and a ModelContext over it, in one call. */
-export async function openModel(
-  nameOrPath: string,
-  engine: Engine,
-  options: LoadModelOptions = {},
-): Promise<ModelContext> {
-  return new ModelContext(await loadModel(nameOrPath, { engine, ...options }), engine);
 }
 
 /** The report of a model given in canonical form, which intake would leave unchanged. */

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
-import { decodeNpy, encodeNpy, writeNpy } from "./npy.ts";
+import { decodeNpy, encodeNpy } from "./npy.ts";
 
 /** The file's parts read by hand, following the NPY 1.0 specification rather than decodeNpy. */
 function parts(bytes: Uint8Array): { version: number[]; header: string; data: Float32Array } {
@@ -39,18 +36,6 @@ test("float32 values keep their bits, special values included", () => {
   const values = Float32Array.from([0, -0, 1.5, -2.25e-38, 3.4e38, Infinity, -Infinity, NaN]);
   const back = parts(encodeNpy(values, [values.length])).data;
   assert.deepEqual(new Uint32Array(back.buffer), new Uint32Array(values.buffer));
-});
-
-test("writeNpy creates folders and writes a file decodeNpy reads back", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "camscope-npy-"));
-  try {
-    const path = join(dir, "a", "b", "map.npy");
-    const tensor = { data: Float32Array.from([1, 2, 3, 4, 5, 6]), dims: [3, 2] };
-    await writeNpy(path, tensor);
-    assert.deepEqual(decodeNpy(await readFile(path)), tensor);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 });
 
 test("a shape that does not match the data is rejected", () => {

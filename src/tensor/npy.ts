@@ -4,8 +4,6 @@
 // Layout: the magic "\x93NUMPY", version bytes 1 0, a little-endian uint16 header length, then the
 // header, a Python dict literal in ASCII padded with spaces and ended by "\n" so that the data
 // starts at a multiple of 64 bytes (the alignment numpy writes and recommends for mmap).
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { FloatTensor } from "./tensor.ts";
 
 // "\x93NUMPY"
@@ -46,13 +44,6 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
   const offset = PREAMBLE + header.length;
   for (let i = 0; i < data.length; i++) view.setFloat32(offset + 4 * i, data[i]!, true);
   return bytes;
-}
-
-/** Writes a tensor as an .npy file, creating missing parent folders. */
-export async function writeNpy(path: string, tensor: FloatTensor): Promise<void> {
-  const bytes = encodeNpy(tensor.data, tensor.dims);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, bytes);
 }
 
 /**

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { Engine } from "../../engine/engine.ts";
-import { readImages } from "../../image/decode.ts";
+import { readImages } from "../../io/images.ts";
 import { preprocess } from "../../image/preprocess.ts";
 import { RelevancePropagator } from "../../lrp/relevance.ts";
-import { openModel } from "../../models/context.ts";
 import { AttributionExplainer } from "../explainer.ts";
 import { lrp } from "./lrp.ts";
+import { openModel } from "../../io/models.ts";
 
 const engine = new Engine({ threads: 1 });
 after(() => engine.dispose());

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Engine } from "../../engine/engine.ts";
 import { CamscopeError } from "../../errors.ts";
-import { openModel, type ModelContext } from "../../models/context.ts";
+import { type ModelContext } from "../../models/context.ts";
 import {
   channelMaskStrategy,
   extractTail,
@@ -16,6 +16,7 @@ import { ablationCam } from "./ablation-cam.ts";
 import { linearHeadWeights } from "./cam.ts";
 import { assertClose } from "../testing/assertions.ts";
 import type { FloatTensor } from "../../tensor/tensor.ts";
+import { openModel } from "../../io/models.ts";
 
 const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 // The ReLU inside the last residual block: the block's shortcut reads the block input, so the

@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Engine } from "../../engine/engine.ts";
 import { resizeBilinear } from "../../image/resize.ts";
-import { openModel, type ModelContext } from "../../models/context.ts";
+import { type ModelContext } from "../../models/context.ts";
 import { CamExplainer } from "../explainer.ts";
 import { explainerRun, fakeRun, patternImages } from "../testing/runs.ts";
 import { clusterCam } from "./cluster-cam.ts";
 import { assertClose } from "../testing/assertions.ts";
 import type { FloatTensor } from "../../tensor/tensor.ts";
+import { openModel } from "../../io/models.ts";
 
 const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 

@@ -2,13 +2,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Engine } from "../../engine/engine.ts";
 import { resizeBilinear } from "../../image/resize.ts";
-import { openModel, type ModelContext } from "../../models/context.ts";
+import { type ModelContext } from "../../models/context.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
 import { CamExplainer } from "../explainer.ts";
 import { explainerRun, fakeRun, patternImages } from "../testing/runs.ts";
 import { isCam, scoreCam, ssCam } from "./score-cam.ts";
 import { assertClose } from "../testing/assertions.ts";
 import type { FloatTensor } from "../../tensor/tensor.ts";
+import { openModel } from "../../io/models.ts";
 
 const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 

@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { CamExplainer } from "../../cam/explainer.ts";
 import { relevanceCam } from "../../cam/methods/relevance-cam.ts";
 import { Engine } from "../../engine/engine.ts";
-import { openModel, type ModelContext } from "../../models/context.ts";
+import { type ModelContext } from "../../models/context.ts";
 import {
   decodeMap,
   decodeQuantized,
@@ -33,6 +33,7 @@ import {
 import { Backward } from "../backward-session.ts";
 import { lrpRuleSet, type Composite, type RuleChoice } from "./composites.ts";
 import type { FloatTensor } from "../../tensor/tensor.ts";
+import { openModel } from "../../io/models.ts";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 const MODERN = join(FIXTURES, "modern");

@@ -19,7 +19,8 @@ import { Backward, oneHotSeed } from "../../compiler/backward-session.ts";
 import { exactGradient } from "../../compiler/rules/index.ts";
 import { Engine, Tensor } from "../../engine/engine.ts";
 import { floats, rowRelative } from "../../testing/fixture-encoding.ts";
-import { openModel, type ModelContext } from "../context.ts";
+import { type ModelContext } from "../context.ts";
+import { openModel } from "../../io/models.ts";
 
 const ZOO = join(dirname(fileURLToPath(import.meta.url)), "..", "zoo");
 const BOUND = 1e-4;

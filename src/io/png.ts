@@ -2,8 +2,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import sharp from "sharp";
-import type { RgbImage } from "./types.ts";
-import { assertRgbImage } from "./types.ts";
+import type { RgbImage } from "../image/types.ts";
+import { assertRgbImage } from "../image/types.ts";
 
 /** Encodes an image as an 8-bit RGB PNG. */
 export async function encodePng(image: RgbImage): Promise<Uint8Array> {

@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { compileBackward } from "../compiler/compile.ts";
-import { exactGradient } from "../compiler/rules/index.ts";
-import { assertGradients } from "../compiler/testing/assertions.ts";
-import { spacedValues } from "../compiler/testing/finite-difference.ts";
-import { buildModel } from "../compiler/testing/graph.ts";
-import { Engine, Tensor } from "../engine/engine.ts";
+import { compileBackward } from "../../compiler/compile.ts";
+import { exactGradient } from "../../compiler/rules/index.ts";
+import { assertGradients } from "../../compiler/testing/assertions.ts";
+import { spacedValues } from "../../compiler/testing/finite-difference.ts";
+import { buildModel } from "../../compiler/testing/graph.ts";
+import { Engine, Tensor } from "../../engine/engine.ts";
 import { foldStaticShapes } from "./fold-shapes.ts";
-import { makeAttr } from "./attributes.ts";
-import type { OnnxModel } from "./model.ts";
-import { AttributeType, DataType, type GraphProto } from "./proto.ts";
-import { inferShapes } from "./shapes.ts";
-import { int64Tensor } from "./tensor.ts";
+import { makeAttr } from "../../onnx/attributes.ts";
+import type { OnnxModel } from "../../onnx/model.ts";
+import { AttributeType, DataType, type GraphProto } from "../../onnx/proto.ts";
+import { int64Tensor } from "../../onnx/tensor.ts";
+import { inferShapes } from "../../engine/probe.ts";
 
 const INT_MAX = 2 ** 31 - 1;
 const int64 = (name: string, data: number[], dims = [data.length]) => ({

@@ -1,7 +1,7 @@
 // Decoding image files into RgbImage with sharp (Node only).
 import { readFile } from "node:fs/promises";
 import sharp from "sharp";
-import type { RgbImage } from "./types.ts";
+import type { RgbImage } from "../image/types.ts";
 import { CamscopeError } from "../errors.ts";
 
 /** The formats camscope promises to read; browsers decode all three natively too. */

@@ -6,9 +6,9 @@ import { after, before, describe, test } from "node:test";
 import { Engine } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
 import { PREPROCESS_PRESETS } from "../image/preprocess.ts";
-import { openModel } from "./context.ts";
-import { fitPreset, loadModel } from "./registry.ts";
-import { tinyClassifier, writeTinyClassifier } from "./testing/tiny-classifier.ts";
+import { tinyClassifier, writeTinyClassifier } from "../models/testing/tiny-classifier.ts";
+import { loadModel, openModel } from "./models.ts";
+import { fitPreset } from "../models/load.ts";
 
 let dir: string;
 const engine = new Engine();

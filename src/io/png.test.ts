@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { decodeImage } from "./decode.ts";
+import { decodeImage } from "./images.ts";
 import { encodePng, writePng } from "./png.ts";
-import type { RgbImage } from "./types.ts";
+import type { RgbImage } from "../image/types.ts";
 
 const IMAGE: RgbImage = {
   width: 2,

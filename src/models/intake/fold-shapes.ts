@@ -4,13 +4,14 @@
 // it by one lets the backward compiler read it like a value written into the file. The values are
 // evaluated by ONNX Runtime at two batch sizes, and only those equal at both are folded, so a
 // reshape to [N, -1] stays computed.
-import type { Engine, OrtTensor } from "../engine/engine.ts";
-import { elemTypes } from "./elem-types.ts";
-import type { OnnxModel } from "./model.ts";
-import { withOutputs } from "./outputs.ts";
-import { DataType, type GraphProto, type NodeProto } from "./proto.ts";
-import { zeroFeeds, type ModelInput } from "./shapes.ts";
-import { rawTensor } from "./tensor.ts";
+import type { Engine, OrtTensor } from "../../engine/engine.ts";
+import { elemTypes } from "../../onnx/elem-types.ts";
+import type { OnnxModel } from "../../onnx/model.ts";
+import { withOutputs } from "../../onnx/outputs.ts";
+import { DataType, type GraphProto, type NodeProto } from "../../onnx/proto.ts";
+import { type ModelInput } from "../../onnx/shapes.ts";
+import { rawTensor } from "../../onnx/tensor.ts";
+import { zeroFeeds } from "../../engine/probe.ts";
 
 export interface FoldedShapes {
   /** The model with the folded values as initializers (the input model when nothing folds). */

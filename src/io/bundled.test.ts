@@ -16,8 +16,7 @@ import { preprocess } from "../image/preprocess.ts";
 import { defaultLayer } from "../onnx/layers.ts";
 import { OnnxModel } from "../onnx/model.ts";
 import { createRng } from "../util/random.ts";
-import { openModel } from "./context.ts";
-import { BUNDLED_MODELS, MODELS_DIR } from "./registry.ts";
+import { BUNDLED_MODELS, MODELS_DIR, openModel } from "./models.ts";
 
 const ACCURACY_THRESHOLD = 0.9;
 const EVALUATION_COUNT = 200;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import sharp from "sharp";
-import { decodeImage, ImageDecodeError, readImages } from "./decode.ts";
+import { decodeImage, ImageDecodeError, readImages } from "./images.ts";
 
 let dir = "";
 before(async () => {
