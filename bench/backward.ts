@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Backward, oneHotSeed } from "../src/compiler/backward-session.ts";
+import { Backward, oneHotSeed } from "../src/runtime/backward.ts";
 import { exactGradient } from "../src/compiler/rules/index.ts";
 import { Tensor } from "../src/engine/engine.ts";
 import { createRng } from "../src/util/random.ts";

@@ -12,8 +12,8 @@
 import { writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { formatTable } from "../bench/harness.ts";
-import { CamExplainer } from "../src/cam/explainer.ts";
-import { peaksInMasks } from "../src/cam/localization.ts";
+import { explainCam } from "../src/cam/pipeline.ts";
+import { peaksInMasks } from "../src/evaluate/localization.ts";
 import type { CamMethod } from "../src/cam/method.ts";
 import { clusterCam, type ClusterMerge } from "../src/cam/methods/cluster-cam.ts";
 import { scoreCam } from "../src/cam/methods/score-cam.ts";
@@ -72,7 +72,6 @@ const tables = new Map<string, Totals[]>();
 try {
   for (const name of options.model) {
     const ctx = await openModel(name, engine);
-    const explainer = new CamExplainer(ctx);
     const layer = await ctx.defaultLayer();
     console.error(`${name}: layer ${layer.name} ${layer.dims.join("x")}`);
     const totals = variants.map((): Totals => ({
@@ -97,9 +96,8 @@ try {
         height: s.height,
         data: s.objects[0]!.mask,
       }));
-      const explanation = await explainer.explain(images, {
+      const explanation = await explainCam(ctx, await ctx.targets(images, { classes }), {
         methods: variants.map((v) => v.method),
-        target: { classes },
       });
       const score = modelProbability(ctx, classes);
       for (const [j, result] of explanation.results.entries()) {

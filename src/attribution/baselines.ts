@@ -40,7 +40,7 @@ export function baselineInputs(baseline: Baseline, run: AttributionRun): Float32
   const itemDims = dims.slice(1);
   const size = sizeOf(itemDims);
   const out = new Float32Array(rows * size);
-  const spec = run.ctx.card.preprocessing;
+  const spec = run.runtime.card.preprocessing;
   if (typeof baseline !== "string") {
     const perImage = customRows(baseline, itemDims, run);
     for (let r = 0; r < rows; r++) out.set(perImage(r), r * size);

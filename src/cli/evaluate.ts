@@ -4,8 +4,10 @@
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { resolveMethods } from "../cam/methods/index.ts";
 import { DATASET_FORMATS, loadDataset, regionsInInput } from "../data/dataset.ts";
+import { CamscopeError } from "../errors.ts";
+import { Explainer } from "../explain/explainer.ts";
+import type { MethodChoice } from "../methods/registry.ts";
 import type { DatasetFormat, DatasetRecord } from "../data/dataset.ts";
 import {
   datasetHash,
@@ -102,10 +104,23 @@ export function registerEvaluate(program: Command, io: Io): void {
 export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<RunTables> {
   const { engine, ctx } = await openFromOptions(options);
   try {
-    const methods = resolveMethods(ctx.model, commaList(options.methods, "--methods"));
-    const metrics = resolveMetrics(commaList(options.metrics, "--metrics"));
     const layers = commaList(options.layer, "--layer");
-    await Promise.all(layers.map((name) => ctx.layer(name)));
+    const plan = await new Explainer(ctx).plan({
+      methods: commaList(options.methods, "--methods"),
+      layers,
+    });
+    const pixel = plan.choices.find((c) => c.method.level !== "layer");
+    if (pixel) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `evaluate scores CAM methods; "${pixel.method.name}" is a pixel-attribution method`,
+      );
+    }
+    for (const { method, why } of plan.skipped) {
+      io.err.write(`note: ${method} left out of "all": ${why}\n`);
+    }
+    const methods = plan.choices;
+    const metrics = resolveMetrics(commaList(options.metrics, "--metrics"));
     const dataset = await loadDataset(options.data, {
       ...(options.format ? { format: options.format } : {}),
       labels: ctx.card.labels,
@@ -125,7 +140,8 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
         records: dataset.records.length,
         sha256: datasetHash(dataset.records),
       },
-      methods: methods.map((m) => m.name),
+      methods: methods.map((m) => m.method.name),
+      ...methodOptions(methods),
       metrics: metrics.map((m) => m.name),
       layers,
       target: options.target,
@@ -202,4 +218,12 @@ export function textTable(tables: RunTables): string {
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return `${[line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")}\n`;
+}
+
+/** The resolved options of the methods that have any, by method name (for the configuration). */
+function methodOptions(methods: readonly MethodChoice[]): Pick<EvaluateConfig, "methodOptions"> {
+  const withOptions = methods.filter((m) => m.method.options.length > 0);
+  return withOptions.length === 0
+    ? {}
+    : { methodOptions: Object.fromEntries(withOptions.map((m) => [m.method.name, m.options])) };
 }

@@ -2,7 +2,7 @@
 import { Option, InvalidArgumentError, type Command } from "commander";
 import { Engine } from "../engine/engine.ts";
 import { PREPROCESS_PRESETS, type PresetName } from "../image/preprocess.ts";
-import { type ModelContext } from "../models/context.ts";
+import { type ModelRuntime } from "../runtime/runtime.ts";
 import { BUNDLED_MODELS, openModel } from "../io/models.ts";
 
 export interface ModelOptions {
@@ -83,7 +83,7 @@ export function addModelOptions(command: Command): Command {
 /** An engine and the model opened on it; the caller disposes the engine. */
 export async function openFromOptions(
   options: ModelOptions,
-): Promise<{ engine: Engine; ctx: ModelContext }> {
+): Promise<{ engine: Engine; ctx: ModelRuntime }> {
   const engine = new Engine(options.threads !== undefined ? { threads: options.threads } : {});
   try {
     const ctx = await openModel(options.model, engine, {

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Engine } from "../engine/engine.ts";
 import { resolveInput } from "../onnx/shapes.ts";
-import { Backward, oneHotSeed } from "./backward-session.ts";
+import { Backward, oneHotSeed } from "../runtime/backward.ts";
 import { exactGradient } from "./rules/index.ts";
 import { inferShapes } from "../engine/probe.ts";
 import { readOnnxModel } from "../io/models.ts";

@@ -12,7 +12,7 @@ import { Engine } from "../engine/engine.ts";
 import { foldStaticShapes } from "../models/intake/fold-shapes.ts";
 import { resolveInput } from "../onnx/shapes.ts";
 import { floats, rowRelative } from "../testing/fixture-encoding.ts";
-import { Backward, oneHotSeed } from "./backward-session.ts";
+import { Backward, oneHotSeed } from "../runtime/backward.ts";
 import { exactGradient } from "./rules/index.ts";
 import { inferShapes } from "../engine/probe.ts";
 import { readOnnxModel } from "../io/models.ts";

@@ -13,6 +13,8 @@ export interface EvaluateConfig extends Record<string, unknown> {
   model: { name: string; sha256: string; preprocessing: PreprocessSpec };
   dataset: { path: string; format: string; records: number; sha256: string };
   methods: string[];
+  /** The resolved options of the methods that declare any, by method name. */
+  methodOptions?: Record<string, Readonly<Record<string, unknown>>>;
   metrics: string[];
   layers: string[];
   target: "label" | "top1";

@@ -9,7 +9,7 @@ import { deletionInsertion, type ScoreFunction } from "../metrics/deletion-inser
 import { boxIou, maskIou } from "../metrics/iou.ts";
 import { energyPointing, pointingGame } from "../metrics/pointing.ts";
 import { road } from "../metrics/road.ts";
-import type { ModelContext } from "../models/context.ts";
+import type { ModelRuntime } from "../runtime/runtime.ts";
 import { sanityScores, type CascadeMaps } from "./sanity.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 import type { InputRegions } from "../image/regions.ts";
@@ -18,7 +18,7 @@ export type { InputRegions };
 
 /** One batch as a metric sees it; row i is image i of the batch. */
 export interface MetricBatch {
-  ctx: ModelContext;
+  ctx: ModelRuntime;
   /** Model inputs [N, C, H, W]. */
   images: FloatTensor;
   /** The method's final maps [N, H, W] at model-input resolution, in [0, 1]. */

@@ -17,7 +17,7 @@ export type { MapToOriginalOptions } from "./resize.ts";
 export { applyColormap, applySignedColormap, COLORMAP_NAMES, colormapTable } from "./colormap.ts";
 export type { ColormapName, ColormapOptions, SignedColormapOptions } from "./colormap.ts";
 export { clipThreshold, clipToThreshold, DEFAULT_CLIP_PERCENTILE } from "./clip.ts";
-export { normalizeMap, overlayHeatmap } from "./overlay.ts";
+export { normalizeMap, overlayHeatmap, overlayOnOriginal } from "./overlay.ts";
 export type { OverlayNormalize, OverlayOptions } from "./overlay.ts";
 export { drawText, fitText, measureText } from "./text.ts";
 export type { DrawTextOptions } from "./text.ts";

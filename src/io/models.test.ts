@@ -139,7 +139,7 @@ describe("fitPreset", () => {
   });
 });
 
-describe("ModelContext", () => {
+describe("ModelRuntime", () => {
   test("without a card default, the default layer is the input of the global pooling", async () => {
     const path = join(dir, "ctx.onnx");
     await writeTinyClassifier(path, { classes: 3 });

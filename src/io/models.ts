@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { Engine } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
 import { parseCard, type CardFile } from "../models/card.ts";
-import { ModelContext } from "../models/context.ts";
+import { ModelRuntime } from "../runtime/runtime.ts";
 import { takeInModel, type LoadedModel, type TakeInOptions } from "../models/load.ts";
 import { OnnxModel } from "../onnx/model.ts";
 
@@ -84,13 +84,13 @@ export async function loadModel(
   );
 }
 
-/** loadModel and a ModelContext over it, in one call. */
+/** loadModel and a ModelRuntime over it, in one call. */
 export async function openModel(
   nameOrPath: string,
   engine: Engine,
   options: LoadModelOptions = {},
-): Promise<ModelContext> {
-  return new ModelContext(await loadModel(nameOrPath, { engine, ...options }), engine);
+): Promise<ModelRuntime> {
+  return new ModelRuntime(await loadModel(nameOrPath, { engine, ...options }), engine);
 }
 
 async function readModelBytes(path: string, bundledName: string | undefined): Promise<Uint8Array> {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { targetScores } from "../cam/targets.ts";
+import { targetScores } from "../runtime/targets.ts";
 import { patternImages } from "../cam/testing/runs.ts";
 import { Engine, Tensor } from "../engine/engine.ts";
 import {

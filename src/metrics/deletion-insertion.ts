@@ -10,9 +10,9 @@
 // - The class probability is recorded at every step including the first; the AUC is the
 //   trapezoid rule over [0, 1]. Deletion: lower is better; insertion: higher is better.
 // Every step of every image goes through the score function in chunks, which batch-run the model.
-import { targetScores } from "../cam/targets.ts";
+import { targetScores } from "../runtime/targets.ts";
 import { Tensor } from "../engine/engine.ts";
-import type { ModelContext } from "../models/context.ts";
+import type { ModelRuntime } from "../runtime/runtime.ts";
 import { gaussianBlur } from "../image/blur.ts";
 import { scoreItems } from "./perturbed-scores.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
@@ -129,7 +129,7 @@ export async function deletionInsertion(
  * class `classes[row]` under the model, run in batches of `batchSize`.
  */
 export function modelProbability(
-  ctx: ModelContext,
+  ctx: ModelRuntime,
   classes: readonly number[],
   batchSize = 32,
 ): ScoreFunction {

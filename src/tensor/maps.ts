@@ -1,6 +1,8 @@
 // Array arithmetic on batches of maps: feature maps [N, K, h, w] (the CAM family), per-pixel
 // attributions [R, C, H, W] (pixel attribution, LRP), all row-major Float32Arrays.
 import { Matrix, SVD } from "ml-matrix";
+import { resizeBilinear } from "../image/resize.ts";
+import type { FloatTensor } from "./tensor.ts";
 
 /** sum_k w[n, k] A[n, k] -> [N, h, w]. */
 export function weightedSum(
@@ -38,6 +40,12 @@ export function spatialSum(values: Float32Array, dims: readonly number[]): Float
     out[j] = s;
   }
   return out;
+}
+
+/** Per image and channel, the mean over positions: [N, K, h, w] -> [N, K] (Grad-CAM's weights). */
+export function spatialMean(values: Float32Array, dims: readonly number[]): Float32Array {
+  const area = dims[2]! * dims[3]!;
+  return spatialSum(values, dims).map((s) => s / area);
 }
 
 /**
@@ -161,4 +169,34 @@ export function softmaxRows(values: Float32Array, rows: number): Float32Array {
     for (let k = 0; k < n; k++) out[i * n + k] = Math.exp(row[k]! - max) / sum;
   }
   return out;
+}
+
+/**
+ * The final CAM maps of raw maps at one or several layers ([N, h, w] each): per layer ReLU (unless
+ * `relu` is false), per-map min-max normalisation and bilinear upsampling to [height, width];
+ * several layers are averaged and normalised again. [N, height, width] in [0, 1].
+ */
+export function finalCamMaps(
+  raw: readonly FloatTensor[],
+  relu: boolean,
+  [height, width]: readonly [number, number],
+): FloatTensor {
+  const rows = raw[0]!.dims[0]!;
+  const upsampled = raw.map(({ data, dims }) => {
+    const post = Float32Array.from(data);
+    if (relu) reluInPlace(post);
+    normalizeInPlace(post, rows);
+    return resizeBilinear(post, rows, dims[1]!, dims[2]!, height, width);
+  });
+  return {
+    data: upsampled.length === 1 ? upsampled[0]! : fuseLayers(upsampled, rows),
+    dims: [rows, height, width],
+  };
+}
+
+/** Maps of several layers (each normalised, at input size): their mean, normalised again. */
+function fuseLayers(maps: readonly Float32Array[], rows: number): Float32Array {
+  const out = new Float32Array(maps[0]!.length);
+  for (const m of maps) for (let j = 0; j < out.length; j++) out[j]! += m[j]! / maps.length;
+  return normalizeInPlace(out, rows);
 }

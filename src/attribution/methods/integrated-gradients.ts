@@ -4,8 +4,8 @@
 // Completeness says the attributions sum to score(x) - score(x'); the gap of that sum, absolute and
 // relative, is reported per row (one batched forward pass scores the baselines).
 import { exactGradient } from "../../compiler/rules/index.ts";
-import { CamscopeError } from "../../errors.ts";
-import { baselineInputs, type Baseline } from "../baselines.ts";
+import { resolveOptions, type OptionSpec } from "../../util/options.ts";
+import { BASELINE_KINDS, baselineInputs, type Baseline } from "../baselines.ts";
 import type { AttributionMethod } from "../method.ts";
 import { sizeOf } from "../../tensor/tensor.ts";
 import { reduceChannels } from "../../tensor/maps.ts";
@@ -18,14 +18,25 @@ export interface IntegratedGradientsOptions {
   baseline?: Baseline;
 }
 
-export const IG_DEFAULT_STEPS = 64;
+/** Integrated Gradients' options, declared once (validation, CLI flags, run configurations). */
+export const IG_OPTIONS: readonly OptionSpec[] = [
+  { name: "steps", kind: "integer", default: 64, min: 1, help: "ig: integration steps" },
+  {
+    name: "baseline",
+    kind: "choice",
+    default: "black",
+    choices: BASELINE_KINDS,
+    tensor: true,
+    help: "ig: baseline: black (the preprocessed black image), blur, uniform (seeded noise), or a float32 .npy tensor [C,H,W] in model-input space",
+  },
+];
 
 export function integratedGradients(options: IntegratedGradientsOptions = {}): AttributionMethod {
-  const steps = options.steps ?? IG_DEFAULT_STEPS;
-  if (!Number.isSafeInteger(steps) || steps < 1) {
-    throw new CamscopeError("INVALID_ARGUMENT", `steps must be a positive integer, got ${steps}`);
-  }
-  const baseline = options.baseline ?? "black";
+  const { steps, baseline } = resolveOptions<Required<IntegratedGradientsOptions>>(
+    "Integrated Gradients",
+    IG_OPTIONS,
+    { ...options },
+  );
   return {
     name: "ig",
     title: "Integrated Gradients",

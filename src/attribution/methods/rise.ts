@@ -6,8 +6,8 @@
 // createRng(deriveSeed(seed, RISE_STREAM, i)), its grid in row-major order (next() < p), then the
 // vertical and the horizontal shift (int(0, cell size)). All rows share the masks, as in the
 // paper; one forward pass per mask and row, batched across rows.
-import { CamscopeError } from "../../errors.ts";
 import { resizeBilinear } from "../../image/resize.ts";
+import { resolveOptions, type OptionSpec } from "../../util/options.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
 import type { AttributionMethod } from "../method.ts";
 
@@ -21,7 +21,26 @@ export interface RiseOptions {
   probability?: number;
 }
 
-export const RISE_DEFAULTS = { masks: 1000, cells: 8, probability: 0.5 } as const;
+/** RISE's options, declared once (validation, CLI flags, run configurations). */
+export const RISE_OPTIONS: readonly OptionSpec[] = [
+  { name: "masks", kind: "integer", default: 1000, min: 1, help: "rise: number of random masks" },
+  {
+    name: "cells",
+    kind: "integer",
+    default: 8,
+    min: 1,
+    help: "rise: grid cells per side of a mask",
+  },
+  {
+    name: "probability",
+    flag: "keep-probability",
+    kind: "number",
+    default: 0.5,
+    above: 0,
+    max: 1,
+    help: "rise: probability that a mask cell is kept",
+  },
+];
 
 /** "RISE" in ASCII: the seed path of the masks, apart from other methods' draws. */
 export const RISE_STREAM = 0x52495345;
@@ -53,26 +72,11 @@ export function riseMask(
 }
 
 export function rise(options: RiseOptions = {}): AttributionMethod {
-  const count = options.masks ?? RISE_DEFAULTS.masks;
-  const cells = options.cells ?? RISE_DEFAULTS.cells;
-  const probability = options.probability ?? RISE_DEFAULTS.probability;
-  for (const [what, v] of [
-    ["masks", count],
-    ["cells", cells],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 1) {
-      throw new CamscopeError(
-        "INVALID_ARGUMENT",
-        `RISE ${what} must be a positive integer, got ${v}`,
-      );
-    }
-  }
-  if (!(probability > 0 && probability <= 1)) {
-    throw new CamscopeError(
-      "INVALID_ARGUMENT",
-      `RISE probability must be in (0, 1], got ${probability}`,
-    );
-  }
+  const {
+    masks: count,
+    cells,
+    probability,
+  } = resolveOptions<Required<RiseOptions>>("RISE", RISE_OPTIONS, { ...options });
   return {
     name: "rise",
     title: "RISE",

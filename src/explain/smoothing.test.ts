@@ -1,27 +1,20 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { Engine } from "../engine/engine.ts";
-import { ModelContext } from "../models/context.ts";
+import { ModelRuntime } from "../runtime/runtime.ts";
 import { tinyClassifier } from "../models/testing/tiny-classifier.ts";
 import { createRng } from "../util/random.ts";
-import { CamExplainer } from "./explainer.ts";
+import { assertClose } from "../cam/testing/assertions.ts";
 import { normalizeInPlace } from "../tensor/maps.ts";
-import { camMethods } from "./methods/index.ts";
-import {
-  AUGMENTATIONS,
-  augmentRows,
-  explainSmoothed,
-  flipAxis,
-  mergeVariants,
-} from "./smoothing.ts";
-import { assertClose } from "./testing/assertions.ts";
+import { Explainer } from "./explainer.ts";
+import { AUGMENTATIONS, augmentRows, flipAxis, mergeVariants } from "./smoothing.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 import { gatherRows } from "../tensor/tensor.ts";
 
 const engine = new Engine({ threads: 1 });
 after(() => engine.dispose());
 
-const ctx = new ModelContext(
+const ctx = new ModelRuntime(
   {
     model: tinyClassifier({ classes: 4 }),
     card: {
@@ -33,9 +26,7 @@ const ctx = new ModelContext(
   },
   engine,
 );
-const gradient = camMethods(ctx.model).filter((m) =>
-  ["gradcam", "layercam", "eigencam"].includes(m.name),
-);
+const gradient = ["gradcam", "layercam", "eigencam"];
 
 function randomImages(n: number, seed: number): FloatTensor {
   const rng = createRng(seed);
@@ -102,12 +93,12 @@ describe("augmentation helpers", () => {
   });
 });
 
-describe("explainSmoothed", () => {
+describe("augmentation smoothing in the explain service", () => {
   test("equals each variant explained on its own with the unaugmented targets, flipped back, averaged and normalised", async () => {
-    const explainer = new CamExplainer(ctx);
+    const explainer = new Explainer(ctx);
     const images = randomImages(3, 1);
     const options = { methods: gradient, target: { topK: 2 } };
-    const smoothed = await explainSmoothed(explainer, images, options);
+    const smoothed = await explainer.explain(images, { ...options, augSmooth: true });
     const plain = await explainer.explain(images, options);
     assert.deepEqual(smoothed.targets, plain.targets);
     assertClose(smoothed.scores, plain.scores, 1e-5);
@@ -126,20 +117,20 @@ describe("explainSmoothed", () => {
       });
     }
     smoothed.results.forEach((r, m) => {
-      assert.equal(r.method, gradient[m]);
+      assert.equal(r.method.name, gradient[m]);
       assert.deepEqual(r.map.dims, [6, 16, 16]);
       assert.deepEqual(r.raw[0]!.dims, [6, 16, 16]);
       assertClose(r.map.data, normalizeInPlace(sums[m]!, 6), 1e-5);
-      assert.equal(r.extraForwardPasses, 0);
+      assert.equal(r.passes.forward, 0);
     });
   });
 
   test("is mirror-symmetric: the map of a flipped image is the flipped map", async () => {
-    const explainer = new CamExplainer(ctx);
+    const explainer = new Explainer(ctx);
     const images = randomImages(2, 2);
-    const options = { methods: gradient, target: { classes: [1, 3] } };
-    const a = await explainSmoothed(explainer, images, options);
-    const b = await explainSmoothed(explainer, flipAxis(images, 3), options);
+    const options = { methods: gradient, target: { classes: [1, 3] }, augSmooth: true };
+    const a = await explainer.explain(images, options);
+    const b = await explainer.explain(flipAxis(images, 3), options);
     a.results.forEach((r, m) => {
       assertClose(flipAxis(b.results[m]!.map, 2).data, r.map.data, 1e-5);
       assertClose(flipAxis(b.results[m]!.raw[0]!, 2).data, r.raw[0]!.data, 1e-4);

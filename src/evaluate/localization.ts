@@ -5,8 +5,7 @@
 import type { SyntheticSample } from "../data/synthetic/generator.ts";
 import { preprocess } from "../image/preprocess.ts";
 import type { InputTransform } from "../image/types.ts";
-import type { CamExplainer, ExplainOptions } from "./explainer.ts";
-import type { CamMethod } from "./method.ts";
+import type { Explainer, ExplainRequest, MethodRequest } from "../explain/explainer.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** A binary object mask at original-image resolution, row-major, non-zero inside. */
@@ -73,7 +72,10 @@ export function localizationRate(
   return hits.filter(Boolean).length / hits.length;
 }
 
-export interface LocalizationOptions extends Pick<ExplainOptions, "layers" | "batchSize" | "seed"> {
+export interface LocalizationOptions extends Pick<
+  ExplainRequest,
+  "layers" | "batchSize" | "seed" | "options"
+> {
   /** Images per explain call; bounds memory. Default 50. */
   chunkSize?: number;
   /** Called after each chunk with the number of samples done. */
@@ -86,18 +88,18 @@ export interface LocalizationOptions extends Pick<ExplainOptions, "layers" | "ba
  * looked up in the object's mask. Every chunk is one batched explain call for all methods.
  */
 export async function evaluateLocalization(
-  explainer: CamExplainer,
-  methods: readonly CamMethod[],
+  explainer: Explainer,
+  methods: readonly MethodRequest[],
   samples: readonly SyntheticSample[],
   options: LocalizationOptions = {},
 ): Promise<Map<string, number>> {
-  const hits = new Map(methods.map((m) => [m.name, 0]));
+  const hits = new Map((await explainer.plan({ methods })).choices.map((c) => [c.method.name, 0]));
   const chunkSize = options.chunkSize ?? 50;
   for (let start = 0; start < samples.length; start += chunkSize) {
     const chunk = samples.slice(start, start + chunkSize);
     const { tensor, dims, transforms } = preprocess(
       chunk.map((s) => ({ width: s.width, height: s.height, data: s.rgb })),
-      explainer.ctx.card.preprocessing,
+      explainer.runtime.card.preprocessing,
     );
     const objects = chunk.map((s) => {
       if (s.objects.length !== 1) {
@@ -109,7 +111,14 @@ export async function evaluateLocalization(
     });
     const explanation = await explainer.explain(
       { data: tensor, dims },
-      { ...options, methods, target: { classes: objects.map((o) => o.category) } },
+      {
+        ...(options.layers ? { layers: options.layers } : {}),
+        ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+        ...(options.options ? { options: options.options } : {}),
+        methods,
+        target: { classes: objects.map((o) => o.category) },
+      },
     );
     const masks = chunk.map((s, i) => ({
       width: s.width,

@@ -1,10 +1,12 @@
-// Running compiled backward graphs: compiles once per (model, wrt, output, rule set), keeps the
-// ONNX Runtime session in the engine's cache, and runs whole batches (chunked by the engine).
+// Running compiled backward graphs: compiles once per (wrt, output, rule set), keeps the ONNX
+// Runtime session in the engine's cache (under the compiled model), and runs whole batches
+// (chunked by the engine). A model runtime owns one per model it differentiates.
 import { CamscopeError } from "../errors.ts";
-import { Tensor, modelKey, type Engine, type OrtTensor } from "../engine/engine.ts";
+import { Tensor, type Engine, type OrtTensor } from "../engine/engine.ts";
 import type { OnnxModel } from "../onnx/model.ts";
-import { compileBackward, type BackwardSpec, type CompiledBackward } from "./compile.ts";
+import { compileBackward, type BackwardSpec, type CompiledBackward } from "../compiler/compile.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
+import { DerivedCache, derivedKey } from "./cache.ts";
 
 /** What a {@link Backward.run} returns. */
 export interface BackwardResult {
@@ -25,7 +27,7 @@ function floatTensor(t: OrtTensor): FloatTensor {
  * the ONNX Runtime session in the engine's cache, and runs whole batches.
  */
 export class Backward {
-  private readonly compiledCache = new Map<string, CompiledBackward>();
+  private readonly compiled = new DerivedCache();
   /** The engine that runs the compiled models. */
   readonly engine: Engine;
   /** The model to differentiate. */
@@ -47,24 +49,12 @@ export class Backward {
     this.inputName = inputName;
   }
 
-  private key(spec: BackwardSpec): string {
-    return JSON.stringify([
-      modelKey(this.model),
-      [...spec.wrt],
-      spec.output ?? "",
-      spec.ruleSet.name,
-    ]);
-  }
-
   /** The compiled model for a spec (compiled once). */
   compile(spec: BackwardSpec): CompiledBackward {
-    const key = this.key(spec);
-    let compiled = this.compiledCache.get(key);
-    if (!compiled) {
-      compiled = compileBackward(this.model, this.shapes, spec);
-      this.compiledCache.set(key, compiled);
-    }
-    return compiled;
+    return this.compiled.get(
+      derivedKey("backward", [...spec.wrt], spec.output ?? "", spec.ruleSet.name),
+      () => compileBackward(this.model, this.shapes, spec),
+    );
   }
 
   /**
@@ -81,7 +71,7 @@ export class Backward {
         `Seed has ${seed.length} values; expected dims ${JSON.stringify(seedDims)} for output "${compiled.output}"`,
       );
     }
-    const session = await this.engine.session(compiled.model, this.key(spec));
+    const session = await this.engine.session(compiled.model);
     const outputs = [compiled.output, ...compiled.activations, ...compiled.grads.values()];
     const results = await session.runBatched(
       {

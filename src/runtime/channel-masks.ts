@@ -7,15 +7,12 @@
 // - injection: otherwise (inside a residual block, where the shortcut reads an earlier value) a
 //   graph input [N, K, 1, 1] is multiplied into the layer value, the value's consumers read the
 //   product, and every sample is a full forward pass of its image.
-import { Tensor, modelKey, type Feeds, type ModelSession } from "../engine/engine.ts";
-import { CamscopeError } from "../errors.ts";
-import type { ModelContext } from "../models/context.ts";
+import { Tensor, type Feeds, type ModelSession } from "../engine/engine.ts";
 import type { LayerInfo, LayerLayout } from "../onnx/layers.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 import { AttributeType, DataType, type ValueInfoProto } from "../onnx/proto.ts";
-import { layerDims, type CamRun } from "./method.ts";
-import { targetScores } from "./targets.ts";
-import { sizeOf } from "../tensor/tensor.ts";
+import { targetScores, type Targets } from "./targets.ts";
+import { sizeOf, type FloatTensor } from "../tensor/tensor.ts";
 
 /** The graph input carrying the channel masks in an injected model. */
 export const CHANNEL_MASK_INPUT = "camscope/channel-mask";
@@ -111,56 +108,25 @@ export function injectChannelMask(
   return injected;
 }
 
-interface Plan {
+/** How a layer's channel masks are run (ModelRuntime.channelMaskStrategy decides). */
+export interface ChannelMaskPlan {
+  /** The tail model (fed A * mask) or the model with the mask input injected. */
   strategy: "tail" | "injection";
   session: ModelSession;
 }
 
-// Plans per model context, layer and strategy: extracting the tail walks the graph once.
-const plans = new WeakMap<ModelContext, Map<string, Promise<Plan>>>();
-
-function plan(ctx: ModelContext, info: LayerInfo, strategy: ChannelMaskStrategy): Promise<Plan> {
-  const layer = info.name;
-  let byLayer = plans.get(ctx);
-  if (!byLayer) plans.set(ctx, (byLayer = new Map()));
-  const key = `${strategy}\n${layer}`;
-  let p = byLayer.get(key);
-  if (!p) {
-    p = (async (): Promise<Plan> => {
-      // A tail is fed channels-first maps; other layouts are masked in place.
-      const tail =
-        strategy === "injection" || info.layout !== "NCHW"
-          ? undefined
-          : extractTail(ctx.model, layer, info.dims, ctx.output);
-      if (tail) {
-        return {
-          strategy: "tail",
-          session: await ctx.engine.session(tail, `tail:${modelKey(ctx.model)}:${layer}`),
-        };
-      }
-      if (strategy === "tail") {
-        throw new CamscopeError(
-          "INVALID_ARGUMENT",
-          `The graph after "${layer}" reads values from before it: no tail model`,
-        );
-      }
-      const injected = injectChannelMask(ctx.model, layer, info.dims[1]!, info.layout);
-      const key = `channel-mask:${modelKey(ctx.model)}:${layer}`;
-      return { strategy: "injection", session: await ctx.engine.session(injected, key) };
-    })();
-    p.catch(() => byLayer.delete(key));
-    byLayer.set(key, p);
-  }
-  return p;
-}
-
-/** Which way scoreChannelMasks runs a layer ("auto" resolved). */
-export async function channelMaskStrategy(
-  ctx: ModelContext,
-  run: Pick<CamRun, "layer">,
-  strategy: ChannelMaskStrategy = "auto",
-): Promise<"tail" | "injection"> {
-  return (await plan(ctx, run.layer, strategy)).strategy;
+/** What scoring channel masks reads of a CAM run at one layer. */
+export interface ChannelMaskRun {
+  /** The preprocessed inputs, one row per target. */
+  input: FloatTensor;
+  /** The layer's activations viewed channels-first, [N, K, h, w]. */
+  activations: FloatTensor;
+  /** The layer. */
+  layer: LayerInfo;
+  /** The (image, class) pair of each row. */
+  targets: Targets;
+  /** Inputs per session run. */
+  batchSize: number;
 }
 
 /**
@@ -169,14 +135,13 @@ export async function channelMaskStrategy(
  * `run.batchSize` samples, building each chunk's feeds only when it runs. Returns [rows * perRow].
  */
 export async function scoreChannelMasks(
-  ctx: ModelContext,
-  run: Pick<CamRun, "input" | "activations" | "layer" | "targets" | "batchSize">,
+  { session, strategy: used }: ChannelMaskPlan,
+  model: { input: string; output: string },
+  run: ChannelMaskRun,
   masks: Float32Array,
   perRow: number,
-  strategy: ChannelMaskStrategy = "auto",
 ): Promise<Float32Array> {
-  const { session, strategy: used } = await plan(ctx, run.layer, strategy);
-  const [rows, channels, h, w] = layerDims(run.activations);
+  const [rows, channels, h, w] = run.activations.dims as [number, number, number, number];
   const area = h * w;
   const inputSize = sizeOf(run.input.dims.slice(1));
   const total = rows * perRow;
@@ -203,14 +168,14 @@ export async function scoreChannelMasks(
         const row = Math.floor((start + q) / perRow);
         images.set(run.input.data.subarray(row * inputSize, (row + 1) * inputSize), q * inputSize);
       }
-      feeds[ctx.input.name] = new Tensor("float32", images, [count, ...run.input.dims.slice(1)]);
+      feeds[model.input] = new Tensor("float32", images, [count, ...run.input.dims.slice(1)]);
       feeds[CHANNEL_MASK_INPUT] = new Tensor("float32", chunkMasks, [
         count,
         ...maskDims(run.layer.layout, channels),
       ]);
     }
-    const out = await session.run(feeds, [ctx.output]);
-    const logits = out[ctx.output]!.data as Float32Array;
+    const out = await session.run(feeds, [model.output]);
+    const logits = out[model.output]!.data as Float32Array;
     const classes = Array.from(
       { length: count },
       (_, q) => run.targets.classes[Math.floor((start + q) / perRow)]!,

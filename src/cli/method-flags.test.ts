@@ -1,35 +1,26 @@
-// `camscope explain` with pixel-attribution methods: method selection, their flags, and what is
-// written for them (signed maps in [-1, 1], the attribution as the raw map).
+// `camscope explain` with pixel-attribution methods: method selection, their flags (built from
+// the options the methods declare), and what is written for them (signed maps in [-1, 1], the
+// attribution as the raw map).
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ATTRIBUTION_METHOD_NAMES } from "../attribution/methods/index.ts";
-import { camMethods } from "../cam/methods/index.ts";
-import { decodeNpy } from "../tensor/npy.ts";
-import { tinyClassifier } from "../models/testing/tiny-classifier.ts";
-import { splitMethods, type PixelCliOptions } from "./explain-methods.ts";
-import type { MapsIndex } from "./explain-output.ts";
-import { camscope } from "./testing/harness.ts";
+import { Engine } from "../engine/engine.ts";
+import { Explainer } from "../explain/explainer.ts";
 import { writeNpy } from "../io/npy.ts";
+import { METHODS } from "../methods/registry.ts";
+import { tinyClassifier } from "../models/testing/tiny-classifier.ts";
+import { ModelRuntime } from "../runtime/runtime.ts";
+import { decodeNpy } from "../tensor/npy.ts";
+import type { MapsIndex } from "./explain-output.ts";
+import { methodFlagValues } from "./method-flags.ts";
+import { camscope } from "./testing/harness.ts";
 
 const SAMPLES = fileURLToPath(new URL("../../samples/", import.meta.url));
-const DEFAULTS: PixelCliOptions = {
-  steps: 4,
-  baseline: "black",
-  samples: 2,
-  noise: 0.1,
-  window: 32,
-  stride: 32,
-  occlusionValue: 0,
-  masks: 8,
-  cells: 4,
-  keepProbability: 0.5,
-  composite: "epsilon-plus",
-  lrpStart: "one-hot",
-};
+const engine = new Engine({ threads: 1 });
+after(() => engine.dispose());
 
 let dir: string;
 before(async () => {
@@ -38,37 +29,45 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 describe("--method with pixel-attribution methods", () => {
-  const model = tinyClassifier({ classes: 3 });
+  const explainer = new Explainer(
+    new ModelRuntime(
+      {
+        model: tinyClassifier({ classes: 3 }),
+        card: {
+          name: "tiny",
+          labels: ["a", "b", "c"],
+          preprocessing: { size: [16, 16], resize: "stretch" },
+        },
+        bundled: false,
+      },
+      engine,
+    ),
+  );
+  const names = (choices: readonly { method: { name: string; level: string } }[], level: string) =>
+    choices.filter((c) => c.method.level === level).map((c) => c.method.name);
+  const layerMethods = METHODS.filter((m) => m.level === "layer").map((m) => m.name);
+  const pixelMethods = METHODS.filter((m) => m.level === "input").map((m) => m.name);
 
   test('"all" keeps meaning every CAM method, "pixel" every pixel-attribution method', async () => {
-    const all = await splitMethods(model, ["all"], DEFAULTS);
-    assert.deepEqual(
-      all.cam.map((m) => m.name),
-      camMethods(model).map((m) => m.name),
-    );
-    assert.deepEqual(all.pixel, []);
-    const mixed = await splitMethods(model, ["gradcam", "pixel", "ig"], DEFAULTS);
-    assert.deepEqual(
-      mixed.cam.map((m) => m.name),
-      ["gradcam"],
-    );
-    assert.deepEqual(
-      mixed.pixel.map((m) => m.name),
-      ATTRIBUTION_METHOD_NAMES,
-    );
+    const all = await explainer.plan({ methods: ["all"] });
+    assert.deepEqual(names(all.choices, "layer"), layerMethods);
+    assert.deepEqual(names(all.choices, "input"), []);
+    const mixed = await explainer.plan({ methods: ["gradcam", "pixel", "ig"] });
+    assert.deepEqual(names(mixed.choices, "layer"), ["gradcam"]);
+    assert.deepEqual(names(mixed.choices, "input"), pixelMethods);
   });
 
   test("an unknown name lists both families; a bad --baseline names the file", async () => {
     await assert.rejects(
-      splitMethods(model, ["smoothgard"], DEFAULTS),
+      explainer.plan({ methods: ["smoothgard"] }),
       /Unknown method "smoothgard". CAM methods: cam, gradcam.*Pixel-attribution methods: saliency.*pixel/,
     );
     await assert.rejects(
-      splitMethods(model, ["ig"], { ...DEFAULTS, baseline: "grey" }),
+      methodFlagValues({ baseline: "grey" }),
       /--baseline "grey" is neither black, blur, uniform nor a .npy file/,
     );
     await assert.rejects(
-      splitMethods(model, ["ig"], { ...DEFAULTS, baseline: join(dir, "missing.npy") }),
+      methodFlagValues({ baseline: join(dir, "missing.npy") }),
       /Cannot read the --baseline tensor ".*missing.npy"/,
     );
   });

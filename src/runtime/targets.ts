@@ -1,15 +1,23 @@
-// What to explain: which class of each image, and which score of it. A model with a single output
-// unit is a binary classifier: class 1 is the positive logit and class 0 its negation, so the
-// negative class is explained by the negative logit rather than by the positive one.
+// What to explain: which class of each image, and which score of it. The one implementation of
+// target resolution (top-1, given classes, top-k) and of target scores (logit or probability),
+// which every method, metric and command reaches through the model runtime.
+//
+// A model with a single output unit is a binary classifier: class 1 is the positive logit and
+// class 0 its negation, so the negative class is explained by the negative logit rather than by
+// the positive one.
 import { CamscopeError } from "../errors.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** The score explained: the raw logit or the softmax (sigmoid for one output) probability. */
 export type ScoreKind = "logit" | "probability";
 
 /** Which classes to explain. */
 export interface TargetOptions {
-  /** "top1" (default), one class for every image, or a class per image. */
-  classes?: "top1" | number | readonly number[];
+  /**
+   * "top1" (default), one class for every image, or one entry per image: a class, or "top1" for
+   * that image's top class.
+   */
+  classes?: "top1" | number | readonly (number | "top1")[];
   /** Explain the k highest-scoring classes of every image (overrides `classes`). */
   topK?: number;
   /** Differentiate / score the raw logit (default) or the softmax (sigmoid) probability. */
@@ -26,6 +34,23 @@ export interface Targets {
   score: ScoreKind;
   /** The model has one output unit (binary classifier). */
   binary: boolean;
+}
+
+/**
+ * The rows a batch of images is explained as: the resolved targets, each row's input (images
+ * repeated for top-k), logits and target score. What every method family takes.
+ */
+export interface TargetBatch {
+  /** The number of images the rows come from. */
+  images: number;
+  /** The (image, class) pair of each row. */
+  targets: Targets;
+  /** Each row's model input, [R, ...input dims]. */
+  input: FloatTensor;
+  /** Each row's logits, [R, units]. */
+  logits: FloatTensor;
+  /** Each row's target score (targets.score) on its input. */
+  scores: Float32Array;
 }
 
 function ranking(row: Float32Array, binary: boolean): number[] {
@@ -50,7 +75,8 @@ export function resolveTargets(
   const row = (i: number) => logits.subarray(i * units, (i + 1) * units);
   const image: number[] = [];
   const classes: number[] = [];
-  const push = (i: number, c: number) => {
+  const push = (i: number, c: number | "top1") => {
+    if (c === "top1") c = ranking(row(i), binary)[0]!;
     if (!Number.isInteger(c) || c < 0 || c >= classCount) {
       throw new CamscopeError(
         "INVALID_ARGUMENT",
@@ -64,8 +90,7 @@ export function resolveTargets(
   for (let i = 0; i < n; i++) {
     if (options.topK !== undefined) {
       for (const c of ranking(row(i), binary).slice(0, options.topK)) push(i, c);
-    } else if (spec === "top1") push(i, ranking(row(i), binary)[0]!);
-    else if (typeof spec === "number") push(i, spec);
+    } else if (typeof spec !== "object") push(i, spec);
     else {
       if (spec.length !== n) {
         throw new CamscopeError(
@@ -83,13 +108,37 @@ export function resolveTargets(
  * Seed rows for the backward pass: one-hot on the class, or for a binary model +1 / -1 on its
  * single unit (the derivative of the logit or of its negation).
  */
-export function seedRows(targets: Targets, units: number): Float32Array {
+export function seedRows(
+  targets: Pick<Targets, "classes" | "binary">,
+  units: number,
+): Float32Array {
   const seed = new Float32Array(targets.classes.length * units);
   targets.classes.forEach((c, i) => {
     if (targets.binary) seed[i] = c === 1 ? 1 : -1;
     else seed[i * units + c] = 1;
   });
   return seed;
+}
+
+/**
+ * The class probabilities of one row of logits, in float64: the softmax (stable for large
+ * logits), or for a one-unit (binary) model the sigmoids of the negated and of the logit.
+ */
+export function classProbabilities(row: ArrayLike<number>): Float64Array {
+  if (row.length === 1) {
+    const z = row[0]!;
+    return Float64Array.of(1 / (1 + Math.exp(z)), 1 / (1 + Math.exp(-z)));
+  }
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!);
+  const out = new Float64Array(row.length);
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) {
+    out[i] = Math.exp(row[i]! - max);
+    sum += out[i]!;
+  }
+  for (let i = 0; i < out.length; i++) out[i] = out[i]! / sum;
+  return out;
 }
 
 /** The target score of each row from the logits of the corresponding images. */
@@ -101,15 +150,8 @@ export function targetScores(
 ): Float32Array {
   return Float32Array.from(classes, (c, i) => {
     const row = logits.subarray(i * units, (i + 1) * units);
-    if (units === 1) {
-      const z = c === 1 ? row[0]! : -row[0]!;
-      return score === "logit" ? z : 1 / (1 + Math.exp(-z));
-    }
-    if (score === "logit") return row[c]!;
-    let max = -Infinity;
-    for (const v of row) max = Math.max(max, v);
-    let sum = 0;
-    for (const v of row) sum += Math.exp(v - max);
-    return Math.exp(row[c]! - max) / sum;
+    if (score === "probability") return classProbabilities(row)[c]!;
+    // A binary model's class 0 is its negated logit.
+    return units === 1 ? (c === 1 ? row[0]! : -row[0]!) : row[c]!;
   });
 }

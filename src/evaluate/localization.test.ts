@@ -3,8 +3,7 @@ import { test } from "node:test";
 import { generateSplit } from "../data/synthetic/generator.ts";
 import { Engine } from "../engine/engine.ts";
 import type { InputTransform } from "../image/types.ts";
-import { CamExplainer } from "./explainer.ts";
-import { resolveMethods } from "./methods/index.ts";
+import { Explainer } from "../explain/explainer.ts";
 import {
   argmaxPerMap,
   evaluateLocalization,
@@ -103,10 +102,9 @@ test("Grad-CAM on synth-resnet peaks inside the object on most held-out images",
   const engine = new Engine();
   try {
     const ctx = await openModel("synth-resnet", engine);
-    const gradcam = resolveMethods(ctx.model, ["gradcam"]);
     // The first 50 images of the bundled models' evaluation set.
     const samples = [...generateSplit({ seed: 3, split: "test", count: 50, twoObjectShare: 0 })];
-    const rates = await evaluateLocalization(new CamExplainer(ctx), gradcam, samples);
+    const rates = await evaluateLocalization(new Explainer(ctx), ["gradcam"], samples);
     assert.ok(rates.get("gradcam")! > 0.5, `localization rate ${rates.get("gradcam")}`);
   } finally {
     await engine.dispose();

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { Engine } from "../../engine/engine.ts";
-import { readImages } from "../../io/images.ts";
-import { preprocess } from "../../image/preprocess.ts";
-import { RelevancePropagator } from "../../lrp/relevance.ts";
-import { AttributionExplainer } from "../explainer.ts";
-import { lrp } from "./lrp.ts";
-import { openModel } from "../../io/models.ts";
+import { Engine } from "../engine/engine.ts";
+import { preprocess } from "../image/preprocess.ts";
+import { readImages } from "../io/images.ts";
+import { openModel } from "../io/models.ts";
+import { explainLrp, lrp } from "./method.ts";
+import { RelevancePropagator } from "./relevance.ts";
 
 const engine = new Engine({ threads: 1 });
 after(() => engine.dispose());
@@ -20,8 +19,7 @@ test("the lrp pixel method is the channel sum of the input relevance, one backwa
   const images = { data: pre.tensor, dims: [...pre.dims] };
   const method = lrp({ composite: "epsilon-plus-flat", start: "contrastive" });
   assert.equal(method.title, "LRP (epsilon-plus-flat)");
-  const e = await new AttributionExplainer(ctx).explain(images, { methods: [method] });
-  const r = e.results[0]!;
+  const r = (await explainLrp(ctx, await ctx.targets(images), [method]))[0]!;
   assert.equal(r.backwardPasses, 1);
   assert.ok(r.signed);
   const direct = await new RelevancePropagator(ctx).relevance(images, {

@@ -1,13 +1,13 @@
 // Attribution methods on a linear classifier, where every answer has a closed form (see
-// testing/linear-model.ts), and the explainer's bookkeeping: targets, passes, batching, errors.
+// testing/linear-model.ts), and the pipeline's bookkeeping: targets, passes, batching, errors.
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { assertClose } from "../cam/testing/assertions.ts";
 import { Engine } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
 import { solidImage } from "./baselines.ts";
-import { AttributionExplainer } from "./explainer.ts";
-import { resolveAttributionMethods } from "./methods/index.ts";
+import { attributionInstances } from "../methods/testing/instances.ts";
+import { pixelExplain } from "./testing/runs.ts";
 import { linearModel, randomInputs } from "./testing/linear-model.ts";
 
 const engine = new Engine({ threads: 1 });
@@ -17,7 +17,6 @@ const [C, H, W] = [3, 6, 5];
 const AREA = H * W;
 const SIZE = C * AREA;
 const model = linearModel(engine, [C, H, W], 4);
-const explainer = new AttributionExplainer(model.ctx);
 const images = randomInputs(3, [C, H, W], 7);
 const CLASSES = [2, 0, 3];
 
@@ -33,8 +32,8 @@ function perPixel(f: (r: number, p: number) => number): Float32Array {
 }
 
 async function attribute(names: string[], options = {}) {
-  return explainer.explain(images, {
-    methods: resolveAttributionMethods(names, options),
+  return pixelExplain(model.ctx, images, {
+    methods: attributionInstances(model.ctx.model, names, options),
     target: { classes: CLASSES },
     batchSize: 4,
   });
@@ -98,7 +97,7 @@ describe("gradient methods on a linear model", () => {
       ["black", (_r: number, e: number) => black[e]!],
       [custom, (_r: number, e: number) => custom.data[e]!],
     ] as const) {
-      const e = await attribute(["ig"], { integratedGradients: { steps: 5, baseline } });
+      const e = await attribute(["ig"], { ig: { steps: 5, baseline } });
       const ig = e.results[0]!;
       assertClose(
         ig.attribution.data,
@@ -123,8 +122,11 @@ describe("gradient methods on a linear model", () => {
   });
 
   test("SmoothGrad of a constant gradient is the saliency map, VarGrad is zero", async () => {
+    const smoothGrad = { samples: 3, noise: 0.3 };
     const e = await attribute(["saliency", "smoothgrad", "smoothgrad-sq", "vargrad"], {
-      smoothGrad: { samples: 3, noise: 0.3 },
+      smoothgrad: smoothGrad,
+      "smoothgrad-sq": smoothGrad,
+      vargrad: smoothGrad,
     });
     const [saliency, smooth, squared, variance] = e.results;
     assertClose(smooth!.attribution.data, saliency!.attribution.data, 1e-6);
@@ -179,8 +181,8 @@ describe("perturbation methods on a linear model", () => {
 
   test("RISE of a model that ignores its input is bias x mean mask / p: about the bias", async () => {
     const constant = linearModel(engine, [C, H, W], 2, { seed: 3, weightScale: 0 });
-    const e = await new AttributionExplainer(constant.ctx).explain(images, {
-      methods: resolveAttributionMethods(["rise"], {
+    const e = await pixelExplain(constant.ctx, images, {
+      methods: attributionInstances(constant.ctx.model, ["rise"], {
         rise: { masks: 400, cells: 3, probability: 0.5 },
       }),
       target: { classes: [1, 1, 1] },
@@ -199,7 +201,7 @@ describe("errors", () => {
   test("a baseline tensor of the wrong shape names the expected shapes", async () => {
     await assert.rejects(
       attribute(["ig"], {
-        integratedGradients: { baseline: { data: new Float32Array(7), dims: [7] } },
+        ig: { baseline: { data: new Float32Array(7), dims: [7] } },
       }),
       (error: unknown) =>
         error instanceof CamscopeError &&
@@ -209,20 +211,20 @@ describe("errors", () => {
 
   test("bad method options are refused when the method is built", () => {
     assert.throws(
-      () => resolveAttributionMethods(["ig"], { integratedGradients: { steps: 0 } }),
+      () => attributionInstances(model.ctx.model, ["ig"], { ig: { steps: 0 } }),
       /steps must be a positive integer/,
     );
     assert.throws(
-      () => resolveAttributionMethods(["rise"], { rise: { probability: 0 } }),
+      () => attributionInstances(model.ctx.model, ["rise"], { rise: { probability: 0 } }),
       /RISE probability must be in \(0, 1\]/,
     );
     assert.throws(
-      () => resolveAttributionMethods(["occlusion"], { occlusion: { window: 0 } }),
+      () => attributionInstances(model.ctx.model, ["occlusion"], { occlusion: { window: 0 } }),
       /window/,
     );
     assert.throws(
-      () => resolveAttributionMethods(["saliancy"]),
-      /Unknown pixel-attribution method "saliancy". Valid: saliency/,
+      () => attributionInstances(model.ctx.model, ["saliancy"]),
+      /Unknown method "saliancy". CAM methods: .* Pixel-attribution methods: saliency/,
     );
   });
 });
