@@ -1,12 +1,14 @@
-// The ONNX Runtime engine: a cache of sessions, batched runs split into chunks, disposal.
-import * as ort from "onnxruntime-node";
+// The ONNX Runtime engine: a cache of sessions, batched runs split into chunks, disposal. It
+// runs on the binding of its environment (runtime.ts): onnxruntime-node here, onnxruntime-web in
+// the browser build, which replaces ./ort-node.ts with ./ort-web.ts.
 import { CamscopeError } from "../errors.ts";
 import type { OnnxModel } from "../onnx/model.ts";
+import { runtime as environmentRuntime } from "./ort-node.ts";
+import type { OrtRunOptions, OrtRuntime, OrtSession, OrtTensor } from "./runtime.ts";
 
-/** An ONNX Runtime tensor, as session runs take and return them. */
-export type OrtTensor = ort.Tensor;
-/** ONNX Runtime's tensor class (onnxruntime-node's `Tensor`), to build feeds. */
-export const Tensor = ort.Tensor;
+export type { OrtTensor } from "./runtime.ts";
+/** ONNX Runtime's tensor class (of onnxruntime-node, or onnxruntime-web in the browser build). */
+export const Tensor = environmentRuntime.Tensor;
 
 /** How an {@link Engine} creates its ONNX Runtime sessions. */
 export interface EngineOptions {
@@ -16,19 +18,24 @@ export interface EngineOptions {
   chunkSize?: number;
   /** ONNX Runtime graph optimisation level. */
   optimization?: "disabled" | "basic" | "extended" | "all";
-  /** Execution providers in order of preference, e.g. ["cuda", "cpu"]. */
+  /**
+   * Execution providers in order of preference, e.g. ["cuda", "cpu"] in Node; in the browser
+   * "webgpu" and "wasm" (default: WebGPU where it agrees with WASM, see ort-web.ts).
+   */
   executionProviders?: string[];
+  /** The ONNX Runtime binding; default the environment's (onnxruntime-node, or -web in a page). */
+  runtime?: OrtRuntime;
 }
 
 /** Session inputs by input name. */
-export type Feeds = Record<string, ort.Tensor>;
+export type Feeds = Record<string, OrtTensor>;
 /** Session outputs by output name. */
-export type Results = Record<string, ort.Tensor>;
+export type Results = Record<string, OrtTensor>;
 
 /** A loaded model ready to run. */
 export class ModelSession {
   /** The ONNX Runtime session. */
-  readonly session: ort.InferenceSession;
+  readonly session: OrtSession;
   /** Largest batch {@link ModelSession.runBatched} sends to one run by default. */
   readonly chunkSize: number;
   /**
@@ -37,7 +44,7 @@ export class ModelSession {
    */
   readonly fixedBatch: number | undefined;
 
-  constructor(session: ort.InferenceSession, chunkSize: number, fixedBatch?: number) {
+  constructor(session: OrtSession, chunkSize: number, fixedBatch?: number) {
     this.session = session;
     this.chunkSize = fixedBatch ?? chunkSize;
     this.fixedBatch = fixedBatch;
@@ -62,7 +69,7 @@ export class ModelSession {
     if (this.fixedBatch !== undefined && n !== this.fixedBatch) {
       return this.runBatched(feeds, outputs);
     }
-    const options: ort.InferenceSession.RunOptions = quiet ? { logSeverityLevel: 4 } : {};
+    const options: OrtRunOptions = quiet ? { logSeverityLevel: 4 } : {};
     const results = outputs
       ? await this.session.run(feeds, [...outputs], options)
       : await this.session.run(feeds, options);
@@ -119,22 +126,19 @@ export class ModelSession {
 
 type TypedData = Float32Array | BigInt64Array | Int32Array | Uint8Array | Float64Array;
 
-function sliceBatch(t: ort.Tensor, start: number, end: number): ort.Tensor {
+function sliceBatch(t: OrtTensor, start: number, end: number): OrtTensor {
   const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
   const data = (t.data as TypedData).subarray(start * per, end * per);
-  return new ort.Tensor(t.type as "float32", data as Float32Array, [
-    end - start,
-    ...t.dims.slice(1),
-  ]);
+  return new Tensor(t.type as "float32", data as Float32Array, [end - start, ...t.dims.slice(1)]);
 }
 
 /** Rows start..end of `t` followed by zero rows up to `size` rows. */
-function padBatch(t: ort.Tensor, start: number, end: number, size: number): ort.Tensor {
+function padBatch(t: OrtTensor, start: number, end: number, size: number): OrtTensor {
   const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
   const Ctor = (t.data as TypedData).constructor as new (n: number) => TypedData;
   const data = new Ctor(size * per);
   (data as Float32Array).set((t.data as Float32Array).subarray(start * per, end * per));
-  return new ort.Tensor(t.type as "float32", data as Float32Array, [size, ...t.dims.slice(1)]);
+  return new Tensor(t.type as "float32", data as Float32Array, [size, ...t.dims.slice(1)]);
 }
 
 /** The first `rows` rows of every result (outputs without a batch axis are kept whole). */
@@ -159,7 +163,7 @@ function concatBatches(parts: Results[], n: number): Results {
       (data as Float32Array).set(d as Float32Array, offset);
       offset += d.length;
     }
-    out[name] = new ort.Tensor(first.type as "float32", data as Float32Array, [
+    out[name] = new Tensor(first.type as "float32", data as Float32Array, [
       n,
       ...first.dims.slice(1),
     ]);
@@ -193,10 +197,13 @@ export function modelKey(model: OnnxModel): string {
 export class Engine {
   /** The options given, with the default chunk size (32) filled in. */
   readonly options: Required<Pick<EngineOptions, "chunkSize">> & EngineOptions;
+  /** The ONNX Runtime binding sessions are created with. */
+  readonly runtime: OrtRuntime;
   private readonly sessions = new Map<string, Promise<ModelSession>>();
 
   constructor(options: EngineOptions = {}) {
     this.options = { chunkSize: 32, ...options };
+    this.runtime = this.options.runtime ?? environmentRuntime;
   }
 
   /** The session of a model, created once and cached under the model's identity (or `key`). */
@@ -214,15 +221,12 @@ export class Engine {
   /** A new, uncached session; the caller disposes it. */
   async open(model: OnnxModel): Promise<ModelSession> {
     const o = this.options;
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: o.optimization ?? "all",
-      // Warnings (e.g. unused initializers after optimisation) are noise to camscope's users.
-      logSeverityLevel: 3,
-      executionProviders: o.executionProviders ?? ["cpu"],
-      ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
-    };
     try {
-      const session = await ort.InferenceSession.create(model.toBytes(), sessionOptions);
+      const session = await this.runtime.createSession(model, model.toBytes(), {
+        optimization: o.optimization ?? "all",
+        ...(o.threads ? { threads: o.threads } : {}),
+        ...(o.executionProviders ? { executionProviders: o.executionProviders } : {}),
+      });
       return new ModelSession(session, o.chunkSize, fixedBatch(model));
     } catch (error) {
       throw new CamscopeError(
