@@ -10,6 +10,7 @@ import { registerExplain } from "./explain.ts";
 import type { Io } from "./io.ts";
 import { registerLayers } from "./layers.ts";
 import { registerPredict } from "./predict.ts";
+import { registerServe } from "./serve.ts";
 
 // package.json is two levels up from both src/cli/ and dist/cli/.
 const VERSION = (
@@ -31,6 +32,7 @@ export function buildProgram(io: Io): Command {
   registerExplain(program, io);
   registerEvaluate(program, io);
   registerCompare(program, io);
+  registerServe(program, io);
   // Subcommands inherit the output and exit settings only when set before they are added.
   for (const command of program.commands)
     command.exitOverride().configureOutput(program.configureOutput());
