@@ -38,6 +38,20 @@ const page = globalThis as {
 };
 
 const choices: BackendChoice[] = [];
+/**
+ * Why WebGPU was given up, once a WebGPU run failed: the device may then be unusable (a later
+ * run on SwiftShader's WebGPU was seen to hang rather than fail), so every session moves to WASM
+ * and no new one is opened on WebGPU.
+ */
+let gpuGivenUp: string | undefined;
+/** WebGPU runs one at a time: onnxruntime-web's WebGPU backend does not run sessions concurrently. */
+let gpuQueue: Promise<unknown> = Promise.resolve();
+
+function onGpu<T>(task: () => Promise<T>): Promise<T> {
+  const result = gpuQueue.then(task);
+  gpuQueue = result.catch(() => undefined);
+  return result;
+}
 let gpuCheck: Promise<string | undefined> | undefined;
 let wasmThreads: number | undefined;
 
@@ -149,13 +163,16 @@ export type OpenOn = (backend: WebBackend) => Promise<OrtSession>;
 
 /**
  * The session to use: WebGPU when `gpuUnavailable` is undefined, its session opens, and its
- * outputs on `feeds` agree with WASM's within {@link WEBGPU_TOLERANCE}; WASM otherwise.
+ * outputs on `feeds` agree with WASM's within {@link WEBGPU_TOLERANCE}; WASM otherwise. A WebGPU
+ * session comes with its WASM twin, kept open: onnxruntime-web 1.30's WebGPU session failed its
+ * next run ("no GPU data for input") once the WASM session of the check had been released, and
+ * the twin is where runs go if the GPU fails later.
  */
 export async function chooseSession(
   open: OpenOn,
   feeds: Record<string, OrtTensor>,
   gpuUnavailable: string | undefined,
-): Promise<{ session: OrtSession; backend: WebBackend; reason: string }> {
+): Promise<{ session: OrtSession; backend: WebBackend; reason: string; wasm?: OrtSession }> {
   if (gpuUnavailable !== undefined) {
     return { session: await open("wasm"), backend: "wasm", reason: gpuUnavailable };
   }
@@ -164,12 +181,13 @@ export async function chooseSession(
   try {
     gpu = await open("webgpu");
     const expected = await wasm.run(feeds);
-    const actual = await gpu.run(feeds);
+    const session = gpu;
+    const actual = await onGpu(() => session.run(feeds));
     const difference = relativeDifference(expected, actual);
     if (difference <= WEBGPU_TOLERANCE) {
-      await wasm.release();
       return {
         session: gpu,
+        wasm,
         backend: "webgpu",
         reason: `agrees with WASM (relative difference ${difference.toExponential(1)})`,
       };
@@ -182,8 +200,11 @@ export async function chooseSession(
     };
   } catch (error) {
     await gpu?.release().catch(() => undefined);
-    const message = String((error as Error).message ?? error).split("\n")[0];
-    return { session: wasm, backend: "wasm", reason: `WebGPU failed on this graph: ${message}` };
+    return {
+      session: wasm,
+      backend: "wasm",
+      reason: `WebGPU failed on this graph: ${firstLine(error)}`,
+    };
   }
 }
 
@@ -202,6 +223,56 @@ function startWasm(threads: number | undefined): void {
       `onnxruntime-web's WASM thread pool was started with ${wasmThreads} threads; an engine cannot change it to ${threads} (give every engine the same threads, or none)`,
     );
   }
+}
+
+type RunArgs = Parameters<OrtSession["run"]>;
+type Run = (...args: unknown[]) => ReturnType<OrtSession["run"]>;
+
+/**
+ * A session chosen for WebGPU that moves to its WASM twin for good if a run fails (the agreement
+ * check ran one input; another batch size or input may still hit a kernel the device cannot run).
+ */
+class WebGpuSession implements OrtSession {
+  private failed = false;
+
+  constructor(
+    private readonly gpu: OrtSession,
+    private readonly wasm: OrtSession,
+    private readonly source: string,
+  ) {}
+
+  get inputNames(): readonly string[] {
+    return this.wasm.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.wasm.outputNames;
+  }
+
+  run = (async (...args: RunArgs) => {
+    if (!this.failed && gpuGivenUp === undefined) {
+      try {
+        return await onGpu(() => (this.gpu.run as Run)(...args));
+      } catch (error) {
+        gpuGivenUp = `WebGPU failed on "${this.source}" (${firstLine(error)})`;
+        choices.push({
+          model: this.source,
+          backend: "wasm",
+          reason: `${gpuGivenUp}: moved to WASM`,
+        });
+      }
+    }
+    this.failed = true;
+    return (this.wasm.run as Run)(...args);
+  }) as OrtSession["run"];
+
+  async release(): Promise<void> {
+    await Promise.all([this.gpu.release(), this.wasm.release()]);
+  }
+}
+
+function firstLine(error: unknown): string {
+  return String((error as Error).message ?? error).split("\n")[0]!;
 }
 
 /** onnxruntime-web as an {@link OrtRuntime}. */
@@ -227,13 +298,15 @@ export const runtime: OrtRuntime = {
       });
     const gpuUnavailable = !wanted.includes("webgpu")
       ? "WebGPU not requested"
-      : await webGpuUnavailable();
+      : (gpuGivenUp ?? (await webGpuUnavailable()));
     const choice = await chooseSession(
       open,
       gpuUnavailable === undefined ? probeFeeds(model) : {},
       gpuUnavailable,
     );
     choices.push({ model: model.source, backend: choice.backend, reason: choice.reason });
-    return choice.session;
+    return choice.wasm
+      ? new WebGpuSession(choice.session, choice.wasm, model.source)
+      : choice.session;
   },
 };

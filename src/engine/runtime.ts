@@ -8,8 +8,8 @@ import type { OnnxModel } from "../onnx/model.ts";
 
 /** An ONNX Runtime tensor, as session runs take and return them. */
 export type OrtTensor = Tensor;
-/** An ONNX Runtime inference session. */
-export type OrtSession = InferenceSession;
+/** What the engine uses of an ONNX Runtime inference session. */
+export type OrtSession = Pick<InferenceSession, "run" | "release" | "inputNames" | "outputNames">;
 /** Options of one session run. */
 export type OrtRunOptions = InferenceSession.RunOptions;
 

@@ -1,0 +1,512 @@
+// The viewer page: controls, drag and drop, and drawing. All model work happens in the worker
+// (client.ts); this file turns its answers into overlays, grids, hover read-outs and downloads.
+import { encodeNpy } from "../../src/cam/npy.ts";
+import { COLORMAP_NAMES, colormapTable, type ColormapName } from "../../src/image/colormap.ts";
+import { makeGrid, type GridCell } from "../../src/image/grid.ts";
+import type { RgbImage } from "../../src/image/types.ts";
+import type {
+  ExplainRequest,
+  ExplainResult,
+  FileBytes,
+  ImageInfo,
+  ModelInfo,
+  TargetChoice,
+} from "../protocol.ts";
+import { WorkerClient, WorkerError } from "./client.ts";
+import { showMap, type DisplayStyle } from "./display.ts";
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`the page has no #${id}`);
+  return element as T;
+};
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> & { dataset?: Record<string, string> } = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  const { dataset, ...rest } = props;
+  Object.assign(node, rest);
+  if (dataset) Object.assign(node.dataset, dataset);
+  node.append(...children);
+  return node;
+}
+
+const IMAGE_TYPES = /\.(png|jpe?g|webp)$/i;
+
+const state: {
+  model?: ModelInfo;
+  images: ImageInfo[];
+  result?: ExplainResult;
+  running: boolean;
+} = { images: [], running: false };
+
+const client = new WorkerClient(new URL("./worker.js", import.meta.url));
+
+function report(error: unknown): void {
+  const message =
+    error instanceof WorkerError || error instanceof Error ? error.message : String(error);
+  const line = el("p", { textContent: message });
+  $("messages").append(line);
+  setTimeout(() => line.remove(), 12000);
+}
+
+function style(): DisplayStyle {
+  return {
+    colormap: $<HTMLSelectElement>("colormap").value as ColormapName,
+    alpha: Number($<HTMLInputElement>("alpha").value),
+    signed: $<HTMLInputElement>("signed").checked,
+  };
+}
+
+function canvasOf(image: RgbImage): HTMLCanvasElement {
+  const canvas = el("canvas", { width: image.width, height: image.height });
+  const rgba = new Uint8ClampedArray(image.width * image.height * 4);
+  for (let i = 0, j = 0; i < image.data.length; i += 3, j += 4) {
+    rgba[j] = image.data[i]!;
+    rgba[j + 1] = image.data[i + 1]!;
+    rgba[j + 2] = image.data[i + 2]!;
+    rgba[j + 3] = 255;
+  }
+  canvas.getContext("2d")!.putImageData(new ImageData(rgba, image.width, image.height), 0, 0);
+  return canvas;
+}
+
+function download(name: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+function downloadCanvas(name: string, canvas: HTMLCanvasElement): void {
+  canvas.toBlob((blob) => blob && download(name, blob), "image/png");
+}
+
+const slug = (s: string): string => s.replace(/\.[^.]+$/, "").replace(/[^\w.-]+/g, "_");
+
+// ---- model -----------------------------------------------------------------------------------
+
+function showModel(model: ModelInfo): void {
+  state.model = model;
+  state.images = [];
+  state.result = undefined;
+  $("image-list").replaceChildren();
+  $("results").replaceChildren(
+    el("p", { className: "hint", textContent: "Open images to explain." }),
+  );
+  const [, , h, w] = model.input.dims;
+  $("model-info").textContent = [
+    `${model.name}: ${model.labels.length} classes, input ${w}x${h}`,
+    ...model.intake.map((c) => `• ${c}`),
+  ].join("\n");
+  $("backend").textContent = model.backend;
+  $("layer").replaceChildren(
+    ...model.layers.map((l) =>
+      el("option", {
+        value: l.name,
+        selected: l.default,
+        textContent: `${l.default ? "★ " : ""}${l.name} (${l.op}, ${l.dims.slice(1).join("x")})${l.default ? " default" : ""}`,
+      }),
+    ),
+  );
+  $("labels").replaceChildren(...model.labels.map((label) => el("option", { value: label })));
+  const families = new Map<string, HTMLElement>();
+  for (const m of model.methods) {
+    let box = families.get(m.family);
+    if (!box) {
+      box = el("div", { className: "family" }, el("h3", { textContent: m.family }));
+      families.set(m.family, box);
+    }
+    const input = el("input", {
+      type: "checkbox",
+      value: m.name,
+      checked: m.name === "gradcam",
+      disabled: m.notApplicable !== undefined,
+    });
+    box.append(
+      el(
+        "label",
+        {
+          className: m.notApplicable ? "unavailable" : "",
+          title: m.notApplicable ?? `${m.title}${m.signed ? " (signed)" : ""}`,
+        },
+        input,
+        ` ${m.title}`,
+      ),
+    );
+  }
+  $("methods").replaceChildren(...families.values());
+}
+
+async function openBundled(name: string): Promise<void> {
+  $("model-info").textContent = `Opening ${name}…`;
+  showModel(await client.request("open-bundled", { name }));
+}
+
+async function readFile(file: File): Promise<FileBytes> {
+  return { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
+}
+
+async function openFiles(files: File[]): Promise<void> {
+  const model = files.find((f) => /\.onnx$/i.test(f.name));
+  const card = files.find((f) => /\.json$/i.test(f.name));
+  const images = files.filter((f) => IMAGE_TYPES.test(f.name));
+  if (model) {
+    $("model-info").textContent = `Opening ${model.name}…`;
+    const body = { model: await readFile(model), ...(card ? { card: await readFile(card) } : {}) };
+    showModel(await client.request("open-files", body, { transfer: [body.model.bytes.buffer] }));
+  } else if (card) {
+    report(`A card (${card.name}) needs its .onnx model opened with it`);
+  }
+  if (images.length > 0) await addImages(await Promise.all(images.map(readFile)));
+}
+
+// ---- images ----------------------------------------------------------------------------------
+
+async function addImages(files: FileBytes[]): Promise<void> {
+  if (!state.model) throw new Error("Open a model before adding images");
+  const added = await client.request(
+    "add-images",
+    { images: files },
+    { transfer: files.map((f) => f.bytes.buffer) },
+  );
+  for (const image of added) {
+    state.images.push(image);
+    const thumb = canvasOf({ width: image.width, height: image.height, data: image.rgb });
+    const top = image.top
+      .slice(0, 3)
+      .map((p) => `${p.label} ${(100 * p.probability).toFixed(1)}%`)
+      .join("\n");
+    $("image-list").append(
+      el(
+        "li",
+        { dataset: { image: image.name } },
+        thumb,
+        el("div", { className: "info", textContent: `${image.name}\n${top}` }),
+      ),
+    );
+  }
+}
+
+async function loadSamples(): Promise<void> {
+  const manifest = (await (await fetch("bundled.json")).json()) as { samples: string[] };
+  const files = await Promise.all(
+    manifest.samples.map(async (name) => ({
+      name,
+      bytes: new Uint8Array(
+        await (await fetch(`samples/${encodeURIComponent(name)}`)).arrayBuffer(),
+      ),
+    })),
+  );
+  await addImages(files);
+}
+
+// ---- explaining ------------------------------------------------------------------------------
+
+function target(model: ModelInfo): TargetChoice {
+  const kind = (document.querySelector('input[name="target"]:checked') as HTMLInputElement).value;
+  if (kind === "topk") {
+    const k = Number($<HTMLInputElement>("top-k").value);
+    if (!Number.isInteger(k) || k < 1 || k > model.labels.length) {
+      throw new Error(`Top classes must be from 1 to ${model.labels.length}`);
+    }
+    return { kind: "topk", k };
+  }
+  if (kind === "class") {
+    const text = $<HTMLInputElement>("target-class").value.trim();
+    let index = model.labels.indexOf(text);
+    if (index < 0 && /^\d+$/.test(text)) index = Number(text);
+    if (!(index >= 0 && index < model.labels.length)) {
+      throw new Error(`Unknown class "${text}": give a class name of the model (or an index)`);
+    }
+    return { kind: "class", index };
+  }
+  return { kind: "top1" };
+}
+
+function request(): ExplainRequest {
+  const model = state.model;
+  if (!model) throw new Error("Open a model first");
+  if (state.images.length === 0) throw new Error("Open at least one image first");
+  const methods = [...document.querySelectorAll<HTMLInputElement>("#methods input:checked")].map(
+    (i) => i.value,
+  );
+  if (methods.length === 0) throw new Error("Choose at least one method");
+  return {
+    methods,
+    layer: $<HTMLSelectElement>("layer").value || "auto",
+    target: target(model),
+    score: $<HTMLSelectElement>("score").value as "logit" | "probability",
+  };
+}
+
+function setRunning(running: boolean): void {
+  state.running = running;
+  $<HTMLButtonElement>("run").disabled = running;
+  $<HTMLButtonElement>("cancel").disabled = !running;
+}
+
+async function run(): Promise<void> {
+  const body = request();
+  setRunning(true);
+  const progress = $<HTMLProgressElement>("progress");
+  const text = $("progress-text");
+  progress.value = 0;
+  text.textContent = "Starting…";
+  const started = performance.now();
+  try {
+    state.result = await client.request("explain", body, {
+      progress: (done, total, label) => {
+        progress.value = total > 0 ? done / total : 0;
+        text.textContent = `${done} of ${total} steps: ${label}`;
+      },
+    });
+    progress.value = 1;
+    text.textContent = `Done in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+    render();
+  } catch (error) {
+    if (error instanceof WorkerError && error.code === "CANCELLED") text.textContent = "Cancelled";
+    else throw error;
+  } finally {
+    setRunning(false);
+  }
+}
+
+// ---- drawing ---------------------------------------------------------------------------------
+
+function colorBarCanvas(colormap: ColormapName): HTMLCanvasElement {
+  const table = colormapTable(colormap);
+  const width = 256;
+  const data = new Uint8Array(width * 3);
+  data.set(table.subarray(0, width * 3));
+  return Object.assign(canvasOf({ width, height: 1, data }), { className: "colorbar" });
+}
+
+function hover(
+  canvas: HTMLCanvasElement,
+  values: { width: number; height: number; data: Float32Array },
+  what: string,
+): void {
+  const tip = $("hover-tip");
+  canvas.addEventListener("mousemove", (event) => {
+    const box = canvas.getBoundingClientRect();
+    const x = Math.floor(((event.clientX - box.left) / box.width) * values.width);
+    const y = Math.floor(((event.clientY - box.top) / box.height) * values.height);
+    const v = values.data[y * values.width + x];
+    tip.hidden = false;
+    tip.style.left = `${event.clientX + 12}px`;
+    tip.style.top = `${event.clientY + 12}px`;
+    tip.textContent =
+      v === undefined || Number.isNaN(v)
+        ? `(${x}, ${y}) outside the model's crop`
+        : `(${x}, ${y}) ${what} ${v.toPrecision(4)}`;
+  });
+  canvas.addEventListener("mouseleave", () => (tip.hidden = true));
+}
+
+function render(): void {
+  const result = state.result;
+  if (!result) return;
+  const look = style();
+  const grid = $<HTMLSelectElement>("layout").value === "grid";
+  const [height, width] = result.dims;
+  const area = height * width;
+  const rows: HTMLElement[] = [];
+  result.targets.forEach((t, r) => {
+    const image = state.images[t.image]!;
+    const photo: RgbImage = { width: image.width, height: image.height, data: image.rgb };
+    const score =
+      result.score === "logit" ? `logit ${t.score.toFixed(2)}` : `p ${t.score.toFixed(3)}`;
+    const heading = `${image.name}: ${t.label} (${score})`;
+    const cells: GridCell[] = [{ image: photo, caption: `${image.name}\n${t.label} ${score}` }];
+    const figures: HTMLElement[] = [
+      el("figure", {}, canvasOf(photo), el("figcaption", { textContent: "original" })),
+    ];
+    for (const m of result.results) {
+      const [rh, rw] = m.rawDims;
+      const map = m.map.subarray(r * area, (r + 1) * area);
+      const raw = m.raw.subarray(r * rh * rw, (r + 1) * rh * rw);
+      const shown = showMap(
+        { map, values: m.pixel ? raw : map, width, height, pixel: m.pixel, signed: m.signed },
+        photo,
+        image.transform,
+        look,
+      );
+      cells.push({
+        image: shown.overlay,
+        caption: `${m.title}\n${t.label} ${score}`,
+        colorBar: shown.colorBar,
+      });
+      if (grid) continue;
+      const canvas = canvasOf(shown.overlay);
+      hover(canvas, shown.valuesOnPhoto, m.pixel ? "attribution" : "map");
+      const base = `${slug(image.name)}-${slug(t.label)}-${m.method}`;
+      const button = (label: string, kind: string, act: () => void) => {
+        const b = el("button", { type: "button", textContent: label, dataset: { download: kind } });
+        b.addEventListener("click", act);
+        return b;
+      };
+      figures.push(
+        el(
+          "figure",
+          { dataset: { method: m.method, row: String(r) } },
+          canvas,
+          colorBarCanvas(shown.colorBar.colormap),
+          el(
+            "div",
+            { className: "colorbar-labels" },
+            ...shown.colorBar.labels.map((l) => el("span", { textContent: l })),
+          ),
+          el(
+            "figcaption",
+            {},
+            `${m.title} `,
+            el("span", {
+              className: "time",
+              textContent: `${Math.round(m.milliseconds / state.images.length)} ms/image`,
+            }),
+          ),
+          el(
+            "div",
+            { className: "downloads" },
+            button("PNG", "png", () => downloadCanvas(`${base}.png`, canvasOf(shown.overlay))),
+            button(".npy", "npy", () =>
+              download(`${base}.npy`, new Blob([encodeNpy(map, [height, width]) as BlobPart])),
+            ),
+            button("raw .npy", "raw", () =>
+              download(`${base}.raw.npy`, new Blob([encodeNpy(raw, [rh, rw]) as BlobPart])),
+            ),
+          ),
+        ),
+      );
+    }
+    const row = el(
+      "article",
+      { className: "target-row", dataset: { row: String(r) } },
+      el("h2", { textContent: heading }),
+    );
+    if (grid) {
+      const canvas = canvasOf(
+        makeGrid(cells, { columns: Math.min(cells.length, 4), cellSize: 256 }),
+      );
+      const save = el("button", {
+        type: "button",
+        textContent: "Download grid PNG",
+        dataset: { download: "grid" },
+      });
+      save.addEventListener("click", () =>
+        downloadCanvas(`${slug(image.name)}-${slug(t.label)}-grid.png`, canvas),
+      );
+      row.append(
+        el("figure", { className: "grid" }, canvas, el("div", { className: "downloads" }, save)),
+      );
+    } else {
+      row.append(el("div", { className: "cells" }, ...figures));
+    }
+    rows.push(row);
+  });
+  $("results").replaceChildren(...rows);
+}
+
+// ---- wiring ----------------------------------------------------------------------------------
+
+function guard(action: () => Promise<void> | void): () => void {
+  return () => {
+    Promise.resolve()
+      .then(action)
+      .catch((error: unknown) => report(error));
+  };
+}
+
+async function start(): Promise<void> {
+  $("colormap").replaceChildren(
+    ...COLORMAP_NAMES.map((name) => el("option", { value: name, textContent: name })),
+  );
+  const info = await client.request("init", { wasmPaths: "ort/" });
+  $("backend").textContent =
+    `onnxruntime-web: WASM${info.isolated ? "" : " (not cross-origin isolated: 1 thread)"}; WebGPU ${info.webgpu}`;
+  const manifest = (await (await fetch("bundled.json")).json()) as { models: string[] };
+  const preferred = manifest.models.includes("synth-resnet") ? "synth-resnet" : manifest.models[0];
+  $("bundled-model").replaceChildren(
+    el("option", { value: "", textContent: "(choose)" }),
+    ...manifest.models.map((name) =>
+      el("option", { value: name, textContent: name, selected: name === preferred }),
+    ),
+  );
+  if (preferred) await openBundled(preferred);
+}
+
+$("bundled-model").addEventListener(
+  "change",
+  guard(async () => {
+    const name = $<HTMLSelectElement>("bundled-model").value;
+    if (name) await openBundled(name);
+  }),
+);
+$("model-file").addEventListener(
+  "change",
+  guard(async () => openFiles([...($<HTMLInputElement>("model-file").files ?? [])])),
+);
+$("image-files").addEventListener(
+  "change",
+  guard(async () =>
+    addImages(
+      await Promise.all([...($<HTMLInputElement>("image-files").files ?? [])].map(readFile)),
+    ),
+  ),
+);
+$("load-samples").addEventListener("click", guard(loadSamples));
+$("clear-images").addEventListener(
+  "click",
+  guard(async () => {
+    await client.request("clear-images", {});
+    state.images = [];
+    state.result = undefined;
+    $("image-list").replaceChildren();
+    $("results").replaceChildren();
+  }),
+);
+$("controls").addEventListener("submit", (event) => {
+  event.preventDefault();
+  guard(run)();
+});
+$("cancel").addEventListener(
+  "click",
+  guard(async () => {
+    $("progress-text").textContent = "Cancelling…";
+    const how = await client.cancel();
+    $("progress-text").textContent =
+      how === "stopped" ? "Cancelled" : "Cancelled (worker restarted)";
+    setRunning(false);
+  }),
+);
+for (const id of ["colormap", "alpha", "signed", "layout"])
+  $(id).addEventListener("input", () => render());
+$("alpha").addEventListener(
+  "input",
+  () => ($("alpha-value").textContent = $<HTMLInputElement>("alpha").value),
+);
+
+let dragDepth = 0;
+window.addEventListener("dragenter", (event) => {
+  event.preventDefault();
+  dragDepth++;
+  $("drop-overlay").hidden = false;
+});
+window.addEventListener("dragleave", () => {
+  if (--dragDepth <= 0) $("drop-overlay").hidden = true;
+});
+window.addEventListener("dragover", (event) => event.preventDefault());
+window.addEventListener("drop", (event) => {
+  event.preventDefault();
+  dragDepth = 0;
+  $("drop-overlay").hidden = true;
+  guard(() => openFiles([...(event.dataTransfer?.files ?? [])]))();
+});
+
+guard(start)();
