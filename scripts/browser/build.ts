@@ -1,12 +1,14 @@
 // The browser builds, with esbuild:
 //   - the library as one ES module, dist/browser/index.js (types: dist/browser/index.d.ts from
 //     tsc), with onnxruntime-web left to the page that imports it;
-//   - the viewer as a folder of static files, dist/viewer/ (the app, onnxruntime-web's WASM, the
-//     bundled models and samples), which `camscope serve` serves and any static host can publish.
+//   - the viewer, dist/viewer/: the page, its app and worker bundles and the list of bundled
+//     models and samples, which `camscope serve` serves beside the package's models/ and samples/
+//     and onnxruntime-web's WASM (28 MB, so not in the npm package); with --static, a folder that
+//     holds those too, which any static host can publish.
 // Both swap the Node-only modules for their browser counterparts (BROWSER_MODULES) and fail on
 // anything else that needs Node: a node: import, a Node built-in, sharp or onnxruntime-node.
 //
-//   node --import tsx scripts/browser/build.ts [library] [viewer] [--out dir] [--dev]
+//   node --import tsx scripts/browser/build.ts [library] [viewer] [--out dir] [--dev] [--static]
 import { builtinModules } from "node:module";
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
@@ -18,14 +20,11 @@ export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
  * Node-only modules and the module the browser build uses in their place, as paths from the
- * repository root. The runtime binding is the one that stays; the stand-ins go with the explain
- * core (src/browser/stand-ins/README.md).
+ * repository root: only the ONNX Runtime binding (file access lives in src/io/, which the
+ * browser's import graph never reaches).
  */
 export const BROWSER_MODULES: Readonly<Record<string, string>> = {
   "src/engine/ort-node.ts": "src/engine/ort-web.ts",
-  "src/util/files.ts": "src/browser/stand-ins/files.ts",
-  "src/models/registry.ts": "src/browser/stand-ins/registry.ts",
-  "src/models/intake/external-data.ts": "src/browser/stand-ins/external-data.ts",
 };
 
 /** Packages that only run in Node. */
@@ -89,7 +88,6 @@ const COMMON: esbuild.BuildOptions = {
   // start from ort-wasm-*.mjs, not from the bundle that imported it.
   conditions: ["onnxruntime-web-use-extern-wasm"],
   plugins: [browserPlatform],
-  sourcemap: "linked",
   metafile: true,
   logLevel: "silent",
 };
@@ -100,6 +98,7 @@ export async function buildLibrary(outdir = join(ROOT, "dist", "browser")): Prom
     ...COMMON,
     entryPoints: { index: join(ROOT, "src", "browser", "index.ts") },
     outdir,
+    sourcemap: "linked",
     external: ["onnxruntime-web"],
   });
   return result.metafile!;
@@ -111,12 +110,24 @@ export interface BundledManifest {
   samples: string[];
 }
 
-/** The viewer as static files in `outdir` (emptied first). */
+/** Options of {@link buildViewer}. */
+export interface ViewerBuildOptions {
+  /** Minify the bundles (default true); false also writes source maps. */
+  minify?: boolean;
+  /**
+   * Copy the bundled models, the samples and onnxruntime-web's WASM in as well, so the folder
+   * is the whole site (for a static host); otherwise `camscope serve` serves them.
+   */
+  static?: boolean;
+}
+
+/** The viewer in `outdir` (emptied first). */
 export async function buildViewer(
   outdir = join(ROOT, "dist", "viewer"),
-  options: { minify?: boolean } = {},
+  options: ViewerBuildOptions = {},
 ): Promise<esbuild.Metafile> {
   rmSync(outdir, { recursive: true, force: true });
+  const minify = options.minify ?? true;
   const result = await esbuild.build({
     ...COMMON,
     entryPoints: {
@@ -124,25 +135,28 @@ export async function buildViewer(
       worker: join(ROOT, "viewer", "worker", "main.ts"),
     },
     outdir,
-    minify: options.minify ?? true,
+    minify,
+    ...(minify ? {} : { sourcemap: "linked" as const }),
   });
   for (const file of ["index.html", "style.css"]) {
     copyFileSync(join(ROOT, "viewer", file), join(outdir, file));
   }
-  const copy = (from: string, to: string, files: string[]) => {
-    mkdirSync(join(outdir, to), { recursive: true });
-    for (const f of files) copyFileSync(join(from, f), join(outdir, to, f));
-  };
-  copy(ORT_DIST, "ort", ORT_FILES);
   const models = readdirSync(join(ROOT, "models")).filter((f) => /\.(onnx|json)$/.test(f));
-  copy(join(ROOT, "models"), "models", models);
   const samples = readdirSync(join(ROOT, "samples")).filter((f) => f.endsWith(".png"));
-  copy(join(ROOT, "samples"), "samples", samples);
   const manifest: BundledManifest = {
     models: models.filter((f) => f.endsWith(".onnx")).map((f) => f.replace(/\.onnx$/, "")),
     samples: samples.sort(),
   };
   writeFileSync(join(outdir, "bundled.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  if (options.static) {
+    const copy = (from: string, to: string, files: string[]) => {
+      mkdirSync(join(outdir, to), { recursive: true });
+      for (const f of files) copyFileSync(join(from, f), join(outdir, to, f));
+    };
+    copy(ORT_DIST, "ort", ORT_FILES);
+    copy(join(ROOT, "models"), "models", models);
+    copy(join(ROOT, "samples"), "samples", samples);
+  }
   return result.metafile!;
 }
 
@@ -156,13 +170,19 @@ export function bundledInputs(metafile: esbuild.Metafile): string[] {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { out: { type: "string" }, dev: { type: "boolean", default: false } },
+    options: {
+      out: { type: "string" },
+      dev: { type: "boolean", default: false },
+      static: { type: "boolean", default: false },
+    },
   });
   const targets = positionals.length > 0 ? positionals : ["library", "viewer"];
   for (const target of targets) {
     const started = performance.now();
     if (target === "library") await buildLibrary(values.out);
-    else if (target === "viewer") await buildViewer(values.out, { minify: !values.dev });
+    else if (target === "viewer") {
+      await buildViewer(values.out, { minify: !values.dev, static: values.static });
+    }
     else throw new Error(`Unknown build "${target}" (library, viewer)`);
     const where = values.out ?? join("dist", target === "library" ? "browser" : "viewer");
     console.log(`built ${target} into ${where} in ${Math.round(performance.now() - started)} ms`);

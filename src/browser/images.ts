@@ -1,10 +1,10 @@
 // Image I/O through the browser's own codecs: files decode with createImageBitmap (no colour
 // conversion, EXIF orientation applied) and an OffscreenCanvas, into the same 8-bit RGB that
-// image/decode.ts makes with sharp in Node, so preprocessing gives the same tensors; overlays
+// io/images.ts makes with sharp in Node, so preprocessing gives the same tensors; overlays
 // and grids encode to PNG through a canvas.
 import { CamscopeError } from "../errors.ts";
-// Types only: decode.ts itself loads sharp.
-import type { DecodeOptions } from "../image/decode.ts";
+// Types only: io/images.ts itself loads sharp.
+import type { DecodeOptions } from "../io/images.ts";
 import { assertRgbImage, type RgbImage } from "../image/types.ts";
 
 /** The formats camscope promises to read, by their MIME types and signatures. */

@@ -40,6 +40,7 @@ test("serve: the viewer at /, the package's models and samples beside it", async
     assert.equal(await fetchStatus(`${url}models/synth-resnet.onnx`), 200);
     assert.equal(await fetchStatus(`${url}models/synth-resnet.json`), 200);
     assert.equal(await fetchStatus(`${url}samples/star.png`), 200);
+    assert.equal(await fetchStatus(`${url}ort/ort-wasm-simd-threaded.jsep.wasm`), 200);
     assert.equal(await fetchStatus(`${url}samples/annotations.json/x`), 404);
     // The port is taken now: a second server says so in one line.
     const port = Number(new URL(url).port);
@@ -63,7 +64,7 @@ test("serve refuses to start without a built viewer, saying how to build it", as
       (e: unknown) =>
         e instanceof CamscopeError &&
         /The viewer is not built/.test(e.message) &&
-        /npm run build:viewer/.test(e.hint ?? ""),
+        /npm run build:viewer/.test(e.message),
     );
   } finally {
     rmSync(empty, { recursive: true, force: true });

@@ -1,21 +1,22 @@
 // `camscope serve`: the viewer (built into dist/viewer/ by `npm run build:viewer`), the bundled
-// models and the samples, on a local web server. Bound to 127.0.0.1 unless --host says
-// otherwise; images and models the user opens stay in the page (there is no upload endpoint).
+// models, the samples and onnxruntime-web's WASM, on a local web server. Bound to 127.0.0.1
+// unless --host says otherwise; images and models the user opens stay in the page (there is no
+// upload endpoint).
 import { existsSync } from "node:fs";
 import type { Server } from "node:http";
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { CamscopeError } from "../errors.ts";
-import { MODELS_DIR } from "../models/registry.ts";
+import { MODELS_DIR } from "../io/models.ts";
 import { createStaticServer, listen, type Mount } from "../serve/server.ts";
 import type { Io } from "./io.ts";
-import { intOption } from "./validate.ts";
 
 // Two levels below the package root both as src/cli/*.ts and dist/cli/*.js.
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** The built viewer: index.html, the app and worker bundles, onnxruntime-web's WASM. */
+/** The built viewer: index.html, the app and worker bundles, the list of bundled files. */
 export const VIEWER_DIR = join(PACKAGE_ROOT, "dist", "viewer");
 const SAMPLES_DIR = join(PACKAGE_ROOT, "samples");
 
@@ -24,21 +25,37 @@ export interface ServeOptions {
   host: string;
 }
 
-/** The folders served: the viewer at the root, the package's own models and samples. */
+/**
+ * onnxruntime-web's dist/ folder (its WASM and glue): a dev dependency of the checkout, and a
+ * package an installed camscope's user adds to serve the viewer (28 MB of WASM that the CLI
+ * alone never needs).
+ */
+function onnxruntimeWebDist(): string {
+  let entry: string;
+  try {
+    entry = createRequire(import.meta.url).resolve("onnxruntime-web");
+  } catch {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      "camscope serve needs the onnxruntime-web package for the viewer's ONNX Runtime: run `npm install onnxruntime-web` beside camscope",
+    );
+  }
+  return dirname(entry);
+}
+
+/** The folders served: the viewer at the root, the package's models and samples, ONNX Runtime. */
 export function viewerMounts(viewerDir = VIEWER_DIR): Mount[] {
   if (!existsSync(join(viewerDir, "index.html"))) {
     throw new CamscopeError(
-      "INPUT_FILE",
-      `The viewer is not built: "${viewerDir}" has no index.html`,
-      {
-        hint: "run `npm run build:viewer` in the camscope checkout first",
-      },
+      "INVALID_ARGUMENT",
+      `The viewer is not built: "${viewerDir}" has no index.html (run \`npm run build:viewer\` in the camscope checkout first)`,
     );
   }
   return [
     { prefix: "/", dir: viewerDir },
     { prefix: "/models/", dir: MODELS_DIR },
     { prefix: "/samples/", dir: SAMPLES_DIR },
+    { prefix: "/ort/", dir: onnxruntimeWebDist() },
   ];
 }
 
@@ -71,11 +88,19 @@ export async function startServer(
   return { server, url: `http://${shown}:${port}/` };
 }
 
+function portOption(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) {
+    throw new InvalidArgumentError("must be an integer from 0 to 65535");
+  }
+  return n;
+}
+
 export function registerServe(program: Command, io: Io): void {
   program
     .command("serve")
     .description("serve the viewer, the bundled models and the samples on a local web server")
-    .option("--port <port>", "TCP port (0: any free port)", intOption(0, 65535), 8080)
+    .option("--port <port>", "TCP port (0: any free port)", portOption, 8080)
     .option("--host <address>", "address to listen on (0.0.0.0: the whole network)", "127.0.0.1")
     .action(async (options: ServeOptions) => {
       const { server, url } = await startServer(options);

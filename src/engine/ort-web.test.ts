@@ -3,12 +3,11 @@
 // check, fallbacks) on fake sessions, since no WebGPU runs here.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CamExplainer } from "../cam/explainer.ts";
-import { resolveMethods } from "../cam/methods/index.ts";
 import { CamscopeError } from "../errors.ts";
+import { Explainer } from "../explain/explainer.ts";
 import { preprocess } from "../image/preprocess.ts";
-import { decodeImage } from "../image/decode.ts";
-import { openModel } from "../models/context.ts";
+import { decodeImage } from "../io/images.ts";
+import { openModel } from "../io/models.ts";
 import { tinyClassifier } from "../models/testing/tiny-classifier.ts";
 import { Engine, Tensor } from "./engine.ts";
 import {
@@ -27,12 +26,12 @@ test("an Engine on onnxruntime-web gives onnxruntime-node's Grad-CAM and Score-C
   try {
     const maps = await Promise.all(
       [node, browser].map(async (engine) => {
-        const ctx = await openModel("synth-resnet", engine);
+        const rt = await openModel("synth-resnet", engine);
         const image = await decodeImage("samples/star.png");
-        const { tensor, dims } = preprocess([image], ctx.card.preprocessing);
-        const result = await new CamExplainer(ctx).explain(
+        const { tensor, dims } = preprocess([image], rt.card.preprocessing);
+        const result = await new Explainer(rt).explain(
           { data: tensor, dims },
-          { methods: resolveMethods(ctx.model, ["gradcam", "scorecam"]) },
+          { methods: ["gradcam", "scorecam"] },
         );
         return result.results.map((r) => r.map.data);
       }),

@@ -137,9 +137,13 @@ export class WorkerClient {
     this.worker = this.start();
     const { init, model, images } = this.replay;
     this.replay.images = [];
-    if (init) await this.request("init", init);
-    if (model) await this.request(model.type, model.body as never);
-    if (images.length > 0) await this.request("add-images", { images });
+    // Posted at once, in order: the worker answers requests in the order they arrive, so any
+    // request made from here on finds the model and images back in place.
+    const replayed: Promise<unknown>[] = [];
+    if (init) replayed.push(this.request("init", init));
+    if (model) replayed.push(this.request(model.type, model.body as never));
+    if (images.length > 0) replayed.push(this.request("add-images", { images }));
+    await Promise.all(replayed);
     return "restarted";
   }
 }

@@ -1,9 +1,9 @@
 // The viewer page: controls, drag and drop, and drawing. All model work happens in the worker
 // (client.ts); this file turns its answers into overlays, grids, hover read-outs and downloads.
-import { encodeNpy } from "../../src/cam/npy.ts";
 import { COLORMAP_NAMES, colormapTable, type ColormapName } from "../../src/image/colormap.ts";
-import { makeGrid, type GridCell } from "../../src/image/grid.ts";
-import type { RgbImage } from "../../src/image/types.ts";
+import type { FloatMap, RgbImage } from "../../src/image/types.ts";
+import type { MethodFamily } from "../../src/methods/registry.ts";
+import { encodeNpy } from "../../src/tensor/npy.ts";
 import type {
   ExplainRequest,
   ExplainResult,
@@ -13,7 +13,7 @@ import type {
   TargetChoice,
 } from "../protocol.ts";
 import { WorkerClient, WorkerError } from "./client.ts";
-import { showMap, type DisplayStyle } from "./display.ts";
+import { renderRows, type DisplayStyle } from "./display.ts";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const element = document.getElementById(id);
@@ -36,6 +36,12 @@ function el<K extends keyof HTMLElementTagNameMap>(
 
 const IMAGE_TYPES = /\.(png|jpe?g|webp)$/i;
 
+const FAMILY_TITLES: Record<MethodFamily, string> = {
+  cam: "Class activation maps (layer)",
+  attribution: "Pixel attribution",
+  lrp: "Layer-wise relevance propagation",
+};
+
 const state: {
   model?: ModelInfo;
   images: ImageInfo[];
@@ -53,11 +59,12 @@ function report(error: unknown): void {
   setTimeout(() => line.remove(), 12000);
 }
 
-function style(): DisplayStyle {
+function style(columns: number): DisplayStyle {
   return {
     colormap: $<HTMLSelectElement>("colormap").value as ColormapName,
     alpha: Number($<HTMLInputElement>("alpha").value),
     signed: $<HTMLInputElement>("signed").checked,
+    columns,
   };
 }
 
@@ -115,11 +122,11 @@ function showModel(model: ModelInfo): void {
     ),
   );
   $("labels").replaceChildren(...model.labels.map((label) => el("option", { value: label })));
-  const families = new Map<string, HTMLElement>();
+  const families = new Map<MethodFamily, HTMLElement>();
   for (const m of model.methods) {
     let box = families.get(m.family);
     if (!box) {
-      box = el("div", { className: "family" }, el("h3", { textContent: m.family }));
+      box = el("div", { className: "family" }, el("h3", { textContent: FAMILY_TITLES[m.family] }));
       families.set(m.family, box);
     }
     const input = el("input", {
@@ -133,10 +140,13 @@ function showModel(model: ModelInfo): void {
         "label",
         {
           className: m.notApplicable ? "unavailable" : "",
-          title: m.notApplicable ?? `${m.title}${m.signed ? " (signed)" : ""}`,
+          title:
+            m.notApplicable ??
+            `${m.title}: ${m.level === "layer" ? "map at the layer" : "map at the pixels"}${m.signed ? ", signed" : ""}; ${m.passes} passes through the model per target`,
         },
         input,
         ` ${m.title}`,
+        el("span", { className: "passes", textContent: ` ${m.passes}×` }),
       ),
     );
   }
@@ -287,11 +297,7 @@ function colorBarCanvas(colormap: ColormapName): HTMLCanvasElement {
   return Object.assign(canvasOf({ width, height: 1, data }), { className: "colorbar" });
 }
 
-function hover(
-  canvas: HTMLCanvasElement,
-  values: { width: number; height: number; data: Float32Array },
-  what: string,
-): void {
+function hover(canvas: HTMLCanvasElement, values: FloatMap, what: string): void {
   const tip = $("hover-tip");
   canvas.addEventListener("mousemove", (event) => {
     const box = canvas.getBoundingClientRect();
@@ -309,72 +315,83 @@ function hover(
   canvas.addEventListener("mouseleave", () => (tip.hidden = true));
 }
 
+function button(label: string, kind: string, act: () => void): HTMLButtonElement {
+  const b = el("button", { type: "button", textContent: label, dataset: { download: kind } });
+  b.addEventListener("click", act);
+  return b;
+}
+
 function render(): void {
   const result = state.result;
-  if (!result) return;
-  const look = style();
+  const model = state.model;
+  if (!result || !model) return;
   const grid = $<HTMLSelectElement>("layout").value === "grid";
+  const columns = Math.min(result.results.length + 1, 4);
   const [height, width] = result.dims;
   const area = height * width;
-  const rows: HTMLElement[] = [];
-  result.targets.forEach((t, r) => {
+  const rows = renderRows(result, state.images, model.labels, style(columns)).map((shown) => {
+    const r = shown.row;
+    const t = result.targets[r]!;
     const image = state.images[t.image]!;
     const photo: RgbImage = { width: image.width, height: image.height, data: image.rgb };
     const score =
       result.score === "logit" ? `logit ${t.score.toFixed(2)}` : `p ${t.score.toFixed(3)}`;
-    const heading = `${image.name}: ${t.label} (${score})`;
-    const cells: GridCell[] = [{ image: photo, caption: `${image.name}\n${t.label} ${score}` }];
+    const row = el(
+      "article",
+      { className: "target-row", dataset: { row: String(r) } },
+      el("h2", {
+        textContent: `${image.name}: ${t.label} (${score})${result.layer ? `, layer ${result.layer}` : ""}`,
+      }),
+    );
+    if (grid) {
+      const canvas = canvasOf(shown.grid);
+      const save = button("Download grid PNG", "grid", () =>
+        downloadCanvas(`${slug(image.name)}-${slug(t.label)}-grid.png`, canvas),
+      );
+      row.append(
+        el("figure", { className: "grid" }, canvas, el("div", { className: "downloads" }, save)),
+      );
+      return row;
+    }
     const figures: HTMLElement[] = [
       el("figure", {}, canvasOf(photo), el("figcaption", { textContent: "original" })),
     ];
-    for (const m of result.results) {
+    result.results.forEach((m, j) => {
+      const drawn = shown.maps[j]!;
       const [rh, rw] = m.rawDims;
       const map = m.map.subarray(r * area, (r + 1) * area);
       const raw = m.raw.subarray(r * rh * rw, (r + 1) * rh * rw);
-      const shown = showMap(
-        { map, values: m.pixel ? raw : map, width, height, pixel: m.pixel, signed: m.signed },
-        photo,
-        image.transform,
-        look,
-      );
-      cells.push({
-        image: shown.overlay,
-        caption: `${m.title}\n${t.label} ${score}`,
-        colorBar: shown.colorBar,
-      });
-      if (grid) continue;
-      const canvas = canvasOf(shown.overlay);
-      hover(canvas, shown.valuesOnPhoto, m.pixel ? "attribution" : "map");
+      const canvas = canvasOf(drawn.overlay);
+      hover(canvas, shown.values[j]!, m.level === "layer" ? "map" : "attribution");
       const base = `${slug(image.name)}-${slug(t.label)}-${m.method}`;
-      const button = (label: string, kind: string, act: () => void) => {
-        const b = el("button", { type: "button", textContent: label, dataset: { download: kind } });
-        b.addEventListener("click", act);
-        return b;
-      };
       figures.push(
         el(
           "figure",
           { dataset: { method: m.method, row: String(r) } },
           canvas,
-          colorBarCanvas(shown.colorBar.colormap),
+          colorBarCanvas(drawn.colorBar.colormap),
           el(
             "div",
             { className: "colorbar-labels" },
-            ...shown.colorBar.labels.map((l) => el("span", { textContent: l })),
+            ...drawn.colorBar.labels.map((l) => el("span", { textContent: l })),
           ),
           el(
             "figcaption",
             {},
-            `${m.title} `,
+            `${drawn.caption.split("\n")[0]} `,
             el("span", {
               className: "time",
               textContent: `${Math.round(m.milliseconds / state.images.length)} ms/image`,
             }),
+            ...drawn.caption
+              .split("\n")
+              .slice(2)
+              .map((line) => el("span", { className: "note", textContent: line })),
           ),
           el(
             "div",
             { className: "downloads" },
-            button("PNG", "png", () => downloadCanvas(`${base}.png`, canvasOf(shown.overlay))),
+            button("PNG", "png", () => downloadCanvas(`${base}.png`, canvas)),
             button(".npy", "npy", () =>
               download(`${base}.npy`, new Blob([encodeNpy(map, [height, width]) as BlobPart])),
             ),
@@ -384,31 +401,9 @@ function render(): void {
           ),
         ),
       );
-    }
-    const row = el(
-      "article",
-      { className: "target-row", dataset: { row: String(r) } },
-      el("h2", { textContent: heading }),
-    );
-    if (grid) {
-      const canvas = canvasOf(
-        makeGrid(cells, { columns: Math.min(cells.length, 4), cellSize: 256 }),
-      );
-      const save = el("button", {
-        type: "button",
-        textContent: "Download grid PNG",
-        dataset: { download: "grid" },
-      });
-      save.addEventListener("click", () =>
-        downloadCanvas(`${slug(image.name)}-${slug(t.label)}-grid.png`, canvas),
-      );
-      row.append(
-        el("figure", { className: "grid" }, canvas, el("div", { className: "downloads" }, save)),
-      );
-    } else {
-      row.append(el("div", { className: "cells" }, ...figures));
-    }
-    rows.push(row);
+    });
+    row.append(el("div", { className: "cells" }, ...figures));
+    return row;
   });
   $("results").replaceChildren(...rows);
 }
@@ -427,7 +422,12 @@ async function start(): Promise<void> {
   $("colormap").replaceChildren(
     ...COLORMAP_NAMES.map((name) => el("option", { value: name, textContent: name })),
   );
-  const info = await client.request("init", { wasmPaths: "ort/" });
+  // ?threads=N in the page's address sets the WASM threads (benchmarks, tests); default: all cores.
+  const threads = Number(new URLSearchParams(location.search).get("threads") ?? "");
+  const info = await client.request("init", {
+    wasmPaths: "ort/",
+    ...(Number.isInteger(threads) && threads > 0 ? { threads } : {}),
+  });
   $("backend").textContent =
     `onnxruntime-web: WASM${info.isolated ? "" : " (not cross-origin isolated: 1 thread)"}; WebGPU ${info.webgpu}`;
   const manifest = (await (await fetch("bundled.json")).json()) as { models: string[] };

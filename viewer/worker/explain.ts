@@ -1,57 +1,35 @@
-// The one place the viewer calls camscope's explainers. Today: CamExplainer and
-// AttributionExplainer over the model context, one (image, method) step at a time so the
-// progress bar moves and a cancel lands between steps. When the explain service of the explain
-// core (issue 13) lands, this module calls it instead (progress events and cancellation built
-// in), and nothing else in the viewer changes.
-import { AttributionExplainer } from "../../src/attribution/explainer.ts";
-import {
-  attributionMethods,
-  resolveAttributionMethods,
-} from "../../src/attribution/methods/index.ts";
-import { CamExplainer } from "../../src/cam/explainer.ts";
-import { applicableMethods, camMethods, resolveMethods } from "../../src/cam/methods/index.ts";
-import type { TargetOptions } from "../../src/cam/targets.ts";
-import type { FloatTensor } from "../../src/compiler/backward-session.ts";
+// The one place the viewer calls camscope's explain service: the method catalogue from the
+// method registry, and explain runs of the Explainer, one (image, method) call at a time so the
+// progress bar moves and a cancel (an AbortSignal) lands between calls as well as inside them.
+// The targets of an image are resolved once, by one forward pass, and handed to every method.
 import { CamscopeError } from "../../src/errors.ts";
-import type { ModelContext } from "../../src/models/context.ts";
-import type { ExplainRequest, ExplainResult, MethodInfo, MethodResult } from "../protocol.ts";
+import { Explainer } from "../../src/explain/explainer.ts";
+import { chooseMethod, METHODS, methodNamed } from "../../src/methods/registry.ts";
+import type { ModelRuntime } from "../../src/runtime/runtime.ts";
+import type { TargetOptions } from "../../src/runtime/targets.ts";
+import type { FloatTensor } from "../../src/tensor/tensor.ts";
+import type { ExplainRequest, ExplainResult, MethodInfo, MethodMaps } from "../protocol.ts";
 
-/** CAM methods that score perturbed inputs instead of reading gradients. */
-const PERTURBATION_CAMS = new Set(["scorecam", "sscam", "iscam", "ablationcam", "clustercam"]);
-/** Pixel methods that score perturbed inputs. */
-const PERTURBATION_PIXELS = new Set(["occlusion", "rise"]);
-
-function camFamily(name: string, needsRelevance: boolean): string {
-  if (needsRelevance) return "CAM: relevance";
-  return PERTURBATION_CAMS.has(name) ? "CAM: perturbation" : "CAM: gradient";
-}
-
-function pixelFamily(name: string): string {
-  if (name === "lrp") return "LRP";
-  return PERTURBATION_PIXELS.has(name) ? "Pixel: perturbation" : "Pixel: gradient";
-}
-
-/** Every method, grouped by family, with those that do not apply to the default layer marked. */
-export async function methodCatalog(ctx: ModelContext): Promise<MethodInfo[]> {
-  const layer = await ctx.defaultLayer();
-  const { skipped } = applicableMethods(camMethods(ctx.model), [layer]);
-  const cams: MethodInfo[] = camMethods(ctx.model).map((m) => {
-    const why = skipped.find((s) => s.method.name === m.name)?.why;
+/** Every method of the vocabulary, with its cost here and whether it applies to the default layer. */
+export async function methodCatalog(rt: ModelRuntime): Promise<MethodInfo[]> {
+  const layer = await rt.defaultLayer();
+  return METHODS.map((method) => {
+    const { options } = chooseMethod(method);
+    const passes = method.cost(options, {
+      layers: [layer],
+      input: rt.input.dims,
+    });
+    const why = method.level === "layer" ? method.notApplicable?.(rt.model, layer) : undefined;
     return {
-      name: m.name,
-      title: m.title,
-      family: camFamily(m.name, m.needsRelevance ?? false),
-      signed: false,
+      name: method.name,
+      title: method.title,
+      family: method.family,
+      level: method.level,
+      signed: method.signed,
+      passes: passes.forward + passes.backward,
       ...(why ? { notApplicable: why } : {}),
     };
   });
-  const pixels: MethodInfo[] = attributionMethods().map((m) => ({
-    name: m.name,
-    title: m.title,
-    family: pixelFamily(m.name),
-    signed: m.signed,
-  }));
-  return [...cams, ...pixels];
 }
 
 function targetOptions(request: ExplainRequest): TargetOptions {
@@ -61,122 +39,88 @@ function targetOptions(request: ExplainRequest): TargetOptions {
   return { classes: "top1", score };
 }
 
-/** Progress after each (image, method) step; a cancel is honoured between steps. */
-export interface StepControl {
-  progress(done: number, total: number, label: string): void;
-  cancelled(): boolean;
-}
+/** Progress after each (image, method) call. */
+export type Progress = (done: number, total: number, label: string) => void;
 
 /**
- * Explains every image of `images` ([N, C, H, W], preprocessed) with every method of the
- * request, at one layer, for the chosen targets.
+ * Explains every image of `images` ([N, C, H, W], preprocessed) with every method of the request
+ * at one layer, for the chosen targets; `signal` stops it (the promise rejects with its reason).
  */
 export async function explain(
-  ctx: ModelContext,
+  rt: ModelRuntime,
   images: FloatTensor,
   request: ExplainRequest,
-  control: StepControl,
+  progress: Progress,
+  signal: AbortSignal,
 ): Promise<ExplainResult> {
-  const names = request.methods;
-  const camNames = new Set(camMethods(ctx.model).map((m) => m.name));
-  const unknown = names.filter(
-    (n) => !camNames.has(n) && !attributionMethods().some((m) => m.name === n),
-  );
-  if (unknown.length > 0) {
-    throw new CamscopeError("INVALID_ARGUMENT", `Unknown method "${unknown[0]}"`);
+  if (request.methods.length === 0) {
+    throw new CamscopeError("INVALID_ARGUMENT", "Choose at least one method");
   }
-  if (names.length === 0) throw new CamscopeError("INVALID_ARGUMENT", "Choose at least one method");
-  const layer = await ctx.layer(request.layer);
+  const methods = request.methods.map((name) => methodNamed(name));
+  const explainer = new Explainer(rt);
+  const layers = [request.layer || "auto"];
+  // Checks the methods against the layer before any image is explained.
+  const plan = await explainer.plan({ methods: request.methods, layers });
   const [n, c, height, width] = images.dims as [number, number, number, number];
   const size = c * height * width;
-  const target = targetOptions(request);
-  const cam = new CamExplainer(ctx);
-  const pixel = new AttributionExplainer(ctx);
-  const total = n * names.length;
-  const rows: ExplainResult["targets"] = [];
-  const parts = new Map<string, { maps: Float32Array[]; raws: Float32Array[]; ms: number }>();
-  const info = new Map<string, Omit<MethodResult, "map" | "raw" | "milliseconds">>();
+  const total = n * methods.length;
+  const targets: ExplainResult["targets"] = [];
+  const parts = methods.map(() => ({ maps: [] as Float32Array[], raws: [] as Float32Array[] }));
+  const results: Omit<MethodMaps, "map" | "raw">[] = [];
   let done = 0;
+  let binary = false;
   for (let i = 0; i < n; i++) {
+    signal.throwIfAborted();
     const image: FloatTensor = {
       data: images.data.subarray(i * size, (i + 1) * size),
       dims: [1, c, height, width],
     };
-    let targetsOfImage = false;
-    for (const name of names) {
-      if (control.cancelled()) throw new CancelledError();
-      control.progress(done, total, `${name} on image ${i + 1} of ${n}`);
-      const started = performance.now();
-      const part = parts.get(name) ?? { maps: [], raws: [], ms: 0 };
-      parts.set(name, part);
-      let explained: { targets: { classes: number[] }; scores: Float32Array };
-      if (camNames.has(name)) {
-        const [method] = resolveMethods(ctx.model, [name]);
-        const result = await cam.explain(image, {
-          methods: [method!],
-          layers: [layer.name],
-          target,
-        });
-        const r = result.results[0]!;
-        const [, h, w] = r.raw[0]!.dims as [number, number, number];
-        part.maps.push(r.map.data);
-        part.raws.push(r.raw[0]!.data);
-        info.set(name, {
-          method: name,
-          title: method!.title,
-          pixel: false,
-          signed: false,
-          rawDims: [h, w],
-        });
-        explained = result;
-      } else {
-        const [method] = resolveAttributionMethods([name]);
-        const result = await pixel.explain(image, {
-          methods: [method!],
-          layers: [layer.name],
-          target,
-        });
-        const r = result.results[0]!;
-        part.maps.push(r.map.data);
-        part.raws.push(r.attribution.data);
-        info.set(name, {
-          method: name,
-          title: method!.title,
-          pixel: true,
-          signed: r.signed,
-          rawDims: [height, width],
-        });
-        explained = result;
-      }
-      part.ms += performance.now() - started;
-      if (!targetsOfImage) {
-        explained.targets.classes.forEach((index, r) => {
-          rows.push({ image: i, index, label: ctx.label(index), score: explained.scores[r]! });
-        });
-        targetsOfImage = true;
-      }
+    const rows = await rt.targets(image, targetOptions(request));
+    binary = rows.targets.binary;
+    rows.targets.classes.forEach((index, r) => {
+      targets.push({ image: i, index, label: rt.label(index), score: rows.scores[r]! });
+    });
+    for (const [j, method] of methods.entries()) {
+      signal.throwIfAborted();
+      progress(done, total, `${method.title} on image ${i + 1} of ${n}`);
+      const explanation = await explainer.explain(rows, {
+        methods: [plan.choices[j]!],
+        layers,
+        signal,
+      });
+      const result = explanation.results[0]!;
+      const raw = result.raw[0]!;
+      const [, rh, rw] = raw.dims as [number, number, number];
+      parts[j]!.maps.push(result.map.data);
+      parts[j]!.raws.push(raw.data);
+      const previous = results[j];
+      results[j] = {
+        method: method.name,
+        title: result.title,
+        level: method.level,
+        signed: result.signed,
+        rawDims: [rh, rw],
+        milliseconds: (previous?.milliseconds ?? 0) + result.milliseconds,
+      };
       done++;
     }
   }
-  control.progress(done, total, "done");
-  const results: MethodResult[] = names.map((name) => {
-    const part = parts.get(name)!;
-    return {
-      ...info.get(name)!,
-      map: concat(part.maps),
-      raw: concat(part.raws),
-      milliseconds: part.ms,
-    };
-  });
-  return { dims: [height, width], layer: layer.name, targets: rows, score: request.score, results };
-}
-
-/** Thrown when the page cancelled the run. */
-export class CancelledError extends Error {
-  constructor() {
-    super("Cancelled");
-    this.name = "CancelledError";
-  }
+  progress(done, total, "done");
+  const layer = plan.choices.some((choice) => choice.method.level === "layer")
+    ? plan.layers[0]!.name
+    : "";
+  return {
+    dims: [height, width],
+    layer,
+    targets,
+    score: request.score,
+    binary,
+    results: results.map((r, j) => ({
+      ...r,
+      map: concat(parts[j]!.maps),
+      raw: concat(parts[j]!.raws),
+    })),
+  };
 }
 
 function concat(parts: Float32Array[]): Float32Array {

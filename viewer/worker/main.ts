@@ -1,10 +1,10 @@
-// The viewer's worker: holds the engine (onnxruntime-web), the open model and the decoded
-// images, and answers the page's requests (protocol.ts) one at a time; a "cancel" message is
-// read between the steps of an explain run. Nothing leaves the page: models and images arrive
-// as bytes from the page, and the only fetches are the site's own bundled files.
+// The viewer's worker: holds the engine (onnxruntime-web), the open model's runtime and the
+// decoded images, and answers the page's requests (protocol.ts) one at a time; a "cancel"
+// message aborts the running explain call. Nothing leaves the page: models and images arrive as
+// bytes from the page, and the only fetches are the site's own bundled files.
 import { decodeImageBytes } from "../../src/browser/images.ts";
 import { fetchBundledModel, openModelBytes, type ModelBytes } from "../../src/browser/models.ts";
-import { Engine, Tensor } from "../../src/engine/engine.ts";
+import { Engine } from "../../src/engine/engine.ts";
 import {
   backendChoices,
   setWasmPaths,
@@ -14,7 +14,8 @@ import {
 } from "../../src/engine/ort-web.ts";
 import { CamscopeError } from "../../src/errors.ts";
 import { preprocess } from "../../src/image/preprocess.ts";
-import type { ModelContext } from "../../src/models/context.ts";
+import { ModelRuntime } from "../../src/runtime/runtime.ts";
+import { classProbabilities } from "../../src/runtime/targets.ts";
 import type {
   FileBytes,
   ImageInfo,
@@ -25,7 +26,7 @@ import type {
   RequestMessage,
   Requests,
 } from "../protocol.ts";
-import { CancelledError, explain, methodCatalog } from "./explain.ts";
+import { explain, methodCatalog } from "./explain.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<RequestMessage | { type: "cancel" }>) => void) | null;
@@ -35,19 +36,21 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 
 let engine: Engine | undefined;
-let ctx: ModelContext | undefined;
+let runtime: ModelRuntime | undefined;
 let images: { info: ImageInfo; tensor: Float32Array }[] = [];
-let cancelRequested = false;
+let running: AbortController | undefined;
 let queue: Promise<void> = Promise.resolve();
 
 /** The page's site root (the worker script sits in it). */
 const SITE = new URL("./", scope.location.href);
+/** Predictions listed per image. */
+const TOP = 5;
 
 function reply(message: ReplyMessage, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
 }
 
-async function backendLine(): Promise<string> {
+function backendLine(): string {
   const last = backendChoices().at(-1);
   const threads = wasmThreadCount() ?? 1;
   const wasm = `WASM, ${threads} thread${threads === 1 ? "" : "s"}${threadsAvailable() ? "" : " (page not cross-origin isolated)"}`;
@@ -55,26 +58,17 @@ async function backendLine(): Promise<string> {
   return last.backend === "webgpu" ? `WebGPU (${last.reason})` : `${wasm}; WebGPU: ${last.reason}`;
 }
 
-const TOP = 5;
-
-function softmax(logits: Float32Array): Float32Array {
-  const max = Math.max(...logits);
-  const e = logits.map((v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}
-
-async function describeModel(model: ModelContext, bundled: boolean): Promise<ModelInfo> {
+async function describeModel(rt: ModelRuntime, bundled: boolean): Promise<ModelInfo> {
   const [layers, chosen, methods] = await Promise.all([
-    model.layers(),
-    model.defaultLayer(),
-    methodCatalog(model),
+    rt.layers(),
+    rt.defaultLayer(),
+    methodCatalog(rt),
   ]);
   return {
-    name: model.card.name ?? model.model.source,
+    name: rt.card.name ?? rt.model.source,
     bundled,
-    input: { name: model.input.name, dims: model.input.dims },
-    labels: model.card.labels,
+    input: { name: rt.input.name, dims: rt.input.dims },
+    labels: rt.card.labels,
     layers: layers.map((l) => ({
       name: l.name,
       op: l.op,
@@ -82,42 +76,43 @@ async function describeModel(model: ModelContext, bundled: boolean): Promise<Mod
       default: l.name === chosen.name,
     })),
     methods,
-    intake: model.intake.changes,
-    backend: await backendLine(),
+    intake: rt.intake.changes,
+    backend: backendLine(),
   };
 }
 
 async function open(source: ModelBytes): Promise<ModelInfo> {
   if (!engine) throw new CamscopeError("INVALID_ARGUMENT", "The worker was not initialised");
-  ctx = await openModelBytes(source, engine);
+  // The previous model's sessions go with it.
+  await engine.dispose();
+  runtime = undefined;
   images = [];
-  // The first run creates the sessions (and decides WebGPU or WASM) before the page shows them.
-  await ctx.layers();
-  return describeModel(ctx, source.bundled ?? false);
+  const loaded = await openModelBytes(source, engine);
+  runtime = new ModelRuntime(loaded, engine);
+  return describeModel(runtime, loaded.bundled);
 }
 
 async function addImages(files: FileBytes[]): Promise<ImageInfo[]> {
-  if (!ctx) throw new CamscopeError("INVALID_ARGUMENT", "Open a model before adding images");
-  const model = ctx;
+  const rt = runtime;
+  if (!rt) throw new CamscopeError("INVALID_ARGUMENT", "Open a model before adding images");
   const added: ImageInfo[] = [];
   for (const file of files) {
     const rgb = await decodeImageBytes(file.bytes, file.name, {
-      colorManagement: model.card.preprocessing.colorManagement ?? false,
+      colorManagement: rt.card.preprocessing.colorManagement ?? false,
     });
-    const { tensor, dims, transforms } = preprocess([rgb], model.card.preprocessing);
-    const session = await model.session();
-    const out = await session.run({ [model.input.name]: new Tensor("float32", tensor, dims) }, [
-      model.output,
-    ]);
-    const logits = out[model.output]!.data as Float32Array;
-    const probabilities = softmax(logits);
-    const top: Prediction[] = Array.from(logits.keys())
-      .sort((a, b) => logits[b]! - logits[a]!)
+    const { tensor, dims, transforms } = preprocess([rgb], rt.card.preprocessing);
+    const { logits } = await rt.forward({ data: tensor, dims });
+    const probabilities = classProbabilities(logits.data);
+    // A one-unit (binary) output's class 0 is its negated logit.
+    const logit = (i: number) =>
+      logits.data.length === 1 ? (i === 1 ? logits.data[0]! : -logits.data[0]!) : logits.data[i]!;
+    const top: Prediction[] = Array.from(probabilities.keys())
+      .sort((a, b) => probabilities[b]! - probabilities[a]! || a - b)
       .slice(0, TOP)
       .map((index) => ({
         index,
-        label: model.label(index),
-        logit: logits[index]!,
+        label: rt.label(index),
+        logit: logit(index),
         probability: probabilities[index]!,
       }));
     const info: ImageInfo = {
@@ -129,6 +124,7 @@ async function addImages(files: FileBytes[]): Promise<ImageInfo[]> {
       top,
     };
     images.push({ info, tensor });
+    // A copy goes to the page (transferred); the worker keeps its own.
     added.push({ ...info, rgb: rgb.data.slice() });
   }
   return added;
@@ -142,7 +138,6 @@ const handlers: { [T in keyof Requests]: Handler<T> } = {
     engine = new Engine(body.threads ? { threads: body.threads } : {});
     const gpu = await webGpuUnavailable();
     return {
-      backend: "onnxruntime-web",
       threads: engine.runtime.cores(),
       isolated: threadsAvailable(),
       webgpu: gpu ?? "available (used where a probe run agrees with WASM)",
@@ -168,21 +163,31 @@ const handlers: { [T in keyof Requests]: Handler<T> } = {
     return null;
   },
   async explain(body, id) {
-    if (!ctx) throw new CamscopeError("INVALID_ARGUMENT", "Open a model first");
-    if (images.length === 0)
+    const rt = runtime;
+    if (!rt) throw new CamscopeError("INVALID_ARGUMENT", "Open a model first");
+    if (images.length === 0) {
       throw new CamscopeError("INVALID_ARGUMENT", "Open at least one image first");
-    const [, c, h, w] = ctx.input.dims as [number, number, number, number];
+    }
+    const [, c, h, w] = rt.input.dims as [number, number, number, number];
     const size = c * h * w;
     const batch = new Float32Array(images.length * size);
     images.forEach((image, i) => batch.set(image.tensor, i * size));
-    cancelRequested = false;
-    return explain(ctx, { data: batch, dims: [images.length, c, h, w] }, body, {
-      progress: (done, total, label) => reply({ id, type: "progress", done, total, label }),
-      cancelled: () => cancelRequested,
-    });
+    running = new AbortController();
+    try {
+      return await explain(
+        rt,
+        { data: batch, dims: [images.length, c, h, w] },
+        body,
+        (done, total, label) => reply({ id, type: "progress", done, total, label }),
+        running.signal,
+      );
+    } finally {
+      running = undefined;
+    }
   },
 };
 
+/** The buffers of every whole-buffer typed array in `value`, to transfer instead of copy. */
 function transferables(value: unknown): Transferable[] {
   const out = new Set<ArrayBuffer>();
   const visit = (v: unknown): void => {
@@ -207,7 +212,7 @@ async function handle(message: RequestMessage): Promise<void> {
     reply({ id: message.id, type: "ok", value }, transferables(value));
   } catch (error) {
     const e = error as Error & { code?: string };
-    if (error instanceof CancelledError) {
+    if (e.name === "AbortError") {
       reply({ id: message.id, type: "error", message: "Cancelled", code: "CANCELLED" });
     } else {
       reply({
@@ -223,7 +228,7 @@ async function handle(message: RequestMessage): Promise<void> {
 scope.onmessage = (event) => {
   const message = event.data;
   if (message.type === "cancel") {
-    cancelRequested = true;
+    running?.abort();
     return;
   }
   // One request at a time, in order: an explain run must not see the model change under it.
