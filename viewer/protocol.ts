@@ -13,9 +13,7 @@ export interface FileBytes {
 
 /** Which classes to explain. */
 export type TargetChoice =
-  | { kind: "top1" }
-  | { kind: "class"; index: number }
-  | { kind: "topk"; k: number };
+  { kind: "top1" } | { kind: "class"; index: number } | { kind: "topk"; k: number };
 
 /** One explain run over every open image. */
 export interface ExplainRequest {

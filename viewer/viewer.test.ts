@@ -135,7 +135,10 @@ test("a bundled sample explained in the viewer: Grad-CAM, Score-CAM, IG and LRP 
   assert.equal(a!.length, b!.length);
   let sum = 0;
   for (let i = 0; i < a!.length; i++) sum += Math.abs(a![i]! - b![i]!);
-  assert.ok(sum / a!.length > 20, `the overlay looks like the photo (mean difference ${sum / a!.length})`);
+  assert.ok(
+    sum / a!.length > 20,
+    `the overlay looks like the photo (mean difference ${sum / a!.length})`,
+  );
   await page.close();
 });
 
@@ -144,7 +147,9 @@ test("a user's own model (an NHWC torchvision export, no card) opens from the fi
   const page = await openViewer(site);
   await page.setInputFiles("#model-file", file);
   await page.waitForFunction(() =>
-    /mobilenet_v2--nhwc: \d+ classes/.test(document.querySelector("#model-info")?.textContent ?? ""),
+    /mobilenet_v2--nhwc: \d+ classes/.test(
+      document.querySelector("#model-info")?.textContent ?? "",
+    ),
   );
   assert.match((await page.textContent("#model-info"))!, /NHWC/i);
   await page.setInputFiles("#image-files", SAMPLE);

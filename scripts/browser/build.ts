@@ -93,7 +93,9 @@ const COMMON: esbuild.BuildOptions = {
 };
 
 /** The library's browser bundle; onnxruntime-web stays an import the page resolves. */
-export async function buildLibrary(outdir = join(ROOT, "dist", "browser")): Promise<esbuild.Metafile> {
+export async function buildLibrary(
+  outdir = join(ROOT, "dist", "browser"),
+): Promise<esbuild.Metafile> {
   const result = await esbuild.build({
     ...COMMON,
     entryPoints: { index: join(ROOT, "src", "browser", "index.ts") },
@@ -182,8 +184,7 @@ async function main(): Promise<void> {
     if (target === "library") await buildLibrary(values.out);
     else if (target === "viewer") {
       await buildViewer(values.out, { minify: !values.dev, static: values.static });
-    }
-    else throw new Error(`Unknown build "${target}" (library, viewer)`);
+    } else throw new Error(`Unknown build "${target}" (library, viewer)`);
     const where = values.out ?? join("dist", target === "library" ? "browser" : "viewer");
     console.log(`built ${target} into ${where} in ${Math.round(performance.now() - started)} ms`);
   }
@@ -198,4 +199,3 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.exit(1);
   });
 }
-

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { viewerMounts } from "../../src/cli/serve.ts";
-import { createStaticServer, listen } from "../../src/serve/server.ts";
+import { createStaticServer, listen, type Mount } from "../../src/serve/server.ts";
 import { buildLibrary, buildViewer } from "./build.ts";
 
 /** Where Chromium is: $CAMSCOPE_CHROMIUM, or Debian's package (`apt-get install chromium`). */
@@ -39,8 +39,11 @@ export interface Site {
   close(): Promise<void>;
 }
 
-/** Builds the viewer and the library, serves them on a free loopback port, starts Chromium. */
-export async function openSite(): Promise<Site> {
+/**
+ * Builds the viewer and the library, serves them on a free loopback port (with `mounts` besides,
+ * e.g. benchmark models), starts Chromium.
+ */
+export async function openSite(mounts: readonly Mount[] = []): Promise<Site> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `No Chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set CAMSCOPE_CHROMIUM to its path`,
@@ -54,7 +57,11 @@ export async function openSite(): Promise<Site> {
     const library = join(dir, "lib");
     await Promise.all([buildViewer(viewer), buildLibrary(library)]);
     writeFileSync(join(library, "index.html"), LIBRARY_PAGE);
-    server = createStaticServer([...viewerMounts(viewer), { prefix: "/lib/", dir: library }]);
+    server = createStaticServer([
+      ...viewerMounts(viewer),
+      { prefix: "/lib/", dir: library },
+      ...mounts,
+    ]);
     const port = await listen(server, "127.0.0.1", 0);
     browser = await chromium.launch({ executablePath: CHROMIUM });
     const url = `http://127.0.0.1:${port}/`;
@@ -92,11 +99,14 @@ export async function openViewer(site: Site, threads = 2): Promise<Page> {
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
   await page.goto(`${site.url}?threads=${threads}`);
+  // Page-side predicates are expressions: this file is type-checked without the DOM's types.
   await page
     .waitForFunction(
-      () => /classes, input/.test(document.querySelector("#model-info")?.textContent ?? ""),
+      `/classes, input/.test(document.querySelector("#model-info")?.textContent)`,
       null,
-      { timeout: 120_000 },
+      {
+        timeout: 120_000,
+      },
     )
     .catch((error: unknown) => {
       throw new Error(`The viewer did not open its model: ${errors.join("; ") || error}`);
@@ -108,10 +118,8 @@ export async function openViewer(site: Site, threads = 2): Promise<Page> {
 export async function runExplain(page: Page, timeout = 300_000): Promise<string> {
   await page.click("#run");
   await page.waitForFunction(
-    () => {
-      const text = document.querySelector("#progress-text")?.textContent ?? "";
-      return /^Done|Cancelled/.test(text) || document.querySelector("#messages p") !== null;
-    },
+    `/^Done|^Cancelled/.test(document.querySelector("#progress-text")?.textContent) ||
+      document.querySelector("#messages p") !== null`,
     null,
     { timeout },
   );

@@ -71,7 +71,10 @@ export async function decodeImageBytes(
  * RGBA to RGB over a background, rounding as libvips' flatten does (what sharp's flatten runs):
  * (c * a + bg * (255 - a)) / 255, rounded to nearest.
  */
-export function flatten(rgba: Uint8ClampedArray | Uint8Array, background: readonly number[]): Uint8Array {
+export function flatten(
+  rgba: Uint8ClampedArray | Uint8Array,
+  background: readonly number[],
+): Uint8Array {
   const n = rgba.length / 4;
   const rgb = new Uint8Array(n * 3);
   for (let i = 0; i < n; i++) {

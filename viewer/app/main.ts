@@ -47,7 +47,9 @@ const state: {
   images: ImageInfo[];
   result?: ExplainResult;
   running: boolean;
-} = { images: [], running: false };
+  /** A cancel is under way (the worker may be restarting): Explain waits for it. */
+  cancelling: boolean;
+} = { images: [], running: false, cancelling: false };
 
 const client = new WorkerClient(new URL("./worker.js", import.meta.url));
 
@@ -280,10 +282,10 @@ async function run(): Promise<void> {
     text.textContent = `Done in ${((performance.now() - started) / 1000).toFixed(1)} s`;
     render();
   } catch (error) {
-    if (error instanceof WorkerError && error.code === "CANCELLED") text.textContent = "Cancelled";
-    else throw error;
+    // The cancel button's handler says how the cancel went once the worker is ready again.
+    if (!(error instanceof WorkerError && error.code === "CANCELLED")) throw error;
   } finally {
-    setRunning(false);
+    if (!state.cancelling) setRunning(false);
   }
 }
 
@@ -478,11 +480,17 @@ $("controls").addEventListener("submit", (event) => {
 $("cancel").addEventListener(
   "click",
   guard(async () => {
+    state.cancelling = true;
+    $<HTMLButtonElement>("cancel").disabled = true;
     $("progress-text").textContent = "Cancelling…";
-    const how = await client.cancel();
-    $("progress-text").textContent =
-      how === "stopped" ? "Cancelled" : "Cancelled (worker restarted)";
-    setRunning(false);
+    try {
+      const how = await client.cancel();
+      $("progress-text").textContent =
+        how === "stopped" ? "Cancelled" : "Cancelled (worker restarted)";
+    } finally {
+      state.cancelling = false;
+      setRunning(false);
+    }
   }),
 );
 for (const id of ["colormap", "alpha", "signed", "layout"])
