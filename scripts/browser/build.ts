@@ -92,15 +92,19 @@ const COMMON: esbuild.BuildOptions = {
   logLevel: "silent",
 };
 
-/** The library's browser bundle; onnxruntime-web stays an import the page resolves. */
+/**
+ * The library's browser bundle; onnxruntime-web stays an import the page resolves. Source maps
+ * only with `sourcemap` (--dev): they would double the npm package's share of the browser build.
+ */
 export async function buildLibrary(
   outdir = join(ROOT, "dist", "browser"),
+  options: { sourcemap?: boolean } = {},
 ): Promise<esbuild.Metafile> {
   const result = await esbuild.build({
     ...COMMON,
     entryPoints: { index: join(ROOT, "src", "browser", "index.ts") },
     outdir,
-    sourcemap: "linked",
+    ...(options.sourcemap ? { sourcemap: "linked" as const } : {}),
     external: ["onnxruntime-web"],
   });
   return result.metafile!;
@@ -181,7 +185,7 @@ async function main(): Promise<void> {
   const targets = positionals.length > 0 ? positionals : ["library", "viewer"];
   for (const target of targets) {
     const started = performance.now();
-    if (target === "library") await buildLibrary(values.out);
+    if (target === "library") await buildLibrary(values.out, { sourcemap: values.dev });
     else if (target === "viewer") {
       await buildViewer(values.out, { minify: !values.dev, static: values.static });
     } else throw new Error(`Unknown build "${target}" (library, viewer)`);
