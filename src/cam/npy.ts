@@ -4,9 +4,8 @@
 // Layout: the magic "\x93NUMPY", version bytes 1 0, a little-endian uint16 header length, then the
 // header, a Python dict literal in ASCII padded with spaces and ended by "\n" so that the data
 // starts at a multiple of 64 bytes (the alignment numpy writes and recommends for mmap).
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { FloatTensor } from "../compiler/backward-session.ts";
+import { writeOutputFile } from "../util/files.ts";
 
 // "\x93NUMPY"
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
@@ -51,8 +50,7 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
 /** Writes a tensor as an .npy file, creating missing parent folders. */
 export async function writeNpy(path: string, tensor: FloatTensor): Promise<void> {
   const bytes = encodeNpy(tensor.data, tensor.dims);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, bytes);
+  await writeOutputFile(path, bytes);
 }
 
 /**

@@ -12,6 +12,8 @@ import { mapToOriginal, resizeMap } from "../image/resize.ts";
 import type { FloatMap } from "../image/types.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import { withOutputs } from "../onnx/outputs.ts";
+import { checkFiniteRows } from "../util/finite.ts";
+import { prepareOutputFile } from "../util/files.ts";
 import type { Io } from "./io.ts";
 import { addModelOptions, openFromOptions, unitInterval, type ModelOptions } from "./options.ts";
 
@@ -48,6 +50,7 @@ export async function writeActivationOverlay(
   image: string,
   options: ActivationOptions,
 ): Promise<LayerInfo> {
+  await prepareOutputFile(options.out);
   const { engine, ctx } = await openFromOptions(options);
   try {
     const layer = await ctx.layer(options.layer);
@@ -58,8 +61,10 @@ export async function writeActivationOverlay(
       layer.name,
     ]);
     const transform = transforms[0]!;
+    const mean = channelMean(results[layer.name]!);
+    checkFiniteRows(mean.data, 1, `the activations of layer "${layer.name}" on "${image}"`);
     const atInput = resizeMap(
-      channelMean(results[layer.name]!),
+      mean,
       transform.inputWidth,
       transform.inputHeight,
     );

@@ -1,42 +1,20 @@
 // Options shared by the commands: the model, its preprocessing override and the engine settings.
-import { Option, InvalidArgumentError, type Command } from "commander";
+import { Option, type Command } from "commander";
 import { Engine } from "../engine/engine.ts";
 import { PREPROCESS_PRESETS, type PresetName } from "../image/preprocess.ts";
 import { openModel, type ModelContext } from "../models/context.ts";
 import { BUNDLED_MODELS } from "../models/registry.ts";
+import { checkThreads, intOption, LIMITS } from "./validate.ts";
 
 export interface ModelOptions {
   model: string;
   preset?: PresetName;
   threads?: number;
+  forceThreads?: boolean;
 }
 
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
-  return n;
-}
-
-export function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new InvalidArgumentError("must be a non-negative integer");
-  }
-  return n;
-}
-
-export function finiteNumber(value: string): number {
-  const a = Number(value);
-  if (value.trim() === "" || !Number.isFinite(a))
-    throw new InvalidArgumentError("must be a number");
-  return a;
-}
-
-export function unitInterval(value: string): number {
-  const a = Number(value);
-  if (!(a >= 0 && a <= 1)) throw new InvalidArgumentError("must be a number from 0 to 1");
-  return a;
-}
+// The numeric option parsers live in ./validate.ts (ranges in their messages).
+export { finiteNumber, nonNegativeInt, positiveInt, unitInterval } from "./validate.ts";
 
 /** Adds --model, --preset and --threads to a command. */
 export function addModelOptions(command: Command): Command {
@@ -50,14 +28,24 @@ export function addModelOptions(command: Command): Command {
         Object.keys(PREPROCESS_PRESETS),
       ),
     )
-    .option("--threads <n>", "ONNX Runtime intra-op threads (default: all cores)", positiveInt);
+    .option(
+      "--threads <n>",
+      "ONNX Runtime intra-op threads, up to the machine's cores (default: all cores)",
+      intOption(1, LIMITS.threads),
+    )
+    .option("--force-threads", "allow --threads above the machine's cores");
 }
 
 /** An engine and the model opened on it; the caller disposes the engine. */
 export async function openFromOptions(
   options: ModelOptions,
 ): Promise<{ engine: Engine; ctx: ModelContext }> {
-  const engine = new Engine(options.threads !== undefined ? { threads: options.threads } : {});
+  checkThreads(options.threads, options.forceThreads);
+  const engine = new Engine(
+    options.threads !== undefined
+      ? { threads: options.threads, forceThreads: options.forceThreads ?? false }
+      : {},
+  );
   try {
     const preprocessing = options.preset ? { preprocessing: options.preset } : {};
     return { engine, ctx: await openModel(options.model, engine, preprocessing) };

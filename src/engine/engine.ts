@@ -1,15 +1,19 @@
 // The ONNX Runtime engine: a cache of sessions, batched runs split into chunks, disposal.
+import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import { CamscopeError } from "../errors.ts";
 import type { OnnxModel } from "../onnx/model.ts";
+import { checkArray, checkChoice, checkInteger, describe } from "../util/validate.ts";
 
 export type OrtTensor = ort.Tensor;
 export const Tensor = ort.Tensor;
 
 export interface EngineOptions {
-  /** Intra-op threads per session; default: ONNX Runtime's (all cores). */
+  /** Intra-op threads per session, 1 to the machine's cores; default: ONNX Runtime's (all cores). */
   threads?: number;
-  /** Largest batch sent to one session run; bigger batches are split into chunks. */
+  /** Allow `threads` above the machine's cores (up to 1024); oversubscribing slows runs down. */
+  forceThreads?: boolean;
+  /** Largest batch sent to one session run (at least 1); bigger batches are split into chunks. */
   chunkSize?: number;
   /** ONNX Runtime graph optimisation level. */
   optimization?: "disabled" | "basic" | "extended" | "all";
@@ -24,10 +28,14 @@ export type Results = Record<string, ort.Tensor>;
 export class ModelSession {
   readonly session: ort.InferenceSession;
   readonly chunkSize: number;
+  /** The model's name in errors (its source). */
+  readonly source: string;
+  private disposed = false;
 
-  constructor(session: ort.InferenceSession, chunkSize: number) {
+  constructor(session: ort.InferenceSession, chunkSize: number, source = "<model>") {
     this.session = session;
-    this.chunkSize = chunkSize;
+    this.chunkSize = checkInteger(chunkSize, "chunkSize", { min: 1 });
+    this.source = source;
   }
 
   get inputNames(): readonly string[] {
@@ -38,12 +46,27 @@ export class ModelSession {
     return this.session.outputNames;
   }
 
-  /** One session run, no splitting. */
+  /** One session run, no splitting. ONNX Runtime's errors become MODEL_RUN errors. */
   async run(feeds: Feeds, outputs?: readonly string[]): Promise<Results> {
-    const results = outputs
-      ? await this.session.run(feeds, [...outputs])
-      : await this.session.run(feeds);
-    return results as Results;
+    if (this.disposed) {
+      throw new CamscopeError(
+        "DISPOSED",
+        `The session of model "${this.source}" was disposed (its engine's dispose() was called); open the model on a new Engine`,
+      );
+    }
+    try {
+      const results = outputs
+        ? await this.session.run(feeds, [...outputs])
+        : await this.session.run(feeds);
+      return results as Results;
+    } catch (error) {
+      const message = (error as Error).message?.split("\n")[0] ?? String(error);
+      throw new CamscopeError(
+        "MODEL_RUN",
+        `ONNX Runtime failed running model "${this.source}": ${message}`,
+        { cause: error },
+      );
+    }
   }
 
   /**
@@ -55,6 +78,8 @@ export class ModelSession {
     outputs?: readonly string[],
     chunkSize = this.chunkSize,
   ): Promise<Results> {
+    // A chunk of 0 (or NaN) would never advance through the batch.
+    checkInteger(chunkSize, "chunkSize", { min: 1 });
     const entries = Object.entries(feeds);
     const n = entries[0]?.[1].dims[0];
     if (n === undefined)
@@ -79,6 +104,8 @@ export class ModelSession {
   }
 
   async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
     await this.session.release();
   }
 }
@@ -128,16 +155,63 @@ export function modelKey(model: OnnxModel): string {
   return `model#${id}`;
 }
 
+const OPTIMIZATION_LEVELS = ["disabled", "basic", "extended", "all"] as const;
+const MAX_FORCED_THREADS = 1024;
+
+/** Engine options checked: wrong types and values out of range are INVALID_ARGUMENT errors. */
+function checkEngineOptions(options: unknown): EngineOptions {
+  if (options === null || typeof options !== "object") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Engine options must be an object, got ${describe(options)}`,
+    );
+  }
+  const o = options as EngineOptions;
+  if (o.chunkSize !== undefined) checkInteger(o.chunkSize, "Engine option chunkSize", { min: 1 });
+  if (o.threads !== undefined) {
+    const cores = availableParallelism();
+    const max = o.forceThreads ? MAX_FORCED_THREADS : cores;
+    checkInteger(o.threads, `Engine option threads (${cores} cores; forceThreads to exceed)`, {
+      min: 1,
+      max,
+    });
+  }
+  if (o.optimization !== undefined) {
+    checkChoice(o.optimization, "Engine option optimization", OPTIMIZATION_LEVELS);
+  }
+  if (o.executionProviders !== undefined) {
+    const providers = checkArray(o.executionProviders, "Engine option executionProviders");
+    if (!providers.every((p) => typeof p === "string")) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `Engine option executionProviders must be names such as "cpu", got ${describe(providers)}`,
+      );
+    }
+  }
+  return o;
+}
+
 export class Engine {
   readonly options: Required<Pick<EngineOptions, "chunkSize">> & EngineOptions;
   private readonly sessions = new Map<string, Promise<ModelSession>>();
+  private disposed = false;
 
   constructor(options: EngineOptions = {}) {
-    this.options = { chunkSize: 32, ...options };
+    this.options = { chunkSize: 32, ...checkEngineOptions(options) };
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) {
+      throw new CamscopeError(
+        "DISPOSED",
+        "This Engine was disposed (dispose() was called); make a new Engine to run models",
+      );
+    }
   }
 
   /** The session of a model, created once and cached under the model's identity (or `key`). */
   session(model: OnnxModel, key = modelKey(model)): Promise<ModelSession> {
+    this.checkAlive();
     let s = this.sessions.get(key);
     if (!s) {
       s = this.open(model);
@@ -150,6 +224,7 @@ export class Engine {
 
   /** A new, uncached session; the caller disposes it. */
   async open(model: OnnxModel): Promise<ModelSession> {
+    this.checkAlive();
     const o = this.options;
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: o.optimization ?? "all",
@@ -160,7 +235,7 @@ export class Engine {
     };
     try {
       const session = await ort.InferenceSession.create(model.toBytes(), sessionOptions);
-      return new ModelSession(session, o.chunkSize);
+      return new ModelSession(session, o.chunkSize, model.source);
     } catch (error) {
       throw new CamscopeError(
         "MODEL_LOAD",
@@ -171,6 +246,7 @@ export class Engine {
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
     const all = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.dispose()));

@@ -45,6 +45,7 @@ describe("RunStore", () => {
     const { store } = await RunStore.open(out, config);
     assert.equal(await store.append([record("a", "gradcam", 0.1), record("b", "gradcam", 0.2)]), 2);
     assert.equal(await store.append([record("a", "gradcam", 0.9), record("c", "gradcam", 0.3)]), 1);
+    await store.close();
     const { store: again, droppedTornLine } = await RunStore.open(out, {
       seed: 0,
       methods: ["gradcam"],
@@ -68,6 +69,7 @@ describe("RunStore", () => {
     await store.append([record("a", "gradcam", 0.1)]);
     const full = JSON.stringify(record("b", "gradcam", 0.2));
     await appendFile(join(out, RECORDS_FILE), full.slice(0, 40));
+    await store.close();
     const reopened = await RunStore.open(out, config);
     assert.equal(reopened.droppedTornLine, true);
     assert.deepEqual(
@@ -85,12 +87,14 @@ describe("RunStore", () => {
     const out = join(dir, "changed");
     const { store } = await RunStore.open(out, config);
     await store.append([record("a", "gradcam", 0.1)]);
+    await store.close();
     await assert.rejects(
       RunStore.open(out, { ...config, methods: ["gradcam", "scorecam"] }),
       (error: unknown) =>
         error instanceof CamscopeError &&
+        error.code === "RUN_MISMATCH" &&
         error.message.includes(`methods: ["gradcam"] -> ["gradcam","scorecam"]`) &&
-        error.message.includes("Use a new --out folder"),
+        error.hint === `use a new --out folder, or delete "${out}" to start over`,
     );
     // The old results are untouched.
     assert.equal((await readRun(out)).records.length, 1);
@@ -98,7 +102,7 @@ describe("RunStore", () => {
 
   test("a corrupt line in the middle is an error, not silently skipped", async () => {
     const out = join(dir, "corrupt");
-    await RunStore.open(out, config);
+    await (await RunStore.open(out, config)).store.close();
     await writeFile(
       join(out, RECORDS_FILE),
       `${JSON.stringify(record("a", "gradcam", 1))}\n{oops\n`,

@@ -6,6 +6,8 @@ import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CamscopeError } from "../errors.ts";
+import { readRegularFile, TEXT_FILE_LIMIT } from "../util/files.ts";
+import { describe } from "../util/validate.ts";
 import { PREPROCESS_PRESETS, type PreprocessSpec, type PresetName } from "../image/preprocess.ts";
 import { genericLabels, imagenetLabels } from "../labels/index.ts";
 import { OnnxModel, valueInfoDims } from "../onnx/model.ts";
@@ -49,6 +51,12 @@ export async function loadModel(
   nameOrPath: string,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
+  if (typeof nameOrPath !== "string" || nameOrPath === "") {
+    throw new CamscopeError(
+      "UNKNOWN_MODEL",
+      `The model must be a bundled model name (${BUNDLED_MODELS.join(", ")}) or a path to an .onnx file, got ${describe(nameOrPath)}`,
+    );
+  }
   let loaded: LoadedModel;
   if (isBundledModel(nameOrPath)) {
     loaded = await loadBundled(nameOrPath);
@@ -120,12 +128,10 @@ async function loadFile(path: string): Promise<LoadedModel> {
  * next to a model (export metadata, test fixtures' descriptions) are not cards and are ignored.
  */
 async function readSiblingCard(path: string): Promise<Record<string, unknown> | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch {
-    return undefined;
-  }
+  // Not a regular file (a FIFO would block the read) or unreadable: no card.
+  const read = await readRegularFile(path, TEXT_FILE_LIMIT);
+  if ("reason" in read) return undefined;
+  const text = read.bytes.toString("utf8");
   let value: unknown;
   try {
     value = JSON.parse(text);

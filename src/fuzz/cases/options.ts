@@ -76,6 +76,7 @@ export function optionCases(): FuzzCase[] {
     ["--samples", "1000000000"],
     ["--masks", "1000000000"],
     ["--cells", "100000"],
+    ["--cells", "17"],
   ]) {
     bad("explain", flag!, value!, (extra) =>
       explain([
@@ -203,7 +204,7 @@ export function optionCases(): FuzzCase[] {
   works("samples=1", ["--method", "smoothgrad,vargrad", "--samples", "1"]);
   works("noise=0", ["--method", "smoothgrad", "--noise", "0", "--samples", "2"]);
   works("keep-probability=1", ["--method", "rise", "--masks", "8", "--keep-probability", "1"]);
-  works("cells=20", ["--method", "rise", "--masks", "8", "--cells", "20"]);
+  works("cells=16", ["--method", "rise", "--masks", "8", "--cells", "16"]);
   works("alpha=0", ["--alpha", "0"]);
   works("alpha=1", ["--alpha", "1"]);
   works("seed=2^32+1", ["--method", "smoothgrad", "--samples", "2", "--seed", "4294967297"]);
