@@ -14,7 +14,13 @@ import { sizeOf } from "../onnx/tensor.ts";
 import { propagatorFor } from "../lrp/relevance.ts";
 import { CamscopeError } from "../errors.ts";
 import { checkFiniteRows } from "../util/finite.ts";
-import { checkArray, checkFloatTensor, checkInteger, checkSeed, describe } from "../util/validate.ts";
+import {
+  checkArray,
+  checkFloatTensor,
+  checkInteger,
+  checkSeed,
+  describe,
+} from "../util/validate.ts";
 import { scoreChannelMasks } from "./channel-masks.ts";
 import { scoreBackward } from "./score-backward.ts";
 import {

@@ -10,4 +10,3 @@ export function canonicalJson(value: unknown): string {
       : v,
   );
 }
-

@@ -83,12 +83,18 @@ export function annotationsHash(entries: readonly ManifestEntry[]): string {
 /** A file's SHA-256 read as a stream, with the stat values the cache compares. */
 export async function hashFile(path: string): Promise<FileContent> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch((error) => {
-    throw new CamscopeError("RUN_MISMATCH", `Cannot read dataset image "${path}": ${(error as Error).message}`);
+    throw new CamscopeError(
+      "RUN_MISMATCH",
+      `Cannot read dataset image "${path}": ${(error as Error).message}`,
+    );
   });
   try {
     const info = await handle.stat();
     if (!info.isFile()) {
-      throw new CamscopeError("RUN_MISMATCH", `Dataset image "${path}" is no longer a regular file`);
+      throw new CamscopeError(
+        "RUN_MISMATCH",
+        `Dataset image "${path}" is no longer a regular file`,
+      );
     }
     const hash = createHash("sha256");
     const buffer = Buffer.allocUnsafe(BUFFER);

@@ -53,7 +53,9 @@ function alive(owner: LockOwner): boolean {
     if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
   const started = processStart(owner.pid);
-  return owner.processStart === undefined || started === undefined || started === owner.processStart;
+  return (
+    owner.processStart === undefined || started === undefined || started === owner.processStart
+  );
 }
 
 async function generations(dir: string): Promise<number[]> {
@@ -104,7 +106,9 @@ export class RunLock {
       host: hostname(),
       started: new Date().toISOString(),
       token: randomUUID(),
-      ...(processStart(process.pid) !== undefined ? { processStart: processStart(process.pid)! } : {}),
+      ...(processStart(process.pid) !== undefined
+        ? { processStart: processStart(process.pid)! }
+        : {}),
     };
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const existing = await generations(dir);
@@ -161,7 +165,9 @@ export class RunLock {
     this.released = true;
     const temporary = join(this.path, "..", `.${process.pid}.${this.owner.token}.release.tmp`);
     try {
-      await writeFile(temporary, JSON.stringify({ ...this.owner, released: true }), { flush: true });
+      await writeFile(temporary, JSON.stringify({ ...this.owner, released: true }), {
+        flush: true,
+      });
       await rename(temporary, this.path);
     } catch {
       // A lock that cannot be rewritten stays as it is; its owner's death makes it stale.

@@ -113,10 +113,16 @@ export class RunStore<C extends Record<string, unknown>> {
     options: { dataset?: StoreDataset } = {},
   ): Promise<OpenResult<C>> {
     if (typeof dir !== "string" || dir === "") {
-      throw new CamscopeError("INVALID_ARGUMENT", `The run folder must be a non-empty path, got ${describe(dir)}`);
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `The run folder must be a non-empty path, got ${describe(dir)}`,
+      );
     }
     if (config === null || typeof config !== "object" || Array.isArray(config)) {
-      throw new CamscopeError("INVALID_ARGUMENT", `The run configuration must be an object, got ${describe(config)}`);
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `The run configuration must be an object, got ${describe(config)}`,
+      );
     }
     try {
       await mkdir(dir, { recursive: true });
@@ -172,7 +178,12 @@ export class RunStore<C extends Record<string, unknown>> {
     }
     let hashed = 0;
     if (options.dataset) {
-      const checked = await checkContent(dir, manifest, options.dataset.entries, options.dataset.evaluate);
+      const checked = await checkContent(
+        dir,
+        manifest,
+        options.dataset.entries,
+        options.dataset.evaluate,
+      );
       hashed = checked.hashed;
       await writeManifest(dir, checked.manifest);
     }

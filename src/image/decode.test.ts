@@ -96,8 +96,14 @@ test("FIFOs, devices and files over the size limit are refused before any byte i
   // A FIFO with no writer would block a plain read forever; /dev/zero would fill memory.
   const fifo = join(dir, "pipe.png");
   execFileSync("mkfifo", [fifo]);
-  await assert.rejects(decodeImage(fifo), /pipe\.png": is a FIFO \(named pipe\), not a regular file$/);
-  await assert.rejects(decodeImage("/dev/zero"), /"\/dev\/zero": is a character device, not a regular file$/);
+  await assert.rejects(
+    decodeImage(fifo),
+    /pipe\.png": is a FIFO \(named pipe\), not a regular file$/,
+  );
+  await assert.rejects(
+    decodeImage("/dev/zero"),
+    /"\/dev\/zero": is a character device, not a regular file$/,
+  );
   const big = join(dir, "big.png");
   await writeFile(big, "");
   await truncate(big, IMAGE_FILE_LIMIT + 1);

@@ -73,7 +73,9 @@ export async function readRegularFile(
   limit: number,
 ): Promise<{ bytes: Buffer } | { reason: string }> {
   if (typeof path !== "string" || path === "") {
-    return { reason: `the path must be a non-empty string, got ${JSON.stringify(path) ?? String(path)}` };
+    return {
+      reason: `the path must be a non-empty string, got ${JSON.stringify(path) ?? String(path)}`,
+    };
   }
   let handle;
   try {
@@ -211,8 +213,12 @@ export async function prepareOutputFile(path: string, option = "--out"): Promise
   try {
     await (await open(path, constants.O_WRONLY | constants.O_NONBLOCK)).close();
   } catch (error) {
-    throw new CamscopeError("OUTPUT_WRITE", `${option}: ${(await outputError(error, path)).message}`, {
-      cause: error,
-    });
+    throw new CamscopeError(
+      "OUTPUT_WRITE",
+      `${option}: ${(await outputError(error, path)).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }

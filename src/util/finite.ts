@@ -54,6 +54,10 @@ export function checkFiniteRows(
   }
   if (images.size > 0) {
     const found = nan && inf ? "NaN and Inf" : nan ? "NaN" : "Inf";
-    throw new NonFiniteError(what, [...images].sort((a, b) => a - b), found);
+    throw new NonFiniteError(
+      what,
+      [...images].sort((a, b) => a - b),
+      found,
+    );
   }
 }

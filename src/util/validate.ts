@@ -28,7 +28,12 @@ export interface IntegerRange {
 /** An integer in [min, max] (max default: the largest safe integer). */
 export function checkInteger(value: unknown, name: string, range: IntegerRange): number {
   const max = range.max ?? Number.MAX_SAFE_INTEGER;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < range.min || value > max) {
+  if (
+    typeof value !== "number" ||
+    !Number.isSafeInteger(value) ||
+    value < range.min ||
+    value > max
+  ) {
     const bounds =
       max === Number.MAX_SAFE_INTEGER ? `, at least ${range.min}` : ` from ${range.min} to ${max}`;
     throw invalid(`${name} must be an integer${bounds}, got ${describe(value)}`);
@@ -57,7 +62,11 @@ export function checkNumber(value: unknown, name: string, range: NumberRange): n
 }
 
 /** One of the names given. */
-export function checkChoice<T extends string>(value: unknown, name: string, choices: readonly T[]): T {
+export function checkChoice<T extends string>(
+  value: unknown,
+  name: string,
+  choices: readonly T[],
+): T {
   if (typeof value !== "string" || !(choices as readonly string[]).includes(value)) {
     throw invalid(`${name} must be one of: ${choices.join(", ")}; got ${describe(value)}`);
   }
@@ -123,4 +132,12 @@ export function checkFiniteValues(data: ArrayLike<number>, name: string): void {
       throw invalid(`${name} holds ${data[i]} at index ${i}: every value must be finite`);
     }
   }
+}
+
+/** An array of names (method, metric or layer names). */
+export function checkNames(value: unknown, what: string): readonly string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+    throw invalid(`${what} must be an array of names, got ${describe(value)}`);
+  }
+  return value;
 }

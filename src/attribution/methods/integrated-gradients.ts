@@ -12,6 +12,7 @@ import {
   checkInteger,
   WORK_LIMITS,
 } from "../../util/validate.ts";
+import { checkFiniteRows } from "../../util/finite.ts";
 import { BASELINE_KINDS, baselineInputs, type Baseline } from "../baselines.ts";
 import { reduceChannels } from "../maps.ts";
 import type { AttributionMethod } from "../method.ts";
@@ -71,6 +72,13 @@ export function integratedGradients(options: IntegratedGradientsOptions = {}): A
         out.set(base.subarray(r * size, (r + 1) * size));
         return r;
       });
+      // f(x') must be defined: NaN or Inf there makes the completeness check meaningless.
+      checkFiniteRows(
+        baselineScores,
+        rows,
+        "the target scores of the Integrated Gradients baseline",
+        (r) => run.targets.image[r]!,
+      );
       const gap = new Float32Array(rows);
       const relativeGap = new Float32Array(rows);
       for (let r = 0; r < rows; r++) {

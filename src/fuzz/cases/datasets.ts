@@ -269,8 +269,10 @@ export function datasetCases(): FuzzCase[] {
   // Two entries with one image id: the second would share the first's record ids.
   skips(
     "duplicate-image-id",
+    // arrow.png takes star's id: it is left out as a duplicate, and arrow's annotation as one
+    // of an unlisted image, so 6 of the 7 records remain.
     (_data, json) => editCoco(json, (c) => (c.images[1]!.id = c.images[0]!.id)),
-    5,
+    6,
     "duplicate",
   );
 

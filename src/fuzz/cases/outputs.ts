@@ -144,7 +144,8 @@ export function outputCases(): FuzzCase[] {
       await symlink("/dev/full", join(out, "records.jsonl"));
       return out;
     },
-    () => ["records.jsonl", /space/i],
+    // Read before anything is appended: refused as not a regular file.
+    () => ["records.jsonl", /not a regular file|space/i],
   );
   add(
     "disk-full",
