@@ -227,14 +227,17 @@ export function runCases(): FuzzCase[] {
       after === 5,
     );
   }
-  add("kill-9-at-start", "interrupt", async (env, out) => {
-    const a = startProcess(runArgs(env, out), PROCESS_MS);
-    // Mid start-up: model loading, dataset hashing, taking the lock.
-    await new Promise((r) => setTimeout(r, 1500));
-    a.kill("SIGKILL");
-    await a.done;
-    return verdict(env, out, [], { resume: true });
-  });
+  // Mid start-up (the process takes about 2.5 s to load): model loading, dataset hashing,
+  // taking the lock, writing config.json and dataset.json.
+  for (const ms of [1500, 2500, 3000, 3500]) {
+    add(`kill-9-at-${ms}-ms`, "interrupt", async (env, out) => {
+      const a = startProcess(runArgs(env, out), PROCESS_MS);
+      await new Promise((r) => setTimeout(r, ms));
+      a.kill("SIGKILL");
+      await a.done;
+      return verdict(env, out, [], { resume: true });
+    });
+  }
   add("kill-9-twice", "interrupt", async (env, out) => {
     for (const at of [3, 10]) {
       const a = startProcess(runArgs(env, out), PROCESS_MS);
