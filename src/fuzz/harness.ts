@@ -9,7 +9,6 @@ import { BIN } from "./fixtures.ts";
 import type { CaseEnv, Expectation, FuzzCase, Group, Observation } from "./types.ts";
 
 export interface CaseOptions {
-  fast?: boolean;
   timeoutMs?: number;
 }
 

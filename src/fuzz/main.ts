@@ -1,5 +1,5 @@
 // `npm run fuzz`: runs the fuzz suite and prints the tally of outcomes per class of input.
-//   --fast            only the cases `npm test` runs
+//   --quick           only the cases `npm test` runs (QUICK in cases/index.ts)
 //   --group a,b       only these groups (model, image, option, dataset, output, numeric, library,
 //                     concurrency, interrupt)
 //   --match text      only cases whose id contains text
@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { allCases } from "./cases/index.ts";
+import { allCases, QUICK } from "./cases/index.ts";
 import { makeFixtures } from "./fixtures.ts";
 import { runPool } from "./pool.ts";
 import { tally } from "./tally.ts";
@@ -19,7 +19,7 @@ import { GROUPS, type Outcome } from "./types.ts";
 
 const { values } = parseArgs({
   options: {
-    fast: { type: "boolean", default: false },
+    quick: { type: "boolean", default: false },
     group: { type: "string" },
     match: { type: "string" },
     repeat: { type: "string", default: "1" },
@@ -40,7 +40,7 @@ if (!Number.isSafeInteger(repeat) || repeat < 1) {
 }
 const selected = allCases().filter(
   (c) =>
-    (!values.fast || c.fast) &&
+    (!values.quick || QUICK.has(c.id)) &&
     (!groups || groups.includes(c.group)) &&
     (!values.match || c.id.includes(values.match)),
 );

@@ -77,8 +77,6 @@ export interface FuzzCase {
   /** Unique and stable, e.g. "option/explain/--steps=0". */
   id: string;
   group: Group;
-  /** Part of the quick run `npm test` makes. */
-  fast?: boolean;
   /** Time limit in milliseconds (default DEFAULT_TIMEOUT_MS). */
   timeoutMs?: number;
   run(env: CaseEnv): Promise<Observation>;

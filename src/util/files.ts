@@ -21,6 +21,7 @@ export const TEXT_FILE_LIMIT = 512 * MiB;
 export const NPY_FILE_LIMIT = 256 * MiB;
 
 function formatBytes(bytes: number): string {
+  if (bytes < MiB) return `${bytes}-byte`;
   return bytes >= 1024 * MiB
     ? `${(bytes / (1024 * MiB)).toFixed(1)} GiB`
     : `${(bytes / MiB).toFixed(bytes < 10 * MiB ? 1 : 0)} MiB`;
@@ -55,12 +56,13 @@ export function fsReason(error: unknown): string {
 }
 
 function describeKind(info: Stats): string {
+  if (info.isFile()) return "a file";
   if (info.isDirectory()) return "a folder";
   if (info.isFIFO()) return "a FIFO (named pipe)";
   if (info.isCharacterDevice()) return "a character device";
   if (info.isBlockDevice()) return "a block device";
   if (info.isSocket()) return "a socket";
-  return "not a regular file";
+  return "a special file";
 }
 
 /**

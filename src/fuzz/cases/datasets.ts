@@ -80,7 +80,6 @@ async function repaint(path: string): Promise<void> {
 
 export function datasetCases(): FuzzCase[] {
   const cases: FuzzCase[] = [];
-  const fast = { fast: true };
   const fails = (
     id: string,
     prepare: (data: string, json: string) => Promise<void>,
@@ -88,7 +87,7 @@ export function datasetCases(): FuzzCase[] {
     extra: string[] = [],
   ) =>
     cases.push(
-      cliCase(`dataset/${id}`, "dataset", evaluateOn(prepare, extra), { error: mentions }, fast),
+      cliCase(`dataset/${id}`, "dataset", evaluateOn(prepare, extra), { error: mentions }),
     );
   const skips = (
     id: string,
@@ -97,23 +96,17 @@ export function datasetCases(): FuzzCase[] {
     mention: string,
   ) =>
     cases.push(
-      cliCase(
-        `dataset/${id}`,
-        "dataset",
-        evaluateOn(prepare),
-        {
-          ok: async (observed, env) => {
-            if (
-              observed.kind === "cli" &&
-              !observed.stderr.toLowerCase().includes(mention.toLowerCase())
-            ) {
-              return `stderr does not name ${mention}`;
-            }
-            return storesRecords(records).ok(observed, env);
-          },
+      cliCase(`dataset/${id}`, "dataset", evaluateOn(prepare), {
+        ok: async (observed, env) => {
+          if (
+            observed.kind === "cli" &&
+            !observed.stderr.toLowerCase().includes(mention.toLowerCase())
+          ) {
+            return `stderr does not name ${mention}`;
+          }
+          return storesRecords(records).ok(observed, env);
         },
-        fast,
-      ),
+      }),
     );
 
   cases.push(
@@ -122,7 +115,6 @@ export function datasetCases(): FuzzCase[] {
       "dataset",
       (env) => evaluateArgs(env, [], join(env.scratch, "nowhere")),
       { error: ["nowhere"] },
-      fast,
     ),
     cliCase(
       "dataset/path-empty-folder",
@@ -132,7 +124,6 @@ export function datasetCases(): FuzzCase[] {
         return evaluateArgs(env, [], join(env.scratch, "empty"));
       },
       { error: ["empty"] },
-      fast,
     ),
     cliCase(
       "dataset/path-dev-zero",
@@ -146,15 +137,10 @@ export function datasetCases(): FuzzCase[] {
       "dataset",
       (env) => evaluateArgs(env, [], env.fixtures.images.star!),
       { error: ["star.png"] },
-      fast,
     ),
-    cliCase(
-      "dataset/path-empty-string",
-      "dataset",
-      (env) => evaluateArgs(env, [], ""),
-      { error: ["--data"] },
-      fast,
-    ),
+    cliCase("dataset/path-empty-string", "dataset", (env) => evaluateArgs(env, [], ""), {
+      error: ["--data"],
+    }),
   );
   fails(
     "annotations-fifo",
@@ -286,7 +272,6 @@ export function datasetCases(): FuzzCase[] {
     cases.push({
       id: `dataset/changed/${id}`,
       group: "dataset",
-      fast: true,
       run: changedBetweenRuns(change),
       expect: { error: mentions },
     });
@@ -341,7 +326,6 @@ export function datasetCases(): FuzzCase[] {
     {
       id: "dataset/unchanged/touched",
       group: "dataset",
-      fast: true,
       run: changedBetweenRuns(async (data) => {
         const now = new Date();
         await utimes(join(data, "star.png"), now, now);
@@ -351,7 +335,6 @@ export function datasetCases(): FuzzCase[] {
     {
       id: "dataset/unchanged/rewritten-same-bytes",
       group: "dataset",
-      fast: true,
       run: changedBetweenRuns(async (data) => {
         const path = join(data, "ring.png");
         await writeFile(path, await readFile(path));
@@ -365,7 +348,6 @@ export function datasetCases(): FuzzCase[] {
     {
       id: "dataset/limit-shrinks",
       group: "dataset",
-      fast: true,
       run: async (env) => {
         const args = await evaluateArgs(env, []);
         const first = await runInProcess(args);
@@ -383,7 +365,6 @@ export function datasetCases(): FuzzCase[] {
     {
       id: "dataset/limit-grows",
       group: "dataset",
-      fast: true,
       run: async (env) => {
         const args = await evaluateArgs(env, []);
         const first = await runInProcess([...args, "--limit", "2"]);
@@ -402,7 +383,6 @@ export function datasetCases(): FuzzCase[] {
     {
       id: "dataset/different-configuration",
       group: "dataset",
-      fast: true,
       run: async (env) => {
         const args = await evaluateArgs(env, []);
         const first = await runInProcess(args);
@@ -430,7 +410,6 @@ export function datasetCases(): FuzzCase[] {
         "dataset",
         async (env) => ["compare", ...(await prepare(env, await run(env)))],
         expect,
-        fast,
       ),
     );
   compare("missing", async (env, r) => [r, join(env.scratch, "nowhere")], { error: ["nowhere"] });

@@ -81,7 +81,7 @@ function named(path: string): string {
 export function fileCases(): FuzzCase[] {
   const cases: FuzzCase[] = [];
   for (const name of BAD_MODELS) {
-    const options = SLOW_TO_FAIL.has(name) ? { timeoutMs: 10_000 } : { fast: true };
+    const options = SLOW_TO_FAIL.has(name) ? { timeoutMs: 10_000 } : {};
     const model = (env: CaseEnv) => env.fixtures.models[name]!;
     const error = (env: CaseEnv) => ({ error: [named(model(env))] });
     const commands: [string, (env: CaseEnv) => string[]][] = [
@@ -126,7 +126,6 @@ export function fileCases(): FuzzCase[] {
         env.fixtures.models["flat-classifier"]!,
       ],
       succeeds,
-      { fast: true },
     ),
     cliCase(
       "model/flat-classifier/explain",
@@ -140,13 +139,11 @@ export function fileCases(): FuzzCase[] {
         outDir(env),
       ],
       { error: ["flat-classifier", /layer|spatial/i] },
-      { fast: true },
     ),
   );
 
   for (const name of BAD_IMAGES) {
-    const options =
-      SLOW_TO_FAIL.has(name) || name === "dev-zero" ? { timeoutMs: 10_000 } : { fast: true };
+    const options = SLOW_TO_FAIL.has(name) || name === "dev-zero" ? { timeoutMs: 10_000 } : {};
     const image = (env: CaseEnv) => env.fixtures.images[name]!;
     // The file as the error must name it (fixture names are not always file names).
     const error = (env: CaseEnv) => ({ error: [named(image(env))] });
@@ -182,7 +179,6 @@ export function fileCases(): FuzzCase[] {
         "image",
         (env) => explainArgs(env, ["--method", "gradcam,saliency"], [env.fixtures.images[name]!]),
         explained(1),
-        { fast: true },
       ),
     );
   }
@@ -197,7 +193,6 @@ export function fileCases(): FuzzCase[] {
           ODD_IMAGES.map((n) => env.fixtures.images[n]!),
         ),
       succeeds,
-      { fast: true },
     ),
     cliCase(
       "image/missing/evaluate-all",
@@ -211,7 +206,6 @@ export function fileCases(): FuzzCase[] {
         return args;
       },
       { error: ["annotations.json"] },
-      { fast: true },
     ),
   );
   return cases;

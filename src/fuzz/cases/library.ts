@@ -44,10 +44,7 @@ export function libraryCases(): FuzzCase[] {
     call: (env: CaseEnv) => unknown,
     mentions: Mention[],
     timeoutMs = 15_000,
-  ) =>
-    cases.push(
-      libCase(`library/${id}`, "library", call, { error: mentions }, { fast: true, timeoutMs }),
-    );
+  ) => cases.push(libCase(`library/${id}`, "library", call, { error: mentions }, { timeoutMs }));
   const explainWith =
     (options: Partial<ExplainOptions>, image?: (t: FloatTensor) => FloatTensor) =>
     async (env: CaseEnv) => {

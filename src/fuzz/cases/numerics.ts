@@ -30,7 +30,6 @@ async function darkDataset(env: CaseEnv): Promise<string> {
 
 export function numericCases(): FuzzCase[] {
   const cases: FuzzCase[] = [];
-  const fast = { fast: true };
   const m = (env: CaseEnv, name: string) => env.fixtures.models[name]!;
   for (const model of ["nan-logits", "inf-logits"]) {
     cases.push(
@@ -39,35 +38,30 @@ export function numericCases(): FuzzCase[] {
         "numeric",
         (env) => ["predict", env.fixtures.images.star!, "--model", m(env, model)],
         { error: ["star.png", NAN] },
-        fast,
       ),
       cliCase(
         `numeric/${model}/explain-gradcam`,
         "numeric",
         (env) => withModel(explainArgs(env, []), m(env, model)),
         { error: ["star.png", NAN] },
-        fast,
       ),
       cliCase(
         `numeric/${model}/explain-saliency`,
         "numeric",
         (env) => withModel(explainArgs(env, ["--method", "saliency"]), m(env, model)),
         { error: ["star.png", NAN] },
-        fast,
       ),
       cliCase(
         `numeric/${model}/explain-scorecam`,
         "numeric",
         (env) => withModel(explainArgs(env, ["--method", "scorecam"]), m(env, model)),
         { error: ["star.png", NAN] },
-        fast,
       ),
       cliCase(
         `numeric/${model}/evaluate`,
         "numeric",
         async (env) => withModel(await evaluateArgs(env, []), m(env, model)),
         { error: [NAN] },
-        fast,
       ),
     );
   }
@@ -78,7 +72,6 @@ export function numericCases(): FuzzCase[] {
       "numeric",
       (env) => withModel(activationArgs(env, []), m(env, "nan-logits")),
       { ok: () => undefined },
-      fast,
     ),
   );
   // NaN for the dark image only: it is reported, the others are explained / predicted / stored.
@@ -94,7 +87,6 @@ export function numericCases(): FuzzCase[] {
         m(env, "nan-when-dark"),
       ],
       { error: ["black.png", NAN] },
-      fast,
     ),
     cliCase(
       "numeric/nan-when-dark/explain",
@@ -105,7 +97,6 @@ export function numericCases(): FuzzCase[] {
           m(env, "nan-when-dark"),
         ),
       { error: ["black.png", NAN] },
-      fast,
     ),
     cliCase(
       "numeric/nan-when-dark/explain-good-image",
@@ -116,7 +107,6 @@ export function numericCases(): FuzzCase[] {
           m(env, "nan-when-dark"),
         ),
       explained(1),
-      fast,
     ),
     cliCase(
       "numeric/nan-when-dark/evaluate",
@@ -160,7 +150,6 @@ export function numericCases(): FuzzCase[] {
           return undefined;
         },
       },
-      fast,
     ),
   );
   // Inputs that overflow the model: a huge occlusion value, huge SmoothGrad noise.
@@ -170,7 +159,6 @@ export function numericCases(): FuzzCase[] {
       "numeric",
       (env) => explainArgs(env, ["--method", "occlusion", "--occlusion-value", "3e38"]),
       { error: ["star.png", NAN] },
-      fast,
     ),
     cliCase(
       "numeric/ig-baseline-3e38",
@@ -181,7 +169,6 @@ export function numericCases(): FuzzCase[] {
         return explainArgs(env, ["--method", "ig", "--baseline", path]);
       },
       { error: ["star.png", NAN] },
-      fast,
     ),
   );
   // Constant images: degenerate but valid, every method must give finite maps.
@@ -192,7 +179,6 @@ export function numericCases(): FuzzCase[] {
         "numeric",
         (env) => explainArgs(env, ["--method", "all"], [env.fixtures.images[image]!]),
         explained(1),
-        fast,
       ),
       cliCase(
         `numeric/${image}/all-pixel`,
@@ -204,7 +190,6 @@ export function numericCases(): FuzzCase[] {
             [env.fixtures.images[image]!],
           ),
         explained(1),
-        fast,
       ),
     );
   }
@@ -219,7 +204,6 @@ export function numericCases(): FuzzCase[] {
           [env.fixtures.images["black.png"]!],
         ),
       explained(1),
-      fast,
     ),
     cliCase(
       "numeric/aug-smooth-white",
@@ -231,7 +215,6 @@ export function numericCases(): FuzzCase[] {
           [env.fixtures.images["white.png"]!],
         ),
       explained(1),
-      fast,
     ),
     cliCase(
       "numeric/evaluate-black-image",
@@ -254,7 +237,6 @@ export function numericCases(): FuzzCase[] {
             : `${records.length} records, bad: ${bad?.image}`;
         },
       },
-      fast,
     ),
   );
   return cases;

@@ -31,13 +31,9 @@ export function optionCases(): FuzzCase[] {
     mentions: Mention[] = [flag, RANGE],
   ) =>
     cases.push(
-      cliCase(
-        `option/${command}/${flag}=${label(value)}`,
-        "option",
-        args([flag, value]),
-        { error: mentions },
-        { fast: true },
-      ),
+      cliCase(`option/${command}/${flag}=${label(value)}`, "option", args([flag, value]), {
+        error: mentions,
+      }),
     );
   const explain = (extra: string[]) => (env: Parameters<typeof explainArgs>[0]) =>
     explainArgs(env, extra);
@@ -113,7 +109,6 @@ export function optionCases(): FuzzCase[] {
       "option",
       (env) => explainArgs(env, ["--target", "star", "--top-k", "2"]),
       { error: ["--target", "--top-k"] },
-      { fast: true },
     ),
   );
   for (const value of ["bogus", "epsilon:abc", "alphabeta:1,1"])
@@ -130,14 +125,13 @@ export function optionCases(): FuzzCase[] {
       "option",
       (env) => explainArgs(env, ["--method", "ig", "--baseline", join(env.scratch, "missing.npy")]),
       { error: ["--baseline", "missing.npy"] },
-      { fast: true },
     ),
     cliCase(
       "option/explain/--baseline=fifo",
       "option",
       (env) => explainArgs(env, ["--method", "ig", "--baseline", env.fixtures.special.fifo]),
       { error: ["--baseline", "fifo.npy"] },
-      { fast: true, timeoutMs: 10_000 },
+      { timeoutMs: 10_000 },
     ),
     cliCase(
       "option/explain/--baseline=sparse-300m",
@@ -155,7 +149,6 @@ export function optionCases(): FuzzCase[] {
         return explainArgs(env, ["--method", "ig", "--baseline", path]);
       },
       { error: ["--baseline", "3"] },
-      { fast: true },
     ),
     cliCase(
       "option/explain/--baseline=nan",
@@ -166,7 +159,6 @@ export function optionCases(): FuzzCase[] {
         return explainArgs(env, ["--method", "ig", "--baseline", path]);
       },
       { error: ["--baseline", /nan|finite/i] },
-      { fast: true },
     ),
   );
   // Occlusion windows that leave pixels covered by no window.
@@ -182,7 +174,6 @@ export function optionCases(): FuzzCase[] {
         (env) =>
           explainArgs(env, ["--method", "occlusion", "--window", window!, "--stride", stride!]),
         { error: ["--stride", "--window"] },
-        { fast: true },
       ),
     );
   }
@@ -194,7 +185,6 @@ export function optionCases(): FuzzCase[] {
         "option",
         (env) => explainArgs(env, extra),
         explained(images),
-        { fast: true },
       ),
     );
   works("window=stride=8", ["--method", "occlusion", "--window", "8", "--stride", "8"]);
@@ -225,14 +215,12 @@ export function optionCases(): FuzzCase[] {
       "option",
       (env) => ["predict", env.fixtures.images.star!, "--model", ""],
       { error: ["model"] },
-      { fast: true },
     ),
     cliCase(
       "option/predict/--model=nope",
       "option",
       (env) => ["predict", env.fixtures.images.star!, "--model", "nope"],
       { error: ["nope"] },
-      { fast: true },
     ),
     cliCase(
       "option/predict/ok/top=1000",
@@ -251,7 +239,6 @@ export function optionCases(): FuzzCase[] {
             : "non-finite probability";
         },
       },
-      { fast: true },
     ),
   );
 
@@ -265,7 +252,6 @@ export function optionCases(): FuzzCase[] {
       "option",
       (env) => activationArgs(env, ["--colormap", "viridis"]),
       succeeds,
-      { fast: true },
     ),
   );
 

@@ -43,7 +43,6 @@ export function outputCases(): FuzzCase[] {
     cases.push({
       id: `output/${command}/${name}`,
       group: "output",
-      fast: command !== "compare",
       run: async (env) => {
         const o = await out(env);
         return runInProcess(await argsWithOut(env, command, o));

@@ -139,12 +139,10 @@ export function runCases(): FuzzCase[] {
     id: string,
     group: "concurrency" | "interrupt",
     run: (env: CaseEnv, out: string) => Promise<Observation>,
-    fast = false,
   ) =>
     cases.push({
       id: `${group}/${id}`,
       group,
-      fast,
       timeoutMs: 180_000,
       run: async (env) => {
         await referenceRecords(env);
@@ -153,16 +151,11 @@ export function runCases(): FuzzCase[] {
       expect: { ok: () => undefined },
     });
 
-  add(
-    "two-at-once",
-    "concurrency",
-    async (env, out) => {
-      const a = startProcess(runArgs(env, out), PROCESS_MS);
-      const b = startProcess(runArgs(env, out), PROCESS_MS);
-      return verdict(env, out, await Promise.all([a.done, b.done]));
-    },
-    true,
-  );
+  add("two-at-once", "concurrency", async (env, out) => {
+    const a = startProcess(runArgs(env, out), PROCESS_MS);
+    const b = startProcess(runArgs(env, out), PROCESS_MS);
+    return verdict(env, out, await Promise.all([a.done, b.done]));
+  });
   add("second-while-first-writes", "concurrency", async (env, out) => {
     const a = startProcess(runArgs(env, out), PROCESS_MS);
     await untilRecords(out, 1);
@@ -190,18 +183,13 @@ export function runCases(): FuzzCase[] {
     const c = await classify(observed, { error: ["some-other-host", IN_USE] }, env);
     return { kind: "verdict", outcome: c.outcome, ...(c.detail ? { detail: c.detail } : {}) };
   });
-  add(
-    "live-lock-in-process",
-    "concurrency",
-    async (env, out) => {
-      // A lock held by this very process (alive): the CLI run in-process must be refused.
-      await writeLock(out, { pid: process.pid, host: hostname() });
-      const run = await runInProcess(runArgs(env, out));
-      const c = await classify(run, { error: [IN_USE, String(process.pid)] }, env);
-      return { kind: "verdict", outcome: c.outcome, ...(c.detail ? { detail: c.detail } : {}) };
-    },
-    true,
-  );
+  add("live-lock-in-process", "concurrency", async (env, out) => {
+    // A lock held by this very process (alive): the CLI run in-process must be refused.
+    await writeLock(out, { pid: process.pid, host: hostname() });
+    const run = await runInProcess(runArgs(env, out));
+    const c = await classify(run, { error: [IN_USE, String(process.pid)] }, env);
+    return { kind: "verdict", outcome: c.outcome, ...(c.detail ? { detail: c.detail } : {}) };
+  });
   add("compare-while-writing", "concurrency", async (env, out) => {
     const a = startProcess(runArgs(env, out), PROCESS_MS);
     await untilRecords(out, 2);
@@ -214,18 +202,13 @@ export function runCases(): FuzzCase[] {
   });
 
   for (const after of [1, 5, 11, 20]) {
-    add(
-      `kill-9-after-${after}-records`,
-      "interrupt",
-      async (env, out) => {
-        const a = startProcess(runArgs(env, out), PROCESS_MS);
-        await untilRecords(out, after);
-        a.kill("SIGKILL");
-        await a.done;
-        return verdict(env, out, [], { resume: true });
-      },
-      after === 5,
-    );
+    add(`kill-9-after-${after}-records`, "interrupt", async (env, out) => {
+      const a = startProcess(runArgs(env, out), PROCESS_MS);
+      await untilRecords(out, after);
+      a.kill("SIGKILL");
+      await a.done;
+      return verdict(env, out, [], { resume: true });
+    });
   }
   // Mid start-up (the process takes about 2.5 s to load): model loading, dataset hashing,
   // taking the lock, writing config.json and dataset.json.
@@ -263,19 +246,14 @@ export function runCases(): FuzzCase[] {
     const c = startProcess(runArgs(env, out), PROCESS_MS);
     return verdict(env, out, await Promise.all([b.done, c.done]));
   });
-  add(
-    "torn-last-line",
-    "interrupt",
-    async (env, out) => {
-      const a = startProcess(runArgs(env, out), PROCESS_MS);
-      await untilRecords(out, 3);
-      a.kill("SIGKILL");
-      await a.done;
-      await appendFile(join(out, "records.jsonl"), '{"image":"9:3","method":"eig');
-      return verdict(env, out, [], { resume: true });
-    },
-    true,
-  );
+  add("torn-last-line", "interrupt", async (env, out) => {
+    const a = startProcess(runArgs(env, out), PROCESS_MS);
+    await untilRecords(out, 3);
+    a.kill("SIGKILL");
+    await a.done;
+    await appendFile(join(out, "records.jsonl"), '{"image":"9:3","method":"eig');
+    return verdict(env, out, [], { resume: true });
+  });
   add("kill-9-explain-then-rerun", "interrupt", async (env) => {
     const args = explainArgs(
       env,
