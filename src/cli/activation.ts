@@ -63,11 +63,7 @@ export async function writeActivationOverlay(
     const transform = transforms[0]!;
     const mean = channelMean(results[layer.name]!);
     checkFiniteRows(mean.data, 1, `the activations of layer "${layer.name}" on "${image}"`);
-    const atInput = resizeMap(
-      mean,
-      transform.inputWidth,
-      transform.inputHeight,
-    );
+    const atInput = resizeMap(mean, transform.inputWidth, transform.inputHeight);
     // Pixels the center crop cut away were never seen: NaN leaves them uncoloured.
     const map = mapToOriginal(atInput, transform, { outside: NaN });
     await writePng(

@@ -68,30 +68,27 @@ export async function splitMethods(
   const pixelList = expand(pixelNames, ALL_ATTRIBUTION, () => [...ATTRIBUTION_METHOD_NAMES]);
   if (inputDims) checkAgainstInput(pixelList, options, inputDims);
   const pixel = pixelNames.length
-    ? resolveAttributionMethods(
-        pixelList,
-        {
-          integratedGradients: {
-            steps: options.steps,
-            baseline: await readBaseline(
-              options.baseline,
-              pixelList.includes("ig") ? inputDims : undefined,
-            ),
-          },
-          smoothGrad: { samples: options.samples, noise: options.noise },
-          occlusion: {
-            window: options.window,
-            stride: options.stride,
-            value: options.occlusionValue,
-          },
-          rise: {
-            masks: options.masks,
-            cells: options.cells,
-            probability: options.keepProbability,
-          },
-          lrp: { composite: checkedComposite(options.composite), start: options.lrpStart },
+    ? resolveAttributionMethods(pixelList, {
+        integratedGradients: {
+          steps: options.steps,
+          baseline: await readBaseline(
+            options.baseline,
+            pixelList.includes("ig") ? inputDims : undefined,
+          ),
         },
-      )
+        smoothGrad: { samples: options.samples, noise: options.noise },
+        occlusion: {
+          window: options.window,
+          stride: options.stride,
+          value: options.occlusionValue,
+        },
+        rise: {
+          masks: options.masks,
+          cells: options.cells,
+          probability: options.keepProbability,
+        },
+        lrp: { composite: checkedComposite(options.composite), start: options.lrpStart },
+      })
     : [];
   return { cam, pixel };
 }

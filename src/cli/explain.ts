@@ -358,7 +358,10 @@ export async function explainImages(
           const bad = new Set(error.images);
           for (const i of bad) {
             const path = images[i]!.path;
-            fail({ image: path, error: `Cannot explain "${path}": ${error.what} hold ${error.found}` });
+            fail({
+              image: path,
+              error: `Cannot explain "${path}": ${error.what} hold ${error.found}`,
+            });
           }
           chunk = preprocessChunk(
             images.filter((_, i) => !bad.has(i)),

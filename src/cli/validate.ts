@@ -15,10 +15,13 @@ function parseNumber(value: string): number {
 /** An integer option from `min` to `max`. */
 export function intOption(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   const range =
-    max === Number.MAX_SAFE_INTEGER ? `an integer, at least ${min}` : `an integer from ${min} to ${max}`;
+    max === Number.MAX_SAFE_INTEGER
+      ? `an integer, at least ${min}`
+      : `an integer from ${min} to ${max}`;
   return (value) => {
     const n = parseNumber(value);
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be ${range}`);
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`must be ${range}`);
     return n;
   };
 }
@@ -35,7 +38,8 @@ export function numberOption(
   return (value) => {
     const n = parseNumber(value);
     const above = options.minExclusive ? n > min : n >= min;
-    if (!Number.isFinite(n) || !above || n > max) throw new InvalidArgumentError(`must be ${range}`);
+    if (!Number.isFinite(n) || !above || n > max)
+      throw new InvalidArgumentError(`must be ${range}`);
     return n;
   };
 }

@@ -32,7 +32,10 @@ test("runBatched refuses a chunk size of 0; ONNX Runtime errors name the model",
   try {
     const session = await engine.session(tinyClassifier({ classes: 3 }));
     const input = new Tensor("float32", new Float32Array(2 * 3 * 16 * 16), [2, 3, 16, 16]);
-    await assert.rejects(session.runBatched({ input }, undefined, 0), /chunkSize must be an integer/);
+    await assert.rejects(
+      session.runBatched({ input }, undefined, 0),
+      /chunkSize must be an integer/,
+    );
     const wrong = new Tensor("float32", new Float32Array(3 * 8 * 8), [1, 3, 8, 8]);
     await assert.rejects(
       session.run({ input: wrong }),

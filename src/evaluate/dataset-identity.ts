@@ -12,7 +12,7 @@
 // dataset costs one stat per file.
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { open, readFile, rename, writeFile } from "node:fs/promises";
+import { open, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CamscopeError } from "../errors.ts";
 import { outputError } from "../util/files.ts";
@@ -116,14 +116,8 @@ export async function hashFile(path: string): Promise<FileContent> {
 }
 
 async function statKey(path: string): Promise<string | undefined> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
-  if (!handle) return undefined;
-  try {
-    const i = await handle.stat();
-    return `${i.size}/${i.mtimeMs}/${i.ctimeMs}/${i.ino}`;
-  } finally {
-    await handle.close();
-  }
+  const i = await stat(path).catch(() => undefined);
+  return i && `${i.size}/${i.mtimeMs}/${i.ctimeMs}/${i.ino}`;
 }
 
 const keyOf = (c: FileContent) => `${c.size}/${c.mtimeMs}/${c.ctimeMs}/${c.ino}`;
