@@ -50,10 +50,10 @@ export async function writeActivationOverlay(
   image: string,
   options: ActivationOptions,
 ): Promise<LayerInfo> {
-  await prepareOutputFile(options.out);
   const { engine, ctx } = await openFromOptions(options);
   try {
     const layer = await ctx.layer(options.layer);
+    await prepareOutputFile(options.out);
     const rgb = await decodeImage(image);
     const { tensor, dims, transforms } = preprocess([rgb], ctx.card.preprocessing);
     const session = await engine.session(withOutputs(ctx.model, [layer.name]));

@@ -97,8 +97,6 @@ export function registerEvaluate(program: Command, io: Io): void {
 
 /** Runs (or resumes) the evaluation and writes its tables and report; returns the tables. */
 export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<RunTables> {
-  // A run folder that cannot be written fails now, before the model and dataset are read.
-  await prepareOutputDir(options.out);
   const { engine, ctx } = await openFromOptions(options);
   let store: RunStore<EvaluateConfig> | undefined;
   try {
@@ -106,6 +104,8 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
     const metrics = resolveMetrics(commaList(options.metrics, "--metrics"));
     const layers = commaList(options.layer, "--layer");
     await Promise.all(layers.map((name) => ctx.layer(name)));
+    // A run folder that cannot be written fails now, before the dataset is read and hashed.
+    await prepareOutputDir(options.out);
     if (options.data === "") {
       throw new CamscopeError("INVALID_ARGUMENT", "--data is empty: give a dataset folder or file");
     }

@@ -227,8 +227,6 @@ export async function explainImages(
   options: ExplainCliOptions,
   io: Io,
 ): Promise<MapsIndex> {
-  // A folder that cannot be written fails now, not after every image was explained.
-  await prepareOutputDir(options.out);
   const { engine, ctx } = await openFromOptions(options);
   try {
     const { cam: methods, pixel } = await splitMethods(
@@ -244,6 +242,9 @@ export async function explainImages(
     if (options.topK !== undefined && classes !== "top1") {
       throw new CamscopeError("INVALID_ARGUMENT", "Give either --target or --top-k, not both");
     }
+    // A folder that cannot be written fails now, not after every image was explained (and
+    // after the options, so that a mistake in them leaves no folder behind).
+    await prepareOutputDir(options.out);
     const explainer = new CamExplainer(ctx);
     const attributor = new AttributionExplainer(ctx);
     // CAM methods and pixel attributions resolve the same targets from the same logits.
