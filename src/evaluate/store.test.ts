@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CamscopeError } from "../errors.ts";
+import { annotationsHash, manifestEntries } from "./dataset-identity.ts";
 import type { EvalRecord } from "./records.ts";
 import { canonicalJson, configHash, readRun, RECORDS_FILE, RunStore } from "./store.ts";
 
@@ -108,6 +109,47 @@ describe("RunStore", () => {
       `${JSON.stringify(record("a", "gradcam", 1))}\n{oops\n`,
     );
     await assert.rejects(RunStore.open(out, config), /is corrupt at line 2/);
+  });
+
+  test("one writer at a time: a second open is refused until the first closes", async () => {
+    const out = join(dir, "locked");
+    const { store } = await RunStore.open(out, config);
+    await assert.rejects(
+      RunStore.open(out, config),
+      (e: unknown) => e instanceof CamscopeError && e.code === "RUN_IN_USE",
+    );
+    await store.close();
+    await (await RunStore.open(out, config)).store.close();
+  });
+
+  test("changed annotations or image bytes under the same names are refused, naming them", async () => {
+    const out = join(dir, "data");
+    const image = join(dir, "image.png");
+    await writeFile(image, "pixels");
+    const open = (x1: number) => {
+      const entries = manifestEntries([
+        { id: "1:3", file: image, boxes: [{ x0: 0, y0: 0, x1, y1: 2 }] },
+      ]);
+      const dataConfig = { ...config, dataset: annotationsHash(entries) };
+      return RunStore.open(out, dataConfig, { dataset: { entries, evaluate: new Set(["1:3"]) } });
+    };
+    const first = await open(2);
+    assert.equal(first.hashed, 1);
+    await first.store.close();
+    await assert.rejects(
+      open(3),
+      (e: unknown) =>
+        e instanceof CamscopeError &&
+        e.code === "RUN_MISMATCH" &&
+        e.message.includes(`the annotations of record "1:3" (image "${image}") changed`),
+    );
+    await writeFile(image, "new pixels");
+    await assert.rejects(
+      open(2),
+      (e: unknown) =>
+        e instanceof CamscopeError &&
+        e.message.includes(`image "${image}" (record "1:3") changed since the run began`),
+    );
   });
 
   test("reading a folder that is not a run names it", async () => {
