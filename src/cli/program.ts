@@ -26,6 +26,8 @@ export function buildProgram(io: Io): Command {
     .description("Explain what a CNN image classifier exported to ONNX looked at")
     .version(VERSION)
     .showHelpAfterError(USAGE_HINT)
+    // Taken out of the arguments by runCli; declared so that --help lists it.
+    .option(DEBUG_FLAG, "print the stack trace of an error")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
   registerPredict(program, io);
