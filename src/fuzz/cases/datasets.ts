@@ -1,7 +1,17 @@
 // Bad datasets (missing files, broken annotations, data changed under a run folder, --limit
 // shrinking a run) and bad run folders for compare.
 import { execFileSync } from "node:child_process";
-import { appendFile, mkdir, readFile, rm, utimes, stat, writeFile, cp } from "node:fs/promises";
+import {
+  appendFile,
+  cp,
+  mkdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import { readRecords, summaryCounts } from "../checks.ts";
@@ -74,7 +84,6 @@ async function repaint(path: string): Promise<void> {
   await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
     .png()
     .toFile(`${path}.new`);
-  const { rename } = await import("node:fs/promises");
   await rename(`${path}.new`, path);
 }
 

@@ -1,6 +1,7 @@
 // Bad models and bad images, through every command that reads them: broken files must give one
 // line naming the file; odd but valid images must be explained with finite maps.
-import { basename } from "node:path";
+import { rm } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { cliCase, succeeds } from "../harness.ts";
 import type { CaseEnv, FuzzCase } from "../types.ts";
 import {
@@ -199,8 +200,6 @@ export function fileCases(): FuzzCase[] {
       "dataset",
       async (env) => {
         const args = await evaluateArgs(env, []);
-        const { rm } = await import("node:fs/promises");
-        const { join } = await import("node:path");
         for (const n of ["star", "arrow", "ring", "heart", "cross", "heart-and-square"])
           await rm(join(env.scratch, "data", `${n}.png`));
         return args;

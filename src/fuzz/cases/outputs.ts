@@ -56,13 +56,13 @@ export function outputCases(): FuzzCase[] {
       "existing-file",
       command,
       async (env) => {
-        const path = join(env.scratch, command === "activation" ? "taken" : "taken.txt");
-        await mkdir(path).catch(() => undefined);
-        if (command !== "activation") {
-          await writeFile(join(env.scratch, "file"), "x");
-          return join(env.scratch, "file");
+        // activation writes a file, so the clash there is an existing folder.
+        if (command === "activation") {
+          await mkdir(join(env.scratch, "taken"));
+          return join(env.scratch, "taken");
         }
-        return path; // activation writes a file: an existing folder is the clash
+        await writeFile(join(env.scratch, "file"), "x");
+        return join(env.scratch, "file");
       },
       () => [command === "activation" ? "taken" : "file"],
     );
