@@ -322,8 +322,37 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
   await writeFile(special.sparse, "");
   await truncate(special.sparse, BIG_IMAGE);
   await writeFile(special.file, "a plain file\n");
-  await copySampleDataset(join(dir, "dataset"));
+  await writeRunDataset(join(dir, "dataset"), RUN_DATASET_COPIES);
   return { dir, tiny, labels, models, images, special };
+}
+
+/** Copies of the samples in the concurrent-writer and kill -9 runs' dataset (28 records). */
+export const RUN_DATASET_COPIES = 4;
+
+/**
+ * The samples `copies` times over (images star-0.png, star-1.png, ...; image ids offset by 1000
+ * per copy), so that an evaluation runs for seconds: long enough for a second writer to start
+ * while the first writes, and for kills to land mid-run.
+ */
+async function writeRunDataset(dir: string, copies: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const json = JSON.parse(await readFile(join(SAMPLES, "annotations.json"), "utf8")) as {
+    images: { id: number; file_name: string }[];
+    annotations: { id: number; image_id: number }[];
+  };
+  const images = [];
+  const annotations = [];
+  for (let k = 0; k < copies; k++) {
+    for (const image of json.images) {
+      const name = image.file_name.replace(/\.png$/, `-${k}.png`);
+      await copyFile(join(SAMPLES, image.file_name), join(dir, name));
+      images.push({ ...image, id: image.id + 1000 * k, file_name: name });
+    }
+    for (const a of json.annotations) {
+      annotations.push({ ...a, id: a.id + 1000 * k, image_id: a.image_id + 1000 * k });
+    }
+  }
+  await writeFile(join(dir, "annotations.json"), JSON.stringify({ ...json, images, annotations }));
 }
 
 /** Copies the bundled sample dataset (images and annotations.json) into `dir`. */
