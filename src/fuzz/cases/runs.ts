@@ -122,7 +122,7 @@ async function verdict(
     return {
       kind: "verdict",
       outcome: "silent-wrong",
-      detail: `${runs.length - refused} writers ran at once on one folder (${refused} refused)`,
+      detail: `writers started together, but only ${refused} of ${runs.length} was refused`,
     };
   }
   if (options.resume) {
@@ -176,8 +176,10 @@ export function runCases(): FuzzCase[] {
   add("second-while-first-writes", "concurrency", async (env, out) => {
     const a = startProcess(runArgs(env, out), PROCESS_MS);
     await untilRecords(out, 1);
+    // B usually finds A writing and is refused; on a loaded machine A may finish first and B
+    // resume an already complete run. Either way every record must be stored once.
     const b = startProcess(runArgs(env, out), PROCESS_MS);
-    return verdict(env, out, await Promise.all([a.done, b.done]), { refused: 1 });
+    return verdict(env, out, await Promise.all([a.done, b.done]));
   });
   add("three-on-a-stale-lock", "concurrency", async (env, out) => {
     await writeLock(out, { pid: await deadPid(), host: hostname() });
