@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { CamscopeError } from "../errors.ts";
+import { READ_ONLY_ERROR, setReadOnly } from "../testing/read-only.ts";
 import {
   prepareOutputDir,
   prepareOutputFile,
@@ -75,13 +76,9 @@ test("output folders: created and probed before any work; what is in the way is 
   );
   const locked = join(dir, "locked");
   await mkdir(locked);
-  // chattr +i: read-only even for root, as a read-only mount would be.
-  execFileSync("chattr", ["+i", locked]);
-  await assert.rejects(
-    prepareOutputDir(join(locked, "sub")),
-    outputError(/operation not permitted/),
-  );
-  execFileSync("chattr", ["-i", locked]);
+  setReadOnly(locked, true);
+  await assert.rejects(prepareOutputDir(join(locked, "sub")), outputError(READ_ONLY_ERROR));
+  setReadOnly(locked, false);
 });
 
 test("output files: a folder in the way is named; a full disk at write time is an error naming the file", async () => {

@@ -1,9 +1,9 @@
 // Output paths that cannot be written: an existing file where a folder goes, a folder under a
-// file, a read-only (immutable) folder, an empty string, a full disk (/dev/full stands in for
+// file, a read-only folder, an empty string, a full disk (/dev/full stands in for
 // one: every write to it fails with ENOSPC), a folder where a file goes.
-import { execFileSync } from "node:child_process";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setReadOnly } from "../../testing/read-only.ts";
 import { runInProcess } from "../harness.ts";
 import type { CaseEnv, FuzzCase, Mention } from "../types.ts";
 import { activationArgs, evaluateArgs, explainArgs } from "./common.ts";
@@ -24,10 +24,6 @@ async function argsWithOut(env: CaseEnv, command: Command, out: string): Promise
   const run = join(env.scratch, "run");
   await runInProcess(await evaluateArgs(env, ["--limit", "2"]));
   return ["compare", run, run, "--out", out];
-}
-
-function immutable(path: string, on: boolean): void {
-  execFileSync("chattr", [on ? "+i" : "-i", path]);
 }
 
 export function outputCases(): FuzzCase[] {
@@ -81,11 +77,11 @@ export function outputCases(): FuzzCase[] {
       async (env) => {
         const parent = join(env.scratch, "locked");
         await mkdir(parent);
-        immutable(parent, true);
+        setReadOnly(parent, true);
         return join(parent, command === "activation" ? "a.png" : "sub");
       },
       () => ["locked"],
-      async (env) => immutable(join(env.scratch, "locked"), false),
+      async (env) => setReadOnly(join(env.scratch, "locked"), false),
     );
     add(
       "empty-string",
