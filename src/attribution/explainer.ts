@@ -5,7 +5,7 @@
 // stays bounded however many steps, samples, windows or masks a method asks for, and a chunk
 // mixes the items of several rows.
 import type { FloatTensor } from "../compiler/backward-session.ts";
-import { CamExplainer } from "../cam/explainer.ts";
+import { CamExplainer, checkImages } from "../cam/explainer.ts";
 import { gradCam } from "../cam/methods/grad-cam.ts";
 import {
   gatherRows,
@@ -23,6 +23,8 @@ import { sizeOf } from "../onnx/tensor.ts";
 import { displayMap } from "./maps.ts";
 import type { AttributionMethod, AttributionRun, Completeness, FillInput } from "./method.ts";
 import { scoreBackward } from "../cam/score-backward.ts";
+import { checkFiniteRows } from "../util/finite.ts";
+import { checkArray, checkInteger, checkSeed, describe } from "../util/validate.ts";
 
 /** Options of {@link AttributionExplainer.explain}. */
 export interface AttributionOptions {
@@ -90,6 +92,8 @@ export class AttributionExplainer {
    */
   async explain(images: FloatTensor, options: AttributionOptions): Promise<AttributionExplanation> {
     const ctx = this.ctx;
+    checkAttributionOptions(options);
+    checkImages(ctx, images);
     if (images.dims.length !== 4 || (ctx.card.preprocessing.layout ?? "NCHW") !== "NCHW") {
       throw new CamscopeError(
         "INVALID_ARGUMENT",
@@ -97,12 +101,6 @@ export class AttributionExplainer {
       );
     }
     const batchSize = options.batchSize ?? 32;
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-      throw new CamscopeError(
-        "INVALID_ARGUMENT",
-        `batchSize must be a positive integer, got ${batchSize}`,
-      );
-    }
     const units = sizeOf((await ctx.shapes()).get(ctx.output)!.slice(1));
     const imageLogits = await this.cam.logits(images);
     const targets = resolveTargets(imageLogits, images.dims[0]!, options.target);
@@ -181,6 +179,12 @@ export class AttributionExplainer {
       const started = performance.now();
       const [forwardBefore, backwardBefore] = [forwardPasses, backwardPasses];
       const { attribution, completeness } = await method.attribute(run);
+      checkFiniteRows(
+        attribution,
+        rows,
+        `the ${method.name} attribution`,
+        (r) => targets.image[r]!,
+      );
       const dims = [rows, height, width];
       results.push({
         method,
@@ -195,6 +199,29 @@ export class AttributionExplainer {
     }
     return { targets, scores, logits, results };
   }
+}
+
+/** Attribution options checked (types and ranges); targets are checked when resolved. */
+function checkAttributionOptions(options: unknown): AttributionOptions {
+  if (options === null || typeof options !== "object") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `attribution options must be an object, got ${describe(options)}`,
+    );
+  }
+  const o = options as AttributionOptions;
+  checkArray(o.methods, "methods").forEach((m, i) => {
+    if (!m || typeof (m as Partial<AttributionMethod>).attribute !== "function") {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `methods[${i}] must be a pixel-attribution method object (from resolveAttributionMethods), got ${describe(m)}`,
+      );
+    }
+  });
+  if (o.batchSize !== undefined) checkInteger(o.batchSize, "batchSize", { min: 1 });
+  if (o.seed !== undefined) checkSeed(o.seed);
+  if (o.layers !== undefined) checkArray(o.layers, "layers");
+  return o;
 }
 
 /**

@@ -12,6 +12,15 @@ import { OnnxModel } from "../onnx/model.ts";
 import { withOutputs } from "../onnx/outputs.ts";
 import { sizeOf } from "../onnx/tensor.ts";
 import { propagatorFor } from "../lrp/relevance.ts";
+import { CamscopeError } from "../errors.ts";
+import { checkFiniteRows } from "../util/finite.ts";
+import {
+  checkArray,
+  checkFloatTensor,
+  checkInteger,
+  checkSeed,
+  describe,
+} from "../util/validate.ts";
 import { scoreChannelMasks } from "./channel-masks.ts";
 import { channelsFirst } from "./layer-view.ts";
 import { scoreBackward } from "./score-backward.ts";
@@ -89,6 +98,58 @@ export interface Explanation {
   };
 }
 
+const CAM_KINDS = new Set(["map", "pixel", "weights"]);
+
+/** Explain options checked (types and ranges); `target` is checked when targets are resolved. */
+export function checkExplainOptions(options: unknown): ExplainOptions {
+  if (options === null || typeof options !== "object") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `explain options must be an object, got ${describe(options)}`,
+    );
+  }
+  const o = options as ExplainOptions;
+  const methods = checkArray(o.methods, "methods");
+  methods.forEach((m, i) => {
+    const kind = (m as Partial<CamMethod> | null)?.kind;
+    if (!m || typeof m !== "object" || !CAM_KINDS.has(kind as string)) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `methods[${i}] must be a CAM method object (from resolveMethods), got ${describe(m)}`,
+      );
+    }
+  });
+  if (o.layers !== undefined) {
+    const layers = checkArray(o.layers, "layers");
+    if (layers.length === 0 || !layers.every((l) => typeof l === "string")) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `layers must be a non-empty array of layer names ("auto" for the default), got ${describe(o.layers)}`,
+      );
+    }
+  }
+  if (o.batchSize !== undefined) checkInteger(o.batchSize, "batchSize", { min: 1 });
+  if (o.seed !== undefined) checkSeed(o.seed);
+  return o;
+}
+
+/**
+ * The images checked against the model's input: a float32 tensor [N, ...input dims], finite
+ * (rows with NaN or Inf are named).
+ */
+export function checkImages(ctx: ModelContext, images: unknown): FloatTensor {
+  const t = checkFloatTensor(images, "images");
+  const want = ctx.input.dims.slice(1);
+  if (t.dims.length !== want.length + 1 || want.some((d, i) => t.dims[i + 1] !== d)) {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `images must be [N, ${want.join(", ")}] for input "${ctx.input.name}" of model "${ctx.model.source}", got [${t.dims.join(", ")}]`,
+    );
+  }
+  checkFiniteRows(t.data, t.dims[0]!, "the input images");
+  return t;
+}
+
 /**
  * Computes class activation maps: every CAM method of {@link camMethods} on a batch, sharing the
  * forward and backward passes the methods have in common.
@@ -107,14 +168,18 @@ export class CamExplainer {
     return sizeOf(shapes.get(this.ctx.output)!.slice(1));
   }
 
-  /** Logits of a batch (one chunked forward run). */
+  /** Logits of a batch (one chunked forward run); images whose logits hold NaN or Inf throw a
+   *  NonFiniteError naming them. */
   async logits(input: FloatTensor): Promise<Float32Array> {
+    checkImages(this.ctx, input);
     const session = await this.ctx.session();
     const out = await session.runBatched(
       { [this.ctx.input.name]: new Tensor("float32", input.data, input.dims) },
       [this.ctx.output],
     );
-    return out[this.ctx.output]!.data as Float32Array;
+    const logits = out[this.ctx.output]!.data as Float32Array;
+    checkFiniteRows(logits, input.dims[0]!, `the logits of model "${this.ctx.model.source}"`);
+    return logits;
   }
 
   /** Activations of `layers` (and logits) without gradients. */
@@ -168,6 +233,7 @@ export class CamExplainer {
    * gradients if a method needs them), and perturbation methods batch their inputs.
    */
   async explain(images: FloatTensor, options: ExplainOptions): Promise<Explanation> {
+    checkExplainOptions(options);
     const shapes = await this.ctx.shapes();
     const units = this.units(shapes);
     const layers = await Promise.all((options.layers ?? ["auto"]).map((l) => this.ctx.layer(l)));
@@ -213,8 +279,18 @@ export class CamExplainer {
         ];
       }),
     );
-    const [height, width] = this.ctx.input.dims.slice(2) as [number, number];
     const rows = targets.classes.length;
+    const imageOf = (r: number) => targets.image[r]!;
+    for (const [kind, values] of [
+      ["activations", activations],
+      ["gradients", gradients],
+      ["relevance", relevance],
+    ] as const) {
+      for (const [name, t] of values ?? []) {
+        checkFiniteRows(t.data, rows, `the ${kind} of layer "${name}"`, imageOf);
+      }
+    }
+    const [height, width] = this.ctx.input.dims.slice(2) as [number, number];
     const results: MethodMaps[] = [];
     for (const method of options.methods) {
       const started = performance.now();
@@ -255,6 +331,7 @@ export class CamExplainer {
           },
         };
         const map = await rawMap(method, run, options.eigenSmooth ?? false);
+        checkFiniteRows(map, rows, `the ${method.name} map at layer "${layer.name}"`, imageOf);
         const [, , h, w] = layerDims(run.activations);
         raw.push({ data: map, dims: [rows, h, w] });
         const post = Float32Array.from(map);

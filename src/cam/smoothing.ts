@@ -9,6 +9,7 @@ import type { TensorLayout } from "../image/preprocess.ts";
 import { sizeOf } from "../onnx/tensor.ts";
 import type { CamExplainer, ExplainOptions, Explanation, MethodMaps } from "./explainer.ts";
 import { normalizeInPlace } from "./maps.ts";
+import { NonFiniteError } from "../util/finite.ts";
 import { gatherRows, resolveTargets, targetScores } from "./targets.ts";
 
 export interface Augmentation {
@@ -97,10 +98,18 @@ export async function explainSmoothed(
   const layout = explainer.ctx.card.preprocessing.layout ?? "NCHW";
   const augmented = augmentRows(gatherRows(images, targets.image), layout);
   const classes = targets.classes.flatMap((c) => new Array<number>(variants).fill(c));
-  const explanation = await explainer.explain(augmented, {
-    ...options,
-    target: { classes, score: targets.score },
-  });
+  const explanation = await explainer
+    .explain(augmented, { ...options, target: { classes, score: targets.score } })
+    .catch((error: unknown) => {
+      // Rows of the augmented batch are variants of targets: name the images they came from.
+      if (!(error instanceof NonFiniteError)) throw error;
+      const sources = error.images.map((i) => targets.image[Math.floor(i / variants)]!);
+      throw new NonFiniteError(
+        `${error.what} (test-time augmentation)`,
+        [...new Set(sources)].sort((a, b) => a - b),
+        error.found,
+      );
+    });
   const results = explanation.results.map((result): MethodMaps => {
     const map = mergeVariants(result.map);
     normalizeInPlace(map.data, map.dims[0]!);

@@ -13,6 +13,8 @@ import { mapToOriginal, resizeMap } from "../image/resize.ts";
 import type { FloatMap } from "../image/types.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import { withOutputs } from "../onnx/outputs.ts";
+import { checkFiniteRows } from "../util/finite.ts";
+import { prepareOutputFile } from "../util/files.ts";
 import type { Io } from "./io.ts";
 import { addModelOptions, openFromOptions, unitInterval, type ModelOptions } from "./options.ts";
 
@@ -52,6 +54,7 @@ export async function writeActivationOverlay(
   const { engine, ctx } = await openFromOptions(options);
   try {
     const layer = await ctx.layer(options.layer);
+    await prepareOutputFile(options.out);
     const rgb = await decodeImage(image, undefined, ctx.card.preprocessing);
     const { tensor, dims, transforms } = preprocess([rgb], ctx.card.preprocessing);
     const session = await engine.session(withOutputs(ctx.model, [layer.name]));
@@ -61,11 +64,9 @@ export async function writeActivationOverlay(
     const transform = transforms[0]!;
     const value = results[layer.name]!;
     const view = channelsFirst(layer, { data: value.data as Float32Array, dims: [...value.dims] });
-    const atInput = resizeMap(
-      channelMean(new Tensor("float32", view.data, view.dims)),
-      transform.inputWidth,
-      transform.inputHeight,
-    );
+    const mean = channelMean(new Tensor("float32", view.data, view.dims));
+    checkFiniteRows(mean.data, 1, `the activations of layer "${layer.name}" on "${image}"`);
+    const atInput = resizeMap(mean, transform.inputWidth, transform.inputHeight);
     // Pixels the center crop cut away were never seen: NaN leaves them uncoloured.
     const map = mapToOriginal(atInput, transform, { outside: NaN });
     await writePng(

@@ -1,6 +1,5 @@
 // `camscope explain --method`: names split into CAM methods and pixel-attribution methods, and
 // the pixel methods' options built from the command's flags.
-import { readFile } from "node:fs/promises";
 import { ALL_ATTRIBUTION, ATTRIBUTION_METHOD_NAMES } from "../attribution/methods/index.ts";
 import { resolveAttributionMethods } from "../attribution/methods/index.ts";
 import type { AttributionMethod } from "../attribution/method.ts";
@@ -9,7 +8,10 @@ import type { CamMethod } from "../cam/method.ts";
 import { camMethods, resolveMethods } from "../cam/methods/index.ts";
 import { decodeNpy } from "../cam/npy.ts";
 import { resolveComposite } from "../compiler/lrp/composites.ts";
+import { coverageProblem } from "../attribution/methods/occlusion.ts";
+import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamscopeError } from "../errors.ts";
+import { NPY_FILE_LIMIT, readInputFile } from "../util/files.ts";
 import type { RelevanceStart } from "../lrp/relevance.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 
@@ -39,6 +41,7 @@ export async function splitMethods(
   model: OnnxModel,
   names: readonly string[],
   options: PixelCliOptions,
+  inputDims?: readonly number[],
 ): Promise<{ cam: CamMethod[]; pixel: AttributionMethod[]; named: Set<string> }> {
   const camNames: string[] = [];
   const pixelNames: string[] = [];
@@ -63,28 +66,30 @@ export async function splitMethods(
         expand(camNames, "all", () => cams),
       )
     : [];
+  const pixelList = expand(pixelNames, ALL_ATTRIBUTION, () => [...ATTRIBUTION_METHOD_NAMES]);
+  if (inputDims) checkAgainstInput(pixelList, options, inputDims);
   const pixel = pixelNames.length
-    ? resolveAttributionMethods(
-        expand(pixelNames, ALL_ATTRIBUTION, () => [...ATTRIBUTION_METHOD_NAMES]),
-        {
-          integratedGradients: {
-            steps: options.steps,
-            baseline: await readBaseline(options.baseline),
-          },
-          smoothGrad: { samples: options.samples, noise: options.noise },
-          occlusion: {
-            window: options.window,
-            stride: options.stride,
-            value: options.occlusionValue,
-          },
-          rise: {
-            masks: options.masks,
-            cells: options.cells,
-            probability: options.keepProbability,
-          },
-          lrp: { composite: checkedComposite(options.composite), start: options.lrpStart },
+    ? resolveAttributionMethods(pixelList, {
+        integratedGradients: {
+          steps: options.steps,
+          baseline: await readBaseline(
+            options.baseline,
+            pixelList.includes("ig") ? inputDims : undefined,
+          ),
         },
-      )
+        smoothGrad: { samples: options.samples, noise: options.noise },
+        occlusion: {
+          window: options.window,
+          stride: options.stride,
+          value: options.occlusionValue,
+        },
+        rise: {
+          masks: options.masks,
+          cells: options.cells,
+          probability: options.keepProbability,
+        },
+        lrp: { composite: checkedComposite(options.composite), start: options.lrpStart },
+      })
     : [];
   // Methods asked for by name, as opposed to through "all": they must apply to the layers.
   const named = new Set(camNames.filter((n) => n !== "all"));
@@ -97,8 +102,39 @@ function checkedComposite(name: string): string {
   return name;
 }
 
-/** --baseline: a named baseline, or a float32 .npy tensor in the model input's space. */
-async function readBaseline(value: string): Promise<Baseline> {
+/**
+ * The options that must fit the model's input [1, C, H, W], checked before any image is read:
+ * occlusion windows that cover every pixel, RISE cells of at least a pixel.
+ */
+function checkAgainstInput(
+  methods: readonly string[],
+  options: PixelCliOptions,
+  inputDims: readonly number[],
+): void {
+  const [height, width] = inputDims.slice(-2) as [number, number];
+  if (methods.includes("occlusion")) {
+    for (const side of [height, width]) {
+      if (coverageProblem(side, options.window, options.stride)) {
+        throw new CamscopeError(
+          "INVALID_ARGUMENT",
+          `--stride ${options.stride} is longer than --window ${options.window}: pixels between occlusion windows would be covered by none (the input is ${height}x${width}; give a --stride from 1 to ${options.window})`,
+        );
+      }
+    }
+  }
+  if (methods.includes("rise") && options.cells > Math.min(height, width)) {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `--cells ${options.cells} is out of range: must be an integer from 1 to ${Math.min(height, width)} (a cell is at least a pixel of the ${height}x${width} input)`,
+    );
+  }
+}
+
+/**
+ * --baseline: a named baseline, or a float32 .npy tensor in the model input's space ([C, H, W]
+ * of `inputDims` [1, C, H, W] when given), every value finite.
+ */
+async function readBaseline(value: string, inputDims?: readonly number[]): Promise<Baseline> {
   if ((BASELINE_KINDS as readonly string[]).includes(value)) return value as BaselineKind;
   if (!value.endsWith(".npy")) {
     throw new CamscopeError(
@@ -106,8 +142,14 @@ async function readBaseline(value: string): Promise<Baseline> {
       `--baseline "${value}" is neither ${BASELINE_KINDS.join(", ")} nor a .npy file`,
     );
   }
+  const bytes = await readInputFile(value, {
+    what: "the --baseline tensor",
+    limit: NPY_FILE_LIMIT,
+    code: "INVALID_ARGUMENT",
+  });
+  let tensor: FloatTensor;
   try {
-    return decodeNpy(await readFile(value));
+    tensor = decodeNpy(bytes);
   } catch (error) {
     throw new CamscopeError(
       "INVALID_ARGUMENT",
@@ -115,4 +157,18 @@ async function readBaseline(value: string): Promise<Baseline> {
       { cause: error },
     );
   }
+  const want = inputDims?.slice(1);
+  if (want && tensor.dims.join("x") !== want.join("x")) {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `--baseline "${value}" is [${tensor.dims.join(", ")}], but the model input is [${want.join(", ")}] (C, H, W)`,
+    );
+  }
+  if (!tensor.data.every(Number.isFinite)) {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `--baseline "${value}" holds NaN or Inf values; every value must be finite`,
+    );
+  }
+  return tensor;
 }

@@ -3,7 +3,6 @@
 // tensor and explained by every method in one explain call, while the next chunk decodes. An
 // image that cannot be decoded or preprocessed is reported and skipped; the command still
 // explains the others and then exits 1.
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
 import { AttributionExplainer } from "../attribution/explainer.ts";
@@ -46,6 +45,9 @@ import {
   type ModelOptions,
 } from "./options.ts";
 import { Progress } from "./progress.ts";
+import { NonFiniteError } from "../util/finite.ts";
+import { prepareOutputDir, writeOutputFile } from "../util/files.ts";
+import { intOption, LIMITS, numberOption } from "./validate.ts";
 
 export interface ExplainCliOptions extends ModelOptions, PixelCliOptions {
   /** Comma-separated method names, "all" (CAM) or "pixel" (pixel attribution). */
@@ -118,7 +120,12 @@ export function registerExplain(program: Command, io: Io): void {
       nonNegativeInt,
       0,
     )
-    .option("--steps <n>", "ig: integration steps", positiveInt, IG_DEFAULT_STEPS)
+    .option(
+      "--steps <n>",
+      `ig: integration steps (1 to ${LIMITS.steps})`,
+      intOption(1, LIMITS.steps),
+      IG_DEFAULT_STEPS,
+    )
     .option(
       "--baseline <kind>",
       "ig: baseline: black (the preprocessed black image), blur, uniform (seeded noise), or a float32 .npy tensor [C,H,W] in model-input space",
@@ -126,14 +133,14 @@ export function registerExplain(program: Command, io: Io): void {
     )
     .option(
       "--samples <n>",
-      "smoothgrad, smoothgrad-sq, vargrad: noisy samples per image",
-      positiveInt,
+      `smoothgrad, smoothgrad-sq, vargrad: noisy samples per image (1 to ${LIMITS.samples})`,
+      intOption(1, LIMITS.samples),
       SMOOTHGRAD_DEFAULTS.samples,
     )
     .option(
       "--noise <f>",
-      "smoothgrad, smoothgrad-sq, vargrad: noise sigma as a fraction of the input's value range",
-      finiteNumber,
+      `smoothgrad, smoothgrad-sq, vargrad: noise sigma as a fraction of the input's value range (0 to ${LIMITS.noise})`,
+      numberOption(0, LIMITS.noise),
       SMOOTHGRAD_DEFAULTS.noise,
     )
     .option(
@@ -144,7 +151,7 @@ export function registerExplain(program: Command, io: Io): void {
     )
     .option(
       "--stride <n>",
-      "occlusion: step between windows in pixels",
+      "occlusion: step between windows in pixels, at most the window",
       positiveInt,
       OCCLUSION_DEFAULTS.stride,
     )
@@ -154,12 +161,22 @@ export function registerExplain(program: Command, io: Io): void {
       finiteNumber,
       OCCLUSION_DEFAULTS.value,
     )
-    .option("--masks <n>", "rise: number of random masks", positiveInt, RISE_DEFAULTS.masks)
-    .option("--cells <n>", "rise: grid cells per side of a mask", positiveInt, RISE_DEFAULTS.cells)
+    .option(
+      "--masks <n>",
+      `rise: number of random masks (1 to ${LIMITS.masks})`,
+      intOption(1, LIMITS.masks),
+      RISE_DEFAULTS.masks,
+    )
+    .option(
+      "--cells <n>",
+      "rise: grid cells per side of a mask, at most the input's side",
+      positiveInt,
+      RISE_DEFAULTS.cells,
+    )
     .option(
       "--keep-probability <p>",
-      "rise: probability that a mask cell is kept",
-      unitInterval,
+      "rise: probability that a mask cell is kept, above 0 and at most 1",
+      numberOption(0, 1, { minExclusive: true }),
       RISE_DEFAULTS.probability,
     )
     .option(
@@ -223,7 +240,12 @@ export async function explainImages(
 ): Promise<MapsIndex> {
   const { engine, ctx } = await openFromOptions(options);
   try {
-    const split = await splitMethods(ctx.model, commaList(options.method, "--method"), options);
+    const split = await splitMethods(
+      ctx.model,
+      commaList(options.method, "--method"),
+      options,
+      ctx.input.dims,
+    );
     const { pixel } = split;
     const layerNames = commaList(options.layer, "--layer");
     // Resolved now so that a misspelt layer fails before the images are read.
@@ -238,6 +260,9 @@ export async function explainImages(
     if (options.topK !== undefined && classes !== "top1") {
       throw new CamscopeError("INVALID_ARGUMENT", "Give either --target or --top-k, not both");
     }
+    // A folder that cannot be written fails now, not after every image was explained (and
+    // after the options, so that a mistake in them leaves no folder behind).
+    await prepareOutputDir(options.out);
     const explainer = new CamExplainer(ctx);
     const attributor = new AttributionExplainer(ctx);
     // CAM methods and pixel attributions resolve the same targets from the same logits.
@@ -340,16 +365,38 @@ export async function explainImages(
         if ("error" in item) fail({ image: item.path, error: item.error });
         else decoded.push(item);
       }
-      const { input, images } = preprocessChunk(decoded, ctx.card.preprocessing, fail);
-      if (images.length > 0) {
-        const explanation = await explain(
-          input,
-          images.map((image) => image.index),
-        );
+      let chunk = preprocessChunk(decoded, ctx.card.preprocessing, fail);
+      while (chunk.images.length > 0) {
+        const { input, images } = chunk;
+        let explanation;
+        try {
+          explanation = await explain(
+            input,
+            images.map((image) => image.index),
+          );
+        } catch (error) {
+          // NaN or Inf for some images: those are reported, the others explained again.
+          if (!(error instanceof NonFiniteError)) throw error;
+          const bad = new Set(error.images);
+          for (const i of bad) {
+            const path = images[i]!.path;
+            fail({
+              image: path,
+              error: `Cannot explain "${path}": ${error.what} hold ${error.found}`,
+            });
+          }
+          chunk = preprocessChunk(
+            images.filter((_, i) => !bad.has(i)),
+            ctx.card.preprocessing,
+            fail,
+          );
+          continue;
+        }
         index.layers = explanation.layers.map(({ name, op, dims }) => ({ name, op, dims }));
         index.images.push(
           ...(await writeExplanation(options.out, ctx, images, explanation, style)),
         );
+        break;
       }
       progress.update(end);
       const perImage = (performance.now() - began) / loaded.length;
@@ -357,8 +404,7 @@ export async function explainImages(
       start = end;
     }
     progress.finish();
-    await mkdir(options.out, { recursive: true });
-    await writeFile(join(options.out, INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
+    await writeOutputFile(join(options.out, INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
     return index;
   } finally {
     await engine.dispose();

@@ -1,6 +1,7 @@
 // `camscope predict`: the top-k classes of each image, with softmax probabilities.
 import type { Command } from "commander";
 import { Tensor, type OrtTensor } from "../engine/engine.ts";
+import { CamscopeError } from "../errors.ts";
 import { readImages } from "../image/decode.ts";
 import { preprocess } from "../image/preprocess.ts";
 import type { ModelContext } from "../models/context.ts";
@@ -39,10 +40,18 @@ export function registerPredict(program: Command, io: Io): void {
     .option("--json", "print JSON instead of a table", false)
     .option("--batch-size <n>", "images per model run", positiveInt, 32)
     .action(async (images: string[], options: PredictOptions) => {
-      const predictions = await predict(images, options, io);
+      const failed: FailedPrediction[] = [];
+      const predictions = await predict(images, options, io, failed);
       io.out.write(
         options.json ? `${JSON.stringify(predictions, null, 2)}\n` : formatPredictions(predictions),
       );
+      for (const f of failed) io.err.write(`skipped: ${f.error}\n`);
+      if (failed.length > 0) {
+        throw new CamscopeError(
+          "NON_FINITE",
+          `${failed.length} of ${images.length} images could not be classified (above)`,
+        );
+      }
     });
 }
 
@@ -51,10 +60,20 @@ export function registerPredict(program: Command, io: Io): void {
  * preprocessed one at a time (the next while the current one runs), so memory stays bounded by
  * the batch size however many images there are.
  */
+export interface FailedPrediction {
+  image: string;
+  error: string;
+}
+
+/**
+ * Classifies `images`; an image whose logits hold NaN or Inf is left out and listed in `failed`
+ * (which must be given to collect them; without it such an image throws).
+ */
 export async function predict(
   images: readonly string[],
   options: PredictOptions,
   io: Io,
+  failed?: FailedPrediction[],
 ): Promise<Prediction[]> {
   if (images.length === 0) return [];
   const { engine, ctx } = await openFromOptions(options);
@@ -92,6 +111,13 @@ export async function predict(
       const data = scores.data as Float32Array;
       batches[b]!.forEach((image, i) => {
         const row = data.subarray(i * units, (i + 1) * units);
+        const bad = row.find((v) => !Number.isFinite(v));
+        if (bad !== undefined) {
+          const error = `Cannot classify "${image}": the outputs of model "${ctx.model.source}" hold ${Number.isNaN(bad) ? "NaN" : "Inf"}`;
+          if (!failed) throw new CamscopeError("NON_FINITE", error);
+          failed.push({ image, error });
+          return;
+        }
         predictions.push({ image, top: topK(probabilities(row), options.top, ctx) });
       });
       progress?.update(predictions.length);

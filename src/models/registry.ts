@@ -1,11 +1,12 @@
 // Finding a model by bundled name or file path, with its card, and taking it in: the bundled
 // cards ship next to the models; for any other ONNX file a sibling `<file>.json` is its card, and
 // what the card leaves out is filled in from the graph (labels, preprocessing size).
-import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Engine } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
+import { MODEL_FILE_LIMIT, readRegularFile, TEXT_FILE_LIMIT } from "../util/files.ts";
+import { describe } from "../util/validate.ts";
 import { PREPROCESS_PRESETS, type PreprocessSpec, type PresetName } from "../image/preprocess.ts";
 import { genericLabels, imagenetLabels } from "../labels/index.ts";
 import { OnnxModel, valueInfoDims } from "../onnx/model.ts";
@@ -75,6 +76,12 @@ export async function loadModel(
   nameOrPath: string,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
+  if (typeof nameOrPath !== "string" || nameOrPath === "") {
+    throw new CamscopeError(
+      "UNKNOWN_MODEL",
+      `The model must be a bundled model name (${BUNDLED_MODELS.join(", ")}) or a path to an .onnx file, got ${describe(nameOrPath)}`,
+    );
+  }
   const bundled = isBundledModel(nameOrPath);
   const path = bundled ? join(MODELS_DIR, `${nameOrPath}.onnx`) : nameOrPath;
   if (!bundled && !/[\\/]/.test(nameOrPath) && !nameOrPath.toLowerCase().endsWith(".onnx")) {
@@ -138,41 +145,29 @@ export async function loadModel(
   return { model, card, bundled, intake: report, input: taken.input, output: taken.output };
 }
 
+/** The model file's bytes: a regular file under protobuf's 2 GiB limit (a FIFO is refused unread). */
 async function readModelBytes(path: string, bundledName: string | undefined): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (error) {
+  const read = await readRegularFile(path, MODEL_FILE_LIMIT);
+  if ("reason" in read) {
     throw new CamscopeError(
       "MODEL_LOAD",
       bundledName
-        ? `Bundled model "${bundledName}" is missing: ${(error as Error).message} (the package ships models/${bundledName}.onnx)`
-        : `Cannot read ONNX model "${path}": ${describeReadError(error)}`,
-      { cause: error },
+        ? `Bundled model "${bundledName}" is missing: ${read.reason} (the package ships models/${bundledName}.onnx)`
+        : `Cannot read ONNX model "${path}": ${read.reason}`,
     );
   }
-}
-
-function describeReadError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "file not found";
-  if (code === "EISDIR") return "is a directory";
-  if (code === "EACCES" || code === "EPERM") return "permission denied";
-  return (error as Error).message;
+  return read.bytes;
 }
 
 /** The sibling card, checked; an absent card is an empty one (a bundled model must have one). */
 async function readCard(path: string, required: boolean): Promise<CardFile> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if (!required && (error as NodeJS.ErrnoException).code === "ENOENT") return {};
-    throw new CamscopeError(
-      "MODEL_LOAD",
-      `Cannot read model card "${path}": ${describeReadError(error)}`,
-      { cause: error },
-    );
+  // A regular file under the size limit: a FIFO named like a card is refused, not read.
+  const read = await readRegularFile(path, TEXT_FILE_LIMIT);
+  if ("reason" in read) {
+    if (!required && read.reason === "file not found") return {};
+    throw new CamscopeError("MODEL_LOAD", `Cannot read model card "${path}": ${read.reason}`);
   }
+  const text = read.bytes.toString("utf8");
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -1,7 +1,7 @@
 // The ONNX model: parse and serialize with protobufjs, and a small mutable graph IR over the
 // decoded messages that the backward compiler rewrites.
-import { readFile } from "node:fs/promises";
 import { CamscopeError } from "../errors.ts";
+import { MODEL_FILE_LIMIT, readInputFile } from "../util/files.ts";
 import type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from "./proto.ts";
 import { ModelProtoType } from "./schema.ts";
 
@@ -82,16 +82,12 @@ export class OnnxModel {
 
   /** Reads and decodes an `.onnx` file (see {@link OnnxModel.fromBytes}). */
   static async load(path: string): Promise<OnnxModel> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(path);
-    } catch (error) {
-      throw new CamscopeError(
-        "MODEL_LOAD",
-        `Cannot read ONNX model "${path}": ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    // A regular file under protobuf's 2 GiB limit: a FIFO or /dev/zero is refused unread.
+    const bytes = await readInputFile(path, {
+      what: "ONNX model",
+      limit: MODEL_FILE_LIMIT,
+      code: "MODEL_LOAD",
+    });
     return OnnxModel.fromBytes(bytes, path);
   }
 

@@ -15,6 +15,7 @@ import { lrp, type LrpOptions } from "./lrp.ts";
 import { occlusion, type OcclusionOptions } from "./occlusion.ts";
 import { rise, type RiseOptions } from "./rise.ts";
 import { smoothGrad, smoothGradSquared, varGrad, type SmoothGradOptions } from "./smoothgrad.ts";
+import { checkNames } from "../../util/validate.ts";
 
 /** Options of the pixel-attribution methods that take any, by method. */
 export interface AttributionMethodOptions {
@@ -60,6 +61,7 @@ export function resolveAttributionMethods(
   names: readonly string[],
   options: AttributionMethodOptions = {},
 ): AttributionMethod[] {
+  checkNames(names, "pixel-attribution method names");
   const all = attributionMethods(options);
   if (names.length === 1 && names[0] === ALL_ATTRIBUTION) return all;
   return names.map((name) => {

@@ -4,9 +4,16 @@
 // Completeness says the attributions sum to score(x) - score(x'); the gap of that sum, absolute and
 // relative, is reported per row (one batched forward pass scores the baselines).
 import { exactGradient } from "../../compiler/rules/index.ts";
-import { CamscopeError } from "../../errors.ts";
 import { sizeOf } from "../../onnx/tensor.ts";
-import { baselineInputs, type Baseline } from "../baselines.ts";
+import {
+  checkChoice,
+  checkFiniteValues,
+  checkFloatTensor,
+  checkInteger,
+  WORK_LIMITS,
+} from "../../util/validate.ts";
+import { checkFiniteRows } from "../../util/finite.ts";
+import { BASELINE_KINDS, baselineInputs, type Baseline } from "../baselines.ts";
 import { reduceChannels } from "../maps.ts";
 import type { AttributionMethod } from "../method.ts";
 
@@ -21,11 +28,17 @@ export interface IntegratedGradientsOptions {
 export const IG_DEFAULT_STEPS = 64;
 
 export function integratedGradients(options: IntegratedGradientsOptions = {}): AttributionMethod {
-  const steps = options.steps ?? IG_DEFAULT_STEPS;
-  if (!Number.isSafeInteger(steps) || steps < 1) {
-    throw new CamscopeError("INVALID_ARGUMENT", `steps must be a positive integer, got ${steps}`);
-  }
+  const steps = checkInteger(options.steps ?? IG_DEFAULT_STEPS, "Integrated Gradients steps", {
+    min: 1,
+    max: WORK_LIMITS.steps,
+  });
   const baseline = options.baseline ?? "black";
+  if (typeof baseline === "string") {
+    checkChoice(baseline, "Integrated Gradients baseline", BASELINE_KINDS);
+  } else {
+    const t = checkFloatTensor(baseline, "Integrated Gradients baseline tensor");
+    checkFiniteValues(t.data, "Integrated Gradients baseline tensor");
+  }
   return {
     name: "ig",
     title: "Integrated Gradients",
@@ -60,6 +73,13 @@ export function integratedGradients(options: IntegratedGradientsOptions = {}): A
         out.set(base.subarray(r * size, (r + 1) * size));
         return r;
       });
+      // f(x') must be defined: NaN or Inf there makes the completeness check meaningless.
+      checkFiniteRows(
+        baselineScores,
+        rows,
+        "the target scores of the Integrated Gradients baseline",
+        (r) => run.targets.image[r]!,
+      );
       const gap = new Float32Array(rows);
       const relativeGap = new Float32Array(rows);
       for (let r = 0; r < rows; r++) {

@@ -38,6 +38,16 @@ function pair(value: number | readonly [number, number], what: string): [number,
   return [a, b];
 }
 
+/**
+ * Why windows of `window` every `stride` leave some pixel of a `size`-pixel side uncovered, or
+ * undefined when they cover it: a stride longer than the window skips the pixels in between
+ * (a window as large as the side covers it whatever the stride).
+ */
+export function coverageProblem(size: number, window: number, stride: number): string | undefined {
+  if (window >= size || stride <= window) return undefined;
+  return `a stride of ${stride} is longer than the window of ${window}: pixels between windows would be covered by none (give a stride of at most the window)`;
+}
+
 export function occlusion(options: OcclusionOptions = {}): AttributionMethod {
   const [windowH, windowW] = pair(options.window ?? OCCLUSION_DEFAULTS.window, "window");
   const [strideH, strideW] = pair(options.stride ?? OCCLUSION_DEFAULTS.stride, "stride");
@@ -53,6 +63,15 @@ export function occlusion(options: OcclusionOptions = {}): AttributionMethod {
     async attribute(run) {
       const { data: x, dims } = run.input;
       const [rows, channels, height, width] = dims as [number, number, number, number];
+      for (const [side, w, s] of [
+        [height, windowH, strideH],
+        [width, windowW, strideW],
+      ] as const) {
+        const problem = coverageProblem(side, w, s);
+        if (problem) {
+          throw new CamscopeError("INVALID_ARGUMENT", `Occlusion window and stride: ${problem}`);
+        }
+      }
       const area = height * width;
       const size = channels * area;
       const ys = windowStarts(height, windowH, strideH);

@@ -6,9 +6,9 @@
 // createRng(deriveSeed(seed, RISE_STREAM, i)), its grid in row-major order (next() < p), then the
 // vertical and the horizontal shift (int(0, cell size)). All rows share the masks, as in the
 // paper; one forward pass per mask and row, batched across rows.
-import { CamscopeError } from "../../errors.ts";
 import { resizeBilinear } from "../../image/resize.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
+import { checkInteger, checkNumber, WORK_LIMITS } from "../../util/validate.ts";
 import type { AttributionMethod } from "../method.ts";
 
 /** Options of RISE. */
@@ -56,23 +56,9 @@ export function rise(options: RiseOptions = {}): AttributionMethod {
   const count = options.masks ?? RISE_DEFAULTS.masks;
   const cells = options.cells ?? RISE_DEFAULTS.cells;
   const probability = options.probability ?? RISE_DEFAULTS.probability;
-  for (const [what, v] of [
-    ["masks", count],
-    ["cells", cells],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 1) {
-      throw new CamscopeError(
-        "INVALID_ARGUMENT",
-        `RISE ${what} must be a positive integer, got ${v}`,
-      );
-    }
-  }
-  if (!(probability > 0 && probability <= 1)) {
-    throw new CamscopeError(
-      "INVALID_ARGUMENT",
-      `RISE probability must be in (0, 1], got ${probability}`,
-    );
-  }
+  checkInteger(count, "RISE masks", { min: 1, max: WORK_LIMITS.masks });
+  checkInteger(cells, "RISE cells", { min: 1 });
+  checkNumber(probability, "RISE probability", { min: 0, max: 1, minExclusive: true });
   return {
     name: "rise",
     title: "RISE",
@@ -81,6 +67,11 @@ export function rise(options: RiseOptions = {}): AttributionMethod {
     async attribute(run) {
       const { data: x, dims } = run.input;
       const [rows, channels, height, width] = dims as [number, number, number, number];
+      // A cell is at least a pixel: more cells than pixels per side only cost memory.
+      checkInteger(cells, `RISE cells (${height} x ${width} input)`, {
+        min: 1,
+        max: Math.min(height, width),
+      });
       const area = height * width;
       const size = channels * area;
       // Items are mask-major, so each mask is drawn once for building and once for summing.

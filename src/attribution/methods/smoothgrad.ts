@@ -5,9 +5,9 @@
 // Copy s of row r draws its C*H*W normals, in order, from createRng(deriveSeed(seed, r, s)); the
 // three methods share one batched pass when their samples and noise agree.
 import { exactGradient } from "../../compiler/rules/index.ts";
-import { CamscopeError } from "../../errors.ts";
 import { sizeOf } from "../../onnx/tensor.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
+import { checkInteger, checkNumber, WORK_LIMITS } from "../../util/validate.ts";
 import { reduceChannels } from "../maps.ts";
 import type { AttributionMethod, AttributionRun } from "../method.ts";
 
@@ -78,18 +78,8 @@ function noisyMethod(
 ): AttributionMethod {
   const samples = options.samples ?? SMOOTHGRAD_DEFAULTS.samples;
   const noise = options.noise ?? SMOOTHGRAD_DEFAULTS.noise;
-  if (!Number.isSafeInteger(samples) || samples < 1) {
-    throw new CamscopeError(
-      "INVALID_ARGUMENT",
-      `samples must be a positive integer, got ${samples}`,
-    );
-  }
-  if (!(noise >= 0) || !Number.isFinite(noise)) {
-    throw new CamscopeError(
-      "INVALID_ARGUMENT",
-      `noise must be a non-negative number, got ${noise}`,
-    );
-  }
+  checkInteger(samples, "SmoothGrad samples", { min: 1, max: WORK_LIMITS.samples });
+  checkNumber(noise, "SmoothGrad noise", { min: 0, max: WORK_LIMITS.noise });
   return {
     name,
     title,

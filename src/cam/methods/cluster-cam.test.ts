@@ -8,6 +8,7 @@ import { CamExplainer } from "../explainer.ts";
 import { explainerRun, fakeRun, patternImages } from "../testing/runs.ts";
 import { clusterCam } from "./cluster-cam.ts";
 import { assertClose } from "../testing/assertions.ts";
+import { CamscopeError } from "../../errors.ts";
 
 const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 
@@ -131,9 +132,9 @@ describe("Cluster-CAM on an analytic score", () => {
   });
 
   it("rejects bad options", () => {
-    assert.throws(() => clusterCam({ clusters: 0 }), RangeError);
-    assert.throws(() => clusterCam({ merge: "add" as "cut" }), RangeError);
-    assert.throws(() => clusterCam({ baseline: "blur" as "none" }), RangeError);
+    assert.throws(() => clusterCam({ clusters: 0 }), CamscopeError);
+    assert.throws(() => clusterCam({ merge: "add" as "cut" }), CamscopeError);
+    assert.throws(() => clusterCam({ baseline: "blur" as "none" }), CamscopeError);
   });
 });
 

@@ -13,6 +13,7 @@
 // clusters beat 8 (Deletion -0.0074, t = -3.2; Insertion +0.0023, t = 2.1) while 32 gained nothing
 // significant for twice the passes. With 16 and "cut", 17 passes per image instead of Score-CAM's
 // ~139 gave a better Deletion AUC (-0.0093, t = -3.1) and the same Insertion AUC.
+import { CamscopeError } from "../../errors.ts";
 import { resizeBilinear } from "../../image/resize.ts";
 import { clusterPoints } from "../clustering.ts";
 import { normalizeInPlace, spatialSum } from "../maps.ts";
@@ -65,15 +66,24 @@ function rowClusters(
 export function clusterCam(options: ClusterCamOptions = {}): MapMethod {
   const clusters = options.clusters ?? 16;
   if (!Number.isSafeInteger(clusters) || clusters < 1) {
-    throw new RangeError(`Cluster-CAM clusters must be a positive integer, got ${clusters}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Cluster-CAM clusters must be a positive integer, got ${clusters}`,
+    );
   }
   const merge = options.merge ?? "cut";
   if (merge !== "subtract" && merge !== "cut") {
-    throw new RangeError(`Cluster-CAM merge must be "subtract" or "cut", got "${merge}"`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Cluster-CAM merge must be "subtract" or "cut", got "${merge}"`,
+    );
   }
   const baseline = options.baseline ?? "zeros";
   if (baseline !== "zeros" && baseline !== "none") {
-    throw new RangeError(`Cluster-CAM baseline must be "zeros" or "none", got "${baseline}"`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Cluster-CAM baseline must be "zeros" or "none", got "${baseline}"`,
+    );
   }
   return {
     name: "clustercam",

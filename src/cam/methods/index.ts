@@ -13,6 +13,7 @@ import { gradCam } from "./grad-cam.ts";
 import { relevanceCam } from "./relevance-cam.ts";
 import { isCam, scoreCam, ssCam } from "./score-cam.ts";
 import { xgradCam } from "./xgrad-cam.ts";
+import { checkNames } from "../../util/validate.ts";
 
 /** All methods for a model, in the order reports list them. */
 export function camMethods(model: OnnxModel): CamMethod[] {
@@ -37,6 +38,7 @@ export function camMethods(model: OnnxModel): CamMethod[] {
 
 /** Methods by name ("all" for every one); an unknown name lists the valid ones. */
 export function resolveMethods(model: OnnxModel, names: readonly string[]): CamMethod[] {
+  checkNames(names, "CAM method names");
   const all = camMethods(model);
   if (names.length === 1 && names[0] === "all") return all;
   return names.map((name) => {

@@ -9,6 +9,7 @@ import { CamExplainer } from "../explainer.ts";
 import { explainerRun, fakeRun, patternImages } from "../testing/runs.ts";
 import { isCam, scoreCam, ssCam } from "./score-cam.ts";
 import { assertClose } from "../testing/assertions.ts";
+import { CamscopeError } from "../../errors.ts";
 
 const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 
@@ -148,9 +149,9 @@ describe("Score-CAM family on an analytic score", () => {
   });
 
   it("rejects bad options", () => {
-    assert.throws(() => ssCam({ samples: 0 }), RangeError);
-    assert.throws(() => ssCam({ sigma: -1 }), RangeError);
-    assert.throws(() => isCam({ steps: 1.5 }), RangeError);
+    assert.throws(() => ssCam({ samples: 0 }), CamscopeError);
+    assert.throws(() => ssCam({ sigma: -1 }), CamscopeError);
+    assert.throws(() => isCam({ steps: 1.5 }), CamscopeError);
   });
 });
 

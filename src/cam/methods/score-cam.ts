@@ -3,6 +3,7 @@
 // minmax(up(A_k)) masks every colour channel of X, and the weights are the softmax over channels
 // of the (averaged) target scores of the masked inputs. The variants average over noisy (SS-CAM)
 // or scaled (IS-CAM) copies of each mask; all three share the batched scoring below.
+import { CamscopeError } from "../../errors.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
 import { layerDims, type CamRun, type WeightsMethod } from "../method.ts";
 import { maskInput, scoreInChunks, softmaxRows, upsampledMasks } from "../perturbation.ts";
@@ -64,7 +65,7 @@ async function maskScoreWeights(
 
 function checkCount(what: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${what} must be a positive integer, got ${value}`);
+    throw new CamscopeError("INVALID_ARGUMENT", `${what} must be a positive integer, got ${value}`);
   }
   return value;
 }
@@ -95,7 +96,10 @@ export function ssCam(options: SsCamOptions = {}): WeightsMethod {
   const samples = checkCount("SS-CAM samples", options.samples ?? 8);
   const sigma = options.sigma ?? 0.5;
   if (!(sigma >= 0 && Number.isFinite(sigma))) {
-    throw new RangeError(`SS-CAM sigma must be a non-negative number, got ${sigma}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `SS-CAM sigma must be a non-negative number, got ${sigma}`,
+    );
   }
   return {
     name: "sscam",

@@ -2,11 +2,11 @@
 // 2 GB and by some exporters for every model). camscope hands ONNX Runtime the model as bytes, so
 // Runtime cannot find those files itself: they are read here, from the model's own folder (never
 // the working directory), and inlined.
-import { readFile } from "node:fs/promises";
 import { isAbsolute, join, normalize, relative } from "node:path";
 import { CamscopeError } from "../../errors.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
 import type { TensorProto } from "../../onnx/proto.ts";
+import { readRegularFile } from "../../util/files.ts";
 
 const EXTERNAL = 1;
 
@@ -67,16 +67,16 @@ export async function inlineExternalData(
     }
     let bytes = files.get(path);
     if (!bytes) {
-      bytes = readFile(path).then(
-        (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
-        (error: NodeJS.ErrnoException) => {
+      // A regular file only: a FIFO named by a model would block the read.
+      bytes = readRegularFile(path, Number.MAX_SAFE_INTEGER).then((read) => {
+        if ("reason" in read) {
           throw new CamscopeError(
             "MODEL_LOAD",
-            `Model "${model.source}" keeps tensor "${t.name ?? ""}" in "${path}", which cannot be read (${error.code ?? error.message})`,
-            { cause: error },
+            `Model "${model.source}" keeps tensor "${t.name ?? ""}" in "${path}", which cannot be read: ${read.reason}`,
           );
-        },
-      );
+        }
+        return new Uint8Array(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength);
+      });
       files.set(path, bytes);
     }
     const data = await bytes;
