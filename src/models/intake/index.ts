@@ -195,7 +195,12 @@ async function batchMismatch(
       rewritten = await options.engine.open(candidate);
       actual = (await rewritten.run(feed, [output]))[output]!.data as Float32Array;
     } catch (error) {
-      return `ONNX Runtime rejects the rewrite: ${String((error as Error).message).split("\n")[0]}`;
+      // Name the node, not Runtime's internals: the usual cause is a shape constant that mixes the
+      // batch with another axis (ViT's attention reshapes [tokens, batch * heads, d]).
+      const node = /Name:'([^']*)'/.exec(String((error as Error).message))?.[1];
+      return node === undefined
+        ? "the rewritten graph does not run at another batch size"
+        : `node "${node}" does not run at another batch size`;
     }
     if (actual.length !== expected.length) {
       return `the rewrite gives ${actual.length / rows} values per row instead of ${expected.length / rows}`;
