@@ -12,7 +12,12 @@ import {
 } from "../image/preprocess.ts";
 
 /** A card's preprocessing: a preset name, or a preset with overrides, or a full spec. */
-export type CardPreprocessing = PresetName | (Partial<PreprocessSpec> & { preset?: PresetName });
+export type CardPreprocessing =
+  | PresetName
+  | (Partial<PreprocessSpec> & {
+      /** The preset the other fields override. */
+      preset?: PresetName;
+    });
 
 /**
  * What camscope needs to know about a classifier beyond its ONNX graph (class names,
