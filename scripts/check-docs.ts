@@ -80,6 +80,7 @@ function scratchCheckout(dir: string): void {
       rootDir: "/",
       noEmit: true,
       paths: { camscope: [join(ROOT, "src/index.ts")] },
+      typeRoots: [join(ROOT, "node_modules/@types")],
     },
     include: ["examples/*.ts"],
   };
@@ -276,6 +277,7 @@ async function main(): Promise<number> {
             rootDir: "/",
             noEmit: true,
             paths: { camscope: [join(ROOT, "src/index.ts")] },
+            typeRoots: [join(ROOT, "node_modules/@types")],
           },
           files,
         }),
@@ -290,14 +292,15 @@ async function main(): Promise<number> {
         `tsc: ${examples.length} example(s) ${tsc.code === 0 ? "type-check" : "FAIL"} (${tsc.seconds.toFixed(1)} s)`,
       );
       if (tsc.code !== 0) {
-        const names = new Map(
-          examples.map((b) => [
-            `${b.file.replace(/\//g, "__")}/examples/L${b.line}.ts`,
-            `${b.file}:${b.line}`,
-          ]),
-        );
+        // tsc names the scratch file and a (line, column) in it: name the page's line instead.
         let out = tsc.stdout;
-        for (const [file, place] of names) out = out.split(file).join(`${place} (example)`);
+        for (const b of examples) {
+          const file = `${b.file.replace(/\//g, "__")}/examples/L${b.line}.ts`;
+          out = out.replace(
+            new RegExp(`${file.replace(/[.]/g, "\\.")}\\((\\d+),(\\d+)\\)`, "g"),
+            (_m, row: string, col: string) => `${b.file}:${b.line + Number(row)}:${col}`,
+          );
+        }
         tally.failures.push(`TypeScript examples do not type-check:\n${tail(out)}`);
       }
     }

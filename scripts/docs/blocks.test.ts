@@ -89,7 +89,15 @@ describe("parseBlocks", () => {
 describe("shell commands", () => {
   it("joins continuations and drops comments and blank lines", () => {
     const body = "# a comment\nnpx camscope explain a.png \\\n  --out out/a\n\nnpm test";
-    assert.deepEqual(shellCommands(body), ["npx camscope explain a.png    --out out/a", "npm test"]);
+    assert.deepEqual(shellCommands(body), [
+      "npx camscope explain a.png    --out out/a",
+      "npm test",
+    ]);
+  });
+
+  it("counts a here-document as part of its command", () => {
+    const body = 'cat > card.json <<\'END\'\n{\n  "name": "x"\n}\nEND\nnpx camscope layers';
+    assert.deepEqual(shellCommands(body), ["cat > card.json <<'END'", "npx camscope layers"]);
   });
 
   it("omits whole commands only, and every omitted command must occur", () => {
@@ -136,7 +144,8 @@ describe("console blocks", () => {
 
 describe("links", () => {
   it("names GitHub's anchors, numbering repeated headings", () => {
-    const page = "# Explaining images: `camscope explain`\n## Cost\n## Cost\n```\n# not a heading\n```";
+    const page =
+      "# Explaining images: `camscope explain`\n## Cost\n## Cost\n```\n# not a heading\n```";
     assert.deepEqual(
       [...headingAnchors(page)],
       ["explaining-images-camscope-explain", "cost", "cost-1"],

@@ -177,13 +177,24 @@ export function parseBlocks(file: string, text: string): DocBlock[] {
   return blocks;
 }
 
-/** A shell block's commands: backslash continuations joined, comments and blank lines dropped. */
+/**
+ * A shell block's commands: backslash continuations joined, comments, blank lines and the bodies
+ * of here-documents dropped.
+ */
 export function shellCommands(body: string): string[] {
-  const joined = body.replace(/\\\n/g, " ");
-  return joined
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "" && !l.startsWith("#"));
+  const commands: string[] = [];
+  let heredoc: string | undefined;
+  for (const line of body.replace(/\\\n/g, " ").split("\n")) {
+    if (heredoc !== undefined) {
+      if (line.trim() === heredoc) heredoc = undefined;
+      continue;
+    }
+    const command = line.trim();
+    if (command === "" || command.startsWith("#")) continue;
+    commands.push(command);
+    heredoc = /<<-?\s*(['"]?)(\w+)\1/.exec(command)?.[2];
+  }
+  return commands;
 }
 
 function escapeRegExp(s: string): string {
