@@ -57,7 +57,11 @@ function run(command: string, args: string[], cwd: string, timeoutS: number): Pr
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      process.kill(-child.pid!, "SIGKILL");
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // The group ended between the timeout and the kill.
+      }
     }, timeoutS * 1000);
     child.on("close", (code) => {
       clearTimeout(timer);
@@ -115,7 +119,6 @@ interface Tally {
 async function runShell(block: DocBlock, dir: string, tally: Tally): Promise<string> {
   const place = `${block.file}:${block.line}`;
   let script = block.body;
-  const commands = shellCommands(script);
   if (block.directive.omit) {
     const { script: kept, omitted } = omitCommands(script, block.directive.omit);
     script = kept;
@@ -133,17 +136,17 @@ async function runShell(block: DocBlock, dir: string, tally: Tally): Promise<str
     tally.failures.push(`${place}: ${failure(result, "the block")}`);
     return `FAIL ${result.seconds.toFixed(1)} s`;
   }
+  // A line left as `true` by "omit" ran nothing.
+  const commands = shellCommands(script).filter((c) => c !== "true");
   const writes = [...commands.flatMap(outputPaths), ...(block.directive.writes ?? [])];
   const missing = missingWrites(dir, writes);
   if (missing.length > 0) {
     tally.failures.push(`${place}: the block ran but did not write ${missing.join(", ")}`);
     return "FAIL (missing output)";
   }
-  // A line left as `true` by "omit" ran nothing.
-  const ran = shellCommands(script).filter((c) => c !== "true").length;
   tally.ran++;
-  tally.commands += ran;
-  return `ok ${result.seconds.toFixed(1)} s, ${ran} command(s)`;
+  tally.commands += commands.length;
+  return `ok ${result.seconds.toFixed(1)} s, ${commands.length} command(s)`;
 }
 
 async function runConsole(block: DocBlock, dir: string, tally: Tally): Promise<string> {

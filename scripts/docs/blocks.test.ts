@@ -70,6 +70,10 @@ describe("parseBlocks", () => {
     rejects('<!-- check {"skip": "x"} -->\ntext', /right above its block/);
     rejects('<!-- check {"skip": "x"} -->', /not followed by a block/);
     rejects("```sh\nx\n", /p\.md:1: unclosed code fence/);
+    rejects(
+      '<!-- check {"omit": ["npm ci"], "why": "CI"} -->\n```sh\nnpm test\n```',
+      /p\.md:1: omitted command "npm ci" does not occur/,
+    );
   });
 
   it("refuses a command hidden in a text block unless the block is skipped with a reason", () => {

@@ -158,8 +158,16 @@ export function parseBlocks(file: string, text: string): DocBlock[] {
     if (!closed) throw new DocsError(file, start + 1, "unclosed code fence");
     const kind = KINDS[lang.toLowerCase()] ?? "text";
     const directive = pending ? parseDirective(file, pending.line, pending.text, kind) : {};
+    const directiveLine = pending?.line ?? start + 1;
     pending = undefined;
     const block: DocBlock = { file, line: start + 1, lang, kind, body: body.join("\n"), directive };
+    if (directive.omit) {
+      try {
+        omitCommands(block.body, directive.omit);
+      } catch (error) {
+        throw new DocsError(file, directiveLine, (error as Error).message);
+      }
+    }
     if (kind === "text" && directive.skip === undefined) {
       const k = body.findIndex((l) => COMMAND_LIKE.test(l));
       if (k >= 0) {
