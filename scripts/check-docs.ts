@@ -2,9 +2,9 @@
 // block (its shown output must appear in what it prints) and every TypeScript example (type-checked
 // against the sources, then run), in a scratch folder that looks like a checkout (links to the
 // repository's files; docs/ and every output folder left out, so nothing in the checkout is
-// written). The pages of one file share a folder and run in order, as a reader would type them.
+// written). The blocks of one page share a folder and run in order, as a reader would type them.
 // Blocks marked <!-- check {"skip": "why"} --> are listed with their reason; markup is described
-// in scripts/docs/blocks.ts. .ci/run calls it; about 4 minutes on 2 cores.
+// in scripts/docs/blocks.ts. .ci/run calls it; about 4 minutes on 2 quiet cores.
 //
 //   node --import tsx scripts/check-docs.ts [--only README.md,docs/cli.md] [--list] [--keep]
 import { spawn } from "node:child_process";
@@ -34,7 +34,8 @@ import { docPages, linkProblems, readBlocks } from "./docs/pages.ts";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** Never linked into a scratch folder: the docs themselves, git, and what commands write. */
 const NOT_LINKED = new Set([".git", "docs", "dist", "out", "runs", "tmp", "data", "tsconfig.json"]);
-const DEFAULT_TIMEOUT_S = 300;
+// Generous: the slowest block takes about 40 s alone on 2 cores, 4 minutes when they are shared.
+const DEFAULT_TIMEOUT_S = 600;
 const OUTPUT_TAIL = 4000;
 
 interface RunResult {
@@ -156,7 +157,8 @@ async function runConsole(block: DocBlock, dir: string, tally: Tally): Promise<s
   for (const { command, expected } of commands) {
     const result = await run(
       "bash",
-      ["-e", "-o", "pipefail", "-c", command],
+      // One stream, as a terminal shows it: shown output may come from stdout or stderr.
+      ["-e", "-o", "pipefail", "-c", `exec 2>&1\n${command}`],
       dir,
       block.directive.timeout ?? DEFAULT_TIMEOUT_S,
     );

@@ -7,7 +7,7 @@
 // - An HTML comment `<!-- check {...} -->` right above a fence changes that, as JSON:
 //   {"skip": "why"} does not run the block; {"omit": ["npm ci"], "why": "..."} runs it without
 //   those commands; {"writes": ["out/x.png"]} names files the block must leave behind (every
-//   --out/-o path is checked anyway); {"timeout": 600} raises the 300 s limit;
+//   --out/-o path is checked anyway); {"timeout": 1200} raises the 600 s limit;
 //   {"typecheckOnly": "why"} type-checks a ts block without running it; {"ignoreOutput": "why"}
 //   runs a console block's commands without comparing their output.
 // - Any other block is text. One holding a line that looks like a command (`npx `, `npm `, `node `,
