@@ -27,7 +27,7 @@ export { ValueShapes } from "./onnx/value-shapes.ts";
 export { foldStaticShapes } from "./models/intake/fold-shapes.ts";
 export type { FoldedShapes } from "./models/intake/fold-shapes.ts";
 export { closeMatches, defaultLayer, listLayers, resolveLayer } from "./onnx/layers.ts";
-export type { LayerInfo } from "./onnx/layers.ts";
+export type { LayerInfo, LayerLayout } from "./onnx/layers.ts";
 
 // Running models.
 export { Engine, ModelSession, Tensor } from "./engine/engine.ts";
@@ -47,7 +47,8 @@ export { fitPreset, takeInModel } from "./models/load.ts";
 export type { LoadedModel, RawModel, TakeInOptions } from "./models/load.ts";
 export type { ExternalDataReader } from "./models/intake/external-data.ts";
 export { parseCard } from "./models/card.ts";
-export type { ModelCard } from "./models/card.ts";
+export type { CardFile, CardPreprocessing, ModelCard } from "./models/card.ts";
+export type { BatchHandling, HeadKind, IntakeReport, Layout } from "./models/intake/index.ts";
 export { genericLabels, imagenetLabels } from "./labels/index.ts";
 
 // Images: decoding, preprocessing, colormaps, overlays, PNG output.

@@ -5,6 +5,7 @@ import { after, describe, test } from "node:test";
 import { assertClose } from "../cam/testing/assertions.ts";
 import { Engine } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
+import { NonFiniteError } from "../util/finite.ts";
 import { solidImage } from "./baselines.ts";
 import { attributionInstances } from "../methods/testing/instances.ts";
 import { pixelExplain } from "./testing/runs.ts";
@@ -209,14 +210,53 @@ describe("errors", () => {
     );
   });
 
+  test("occlusion windows that leave pixels uncovered are refused, not averaged into NaN", async () => {
+    await assert.rejects(
+      attribute(["occlusion"], { occlusion: { window: 2, stride: 3 } }),
+      /a stride of 3 is longer than the window of 2: pixels between windows would be covered by none/,
+    );
+  });
+
+  test("explain options out of range or of the wrong type name the option", async () => {
+    const methods = attributionInstances(model.ctx.model, ["saliency"]);
+    for (const [options, pattern] of [
+      [{ batchSize: 0 }, /^batchSize must be an integer, at least 1, got 0$/],
+      [{ seed: -1 }, /^seed must be an integer, at least 0, got -1$/],
+      [{ target: { topK: -1 } }, /^target topK must be an integer, at least 1, got -1$/],
+      [{ target: { score: "odds" } }, /^target score must be one of: logit, probability/],
+    ] as const) {
+      await assert.rejects(
+        pixelExplain(model.ctx, images, { methods, ...options } as never),
+        (e: unknown) => e instanceof CamscopeError && pattern.test(e.message),
+      );
+    }
+    await assert.rejects(
+      pixelExplain(model.ctx, { data: images.data.subarray(1), dims: images.dims }, { methods }),
+      /images dims \[3, 3, 6, 5\] hold 270 values, but its data has 269/,
+    );
+  });
+
+  test("NaN in the logits names the images, for the caller to report and skip", async () => {
+    const broken = linearModel(engine, [C, H, W], 4, { weightScale: NaN });
+    await assert.rejects(
+      pixelExplain(broken.ctx, images, {
+        methods: attributionInstances(broken.ctx.model, ["saliency"]),
+      }),
+      (e: unknown) =>
+        e instanceof NonFiniteError &&
+        e.images.join() === "0,1,2" &&
+        /logits .* hold NaN/.test(e.message),
+    );
+  });
+
   test("bad method options are refused when the method is built", () => {
     assert.throws(
       () => attributionInstances(model.ctx.model, ["ig"], { ig: { steps: 0 } }),
-      /steps must be a positive integer/,
+      /Integrated Gradients steps must be an integer from 1 to 100000, got 0/,
     );
     assert.throws(
       () => attributionInstances(model.ctx.model, ["rise"], { rise: { probability: 0 } }),
-      /RISE probability must be in \(0, 1\]/,
+      /RISE probability must be a number above 0 and at most 1, got 0/,
     );
     assert.throws(
       () => attributionInstances(model.ctx.model, ["occlusion"], { occlusion: { window: 0 } }),

@@ -10,6 +10,8 @@ import type { ModelRuntime } from "../runtime/runtime.ts";
 import type { TargetBatch, Targets } from "../runtime/targets.ts";
 import { displayMap, finalCamMaps, spatialMean, weightedSum } from "../tensor/maps.ts";
 import { sizeOf, type FloatTensor } from "../tensor/tensor.ts";
+import { checkFiniteRows } from "../util/finite.ts";
+import { checkArray, checkInteger, checkSeed, describe } from "../util/validate.ts";
 import type { AttributionMethod, AttributionRun, Completeness, FillInput } from "./method.ts";
 
 /** Options of {@link explainAttribution}. */
@@ -56,6 +58,7 @@ export async function explainAttribution(
   rows: TargetBatch,
   options: AttributionOptions,
 ): Promise<AttributionMaps[]> {
+  checkAttributionOptions(options);
   const { input, targets, scores } = rows;
   const signal = options.signal;
   if (input.dims.length !== 4 || (rt.card.preprocessing.layout ?? "NCHW") !== "NCHW") {
@@ -65,12 +68,6 @@ export async function explainAttribution(
     );
   }
   const batchSize = options.batchSize ?? 32;
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-    throw new CamscopeError(
-      "INVALID_ARGUMENT",
-      `batchSize must be a positive integer, got ${batchSize}`,
-    );
-  }
   const count = targets.classes.length;
   const [, channels, height, width] = input.dims as [number, number, number, number];
   const itemDims = [channels, height, width];
@@ -156,6 +153,7 @@ export async function explainAttribution(
     const started = performance.now();
     const [forwardBefore, backwardBefore] = [forwardPasses, backwardPasses];
     const { attribution, completeness } = await method.attribute(run);
+    checkFiniteRows(attribution, count, `the ${method.name} attribution`, (r) => targets.image[r]!);
     const dims = [count, height, width];
     results.push({
       method,
@@ -169,6 +167,29 @@ export async function explainAttribution(
     });
   }
   return results;
+}
+
+/** Attribution options checked (types and ranges); targets are checked when resolved. */
+function checkAttributionOptions(options: unknown): AttributionOptions {
+  if (options === null || typeof options !== "object") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `attribution options must be an object, got ${describe(options)}`,
+    );
+  }
+  const o = options as AttributionOptions;
+  checkArray(o.methods, "methods").forEach((m, i) => {
+    if (!m || typeof (m as Partial<AttributionMethod>).attribute !== "function") {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `methods[${i}] must be a pixel-attribution method object (from the method registry), got ${describe(m)}`,
+      );
+    }
+  });
+  if (o.batchSize !== undefined) checkInteger(o.batchSize, "batchSize", { min: 1 });
+  if (o.seed !== undefined) checkSeed(o.seed);
+  if (o.layers !== undefined) checkArray(o.layers, "layers");
+  return o;
 }
 
 /**

@@ -3,12 +3,15 @@
 // a method needs them; or their LRP relevance for Relevance-CAM), each method weights the feature
 // maps, and the maps go through ReLU, per-map min-max normalisation and bilinear upsampling to
 // the model input. Every run goes through the model runtime.
+import { CamscopeError } from "../errors.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import { channelsFirst } from "../runtime/layer-view.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
 import type { TargetBatch } from "../runtime/targets.ts";
 import { channelSum, finalCamMaps, firstComponentProjection, weightedSum } from "../tensor/maps.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
+import { checkFiniteRows } from "../util/finite.ts";
+import { checkArray, checkInteger, checkSeed, describe } from "../util/validate.ts";
 import { layerDims, type CamMethod, type CamRun } from "./method.ts";
 
 /** Options of {@link explainCam}. */
@@ -70,6 +73,44 @@ export function admitsEigenSmooth(method: CamMethod): boolean {
   return method.kind !== "map";
 }
 
+const CAM_KINDS = new Set(["map", "pixel", "weights"]);
+
+/** CAM options checked (types and ranges), for callers in plain JavaScript too. */
+export function checkCamOptions(options: unknown): CamOptions {
+  if (options === null || typeof options !== "object") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `explain options must be an object, got ${describe(options)}`,
+    );
+  }
+  const o = options as CamOptions;
+  checkArray(o.methods, "methods").forEach((m, i) => {
+    const kind = (m as Partial<CamMethod> | null)?.kind;
+    if (!m || typeof m !== "object" || !CAM_KINDS.has(kind as string)) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `methods[${i}] must be a CAM method object (from the method registry), got ${describe(m)}`,
+      );
+    }
+  });
+  checkLayerNames(o.layers);
+  if (o.batchSize !== undefined) checkInteger(o.batchSize, "batchSize", { min: 1 });
+  if (o.seed !== undefined) checkSeed(o.seed);
+  return o;
+}
+
+/** Layer names, when given: a non-empty array of names ("auto" for the model's default). */
+export function checkLayerNames(layers: unknown): void {
+  if (layers === undefined) return;
+  const list = checkArray(layers, "layers");
+  if (list.length === 0 || !list.every((l) => typeof l === "string")) {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `layers must be a non-empty array of layer names ("auto" for the default), got ${describe(layers)}`,
+    );
+  }
+}
+
 /**
  * Explains resolved rows with every method in `options.methods`: one run returns the activations
  * (and gradients or relevance if a method needs them), and perturbation methods batch their
@@ -80,6 +121,7 @@ export async function explainCam(
   rows: TargetBatch,
   options: CamOptions,
 ): Promise<CamExplanation> {
+  checkCamOptions(options);
   const { input, targets, scores } = rows;
   const signal = options.signal;
   const layers = await Promise.all((options.layers ?? ["auto"]).map((l) => rt.layer(l)));
@@ -109,6 +151,20 @@ export async function explainCam(
     activations = new Map([...relevanceRun.layers].map(([name, r]) => [name, r.activations]));
   } else {
     activations = (await rt.forward(input, { layers: layerNames })).activations;
+  }
+
+  // NaN or Inf anywhere would end in a NaN map (or a min-max normalised one of zeros): the images
+  // are named for the caller to report.
+  const imageOf = (r: number) => targets.image[r]!;
+  const rowCount = targets.classes.length;
+  for (const [kind, values] of [
+    ["activations", activations],
+    ["gradients", gradients],
+    ["relevance", relevance],
+  ] as const) {
+    for (const [name, t] of values ?? []) {
+      checkFiniteRows(t.data, rowCount, `the ${kind} of layer "${name}"`, imageOf);
+    }
   }
 
   // Each layer as [N, C, h, w] once, whatever its layout (tokens, channels-last grids).
@@ -159,6 +215,7 @@ export async function explainCam(
         },
       };
       const map = await rawMap(method, run, options.eigenSmooth ?? false);
+      checkFiniteRows(map, count, `the ${method.name} map at layer "${layer.name}"`, imageOf);
       const [, , h, w] = layerDims(run.activations);
       raw.push({ data: map, dims: [count, h, w] });
     }

@@ -12,6 +12,8 @@ import { resizeMap } from "../image/resize.ts";
 import type { FloatMap } from "../image/types.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
+import { checkFiniteRows } from "../util/finite.ts";
+import { prepareOutputFile } from "../util/files.ts";
 import type { Io } from "./io.ts";
 import { addModelOptions, openFromOptions, unitInterval, type ModelOptions } from "./options.ts";
 
@@ -51,12 +53,15 @@ export async function writeActivationOverlay(
   const { engine, ctx } = await openFromOptions(options);
   try {
     const layer = await ctx.layer(options.layer);
+    await prepareOutputFile(options.out);
     const rgb = await decodeImage(image, undefined, ctx.card.preprocessing);
     const { tensor, dims, transforms } = preprocess([rgb], ctx.card.preprocessing);
     const { activations } = await ctx.forward({ data: tensor, dims }, { layers: [layer.name] });
     const transform = transforms[0]!;
     const view = channelsFirst(layer, activations.get(layer.name)!);
-    const atInput = resizeMap(channelMean(view), transform.inputWidth, transform.inputHeight);
+    const mean = channelMean(view);
+    checkFiniteRows(mean.data, 1, `the activations of layer "${layer.name}" on "${image}"`);
+    const atInput = resizeMap(mean, transform.inputWidth, transform.inputHeight);
     await writePng(
       options.out,
       overlayOnOriginal(rgb, atInput, transform, {

@@ -1,7 +1,6 @@
 // `camscope evaluate`: every CAM method named, on every image of a dataset, scored by every metric
 // named; records persist as they finish (resumable after a kill), then tables (CSV, JSON) and a
 // self-contained HTML report are written to the run folder.
-import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { DATASET_FORMATS, loadDataset, regionsInInput } from "../data/dataset.ts";
@@ -9,12 +8,8 @@ import { CamscopeError } from "../errors.ts";
 import { Explainer } from "../explain/explainer.ts";
 import type { MethodChoice } from "../methods/registry.ts";
 import type { DatasetFormat, DatasetRecord } from "../data/dataset.ts";
-import {
-  datasetHash,
-  modelFileHash,
-  tableOptions,
-  type EvaluateConfig,
-} from "../evaluate/config.ts";
+import { modelFileHash, tableOptions, type EvaluateConfig } from "../evaluate/config.ts";
+import { annotationsHash, manifestEntries } from "../evaluate/dataset-identity.ts";
 import { formatNumber } from "../evaluate/html.ts";
 import { EVAL_METRICS, resolveMetrics } from "../evaluate/metrics.ts";
 import { renderReport } from "../evaluate/report.ts";
@@ -33,6 +28,7 @@ import {
   type ModelOptions,
 } from "./options.ts";
 import { Progress } from "./progress.ts";
+import { prepareOutputDir, writeOutputFile } from "../util/files.ts";
 
 export interface EvaluateCliOptions extends ModelOptions {
   data: string;
@@ -103,6 +99,7 @@ export function registerEvaluate(program: Command, io: Io): void {
 /** Runs (or resumes) the evaluation and writes its tables and report; returns the tables. */
 export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<RunTables> {
   const { engine, ctx } = await openFromOptions(options);
+  let store: RunStore<EvaluateConfig> | undefined;
   try {
     const layers = commaList(options.layer, "--layer");
     const plan = await new Explainer(ctx).plan({
@@ -121,13 +118,27 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
     }
     const methods = plan.choices;
     const metrics = resolveMetrics(commaList(options.metrics, "--metrics"));
+    // A run folder that cannot be written fails now, before the dataset is read and hashed.
+    await prepareOutputDir(options.out);
+    if (options.data === "") {
+      throw new CamscopeError("INVALID_ARGUMENT", "--data is empty: give a dataset folder or file");
+    }
     const dataset = await loadDataset(options.data, {
       ...(options.format ? { format: options.format } : {}),
       labels: ctx.card.labels,
     });
     for (const p of dataset.problems) {
-      io.err.write(`skipped record ${p.id ?? p.file ?? "?"}: ${p.reason}\n`);
+      const where = [p.id, p.file && `"${p.file}"`].filter(Boolean).join(" ") || "?";
+      io.err.write(`skipped record ${where}: ${p.reason}\n`);
     }
+    if (dataset.records.length === 0) {
+      const first = dataset.problems[0];
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `Dataset "${options.data}" has no usable record: ${dataset.problems.length === 0 ? "it lists none" : `all ${dataset.problems.length} were skipped (above; the first: ${first!.reason})`}`,
+      );
+    }
+    const identity = manifestEntries(dataset.records);
     const config: EvaluateConfig = {
       model: {
         name: options.model,
@@ -138,7 +149,7 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
         path: resolve(options.data),
         format: dataset.format,
         records: dataset.records.length,
-        sha256: datasetHash(dataset.records),
+        sha256: annotationsHash(identity),
       },
       methods: methods.map((m) => m.method.name),
       ...methodOptions(methods),
@@ -157,11 +168,14 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
           }
         : {}),
     };
-    const { store, droppedTornLine } = await RunStore.open(options.out, config);
-    if (droppedTornLine) {
+    const items = dataset.records.slice(0, options.limit ?? dataset.records.length);
+    const opened = await RunStore.open(options.out, config, {
+      dataset: { entries: identity, evaluate: new Set(items.map((i) => i.id)) },
+    });
+    store = opened.store;
+    if (opened.droppedTornLine) {
       io.err.write("dropped the incomplete last record of an interrupted run; it is recomputed\n");
     }
-    const items = dataset.records.slice(0, options.limit ?? dataset.records.length);
     let progress: Progress | undefined;
     const summary = await runEvaluation<DatasetRecord>(ctx, items, store, {
       methods,
@@ -189,17 +203,30 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
         `resumed: ${summary.resumed} records were already stored, ${summary.written} new\n`,
       );
     }
-    const records = store.records();
+    // The records of this run's images only: a smaller --limit tabulates the first images.
+    const ids = new Set(items.map((i) => i.id));
+    const records = store.records().filter((r) => ids.has(r.image));
+    if (!records.some((r) => !r.flagged)) {
+      const flagged = records.find((r) => r.flagged);
+      throw new CamscopeError(
+        "NON_FINITE",
+        flagged
+          ? `No image of dataset "${options.data}" could be evaluated: every record is flagged (e.g. "${flagged.file}": ${flagged.flagged})`
+          : `No image of dataset "${options.data}" could be evaluated: ${summary.failed.length} could not be read (above)`,
+      );
+    }
     const tables = buildTables(records, config.methods, config.metrics, tableOptions(config));
-    await writeFile(join(options.out, TABLE_JSON), `${JSON.stringify(tables, null, 2)}\n`);
-    await writeFile(join(options.out, TABLE_CSV), tablesCsv(tables));
-    if (tables.wins) await writeFile(join(options.out, WINS_CSV), winsCsv(tables.wins));
-    await writeFile(
-      join(options.out, REPORT_HTML),
+    const out = (file: string) => join(options.out, file);
+    await writeOutputFile(out(TABLE_JSON), `${JSON.stringify(tables, null, 2)}\n`);
+    await writeOutputFile(out(TABLE_CSV), tablesCsv(tables));
+    if (tables.wins) await writeOutputFile(out(WINS_CSV), winsCsv(tables.wins));
+    await writeOutputFile(
+      out(REPORT_HTML),
       await renderReport(options.out, config, tables, records),
     );
     return tables;
   } finally {
+    await store?.close();
     await engine.dispose();
   }
 }

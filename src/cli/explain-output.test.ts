@@ -133,7 +133,7 @@ describe("display clipping of pixel attributions", () => {
         dir,
       ]);
       assert.equal(run.code, 1);
-      assert.match(run.stderr, /--clip <percentile>.*must be a percentile above 0, at most 100/);
+      assert.match(run.stderr, /--clip <percentile>.*must be a number above 0 and at most 100/);
     }
   });
 });

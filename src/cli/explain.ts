@@ -3,7 +3,6 @@
 // each batch with every method and renders the pictures; this command reads the files and writes
 // the results. An image that cannot be decoded or preprocessed is reported and skipped; the
 // command still explains the others and then exits 1.
-import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Option, type Command } from "commander";
 import { CamscopeError } from "../errors.ts";
@@ -21,11 +20,10 @@ import {
   type MapsIndex,
 } from "./explain-output.ts";
 import type { Io } from "./io.ts";
-import { addMethodFlags, methodFlagValues } from "./method-flags.ts";
+import { addMethodFlags, checkAgainstInput, methodFlagValues } from "./method-flags.ts";
 import {
   addModelOptions,
   clipPercentile,
-  finiteNumber,
   nonNegativeInt,
   openFromOptions,
   positiveInt,
@@ -33,6 +31,8 @@ import {
   type ModelOptions,
 } from "./options.ts";
 import { Progress } from "./progress.ts";
+import { prepareOutputDir, writeOutputFile } from "../util/files.ts";
+import { intOption, LIMITS, numberOption } from "./validate.ts";
 
 export interface ExplainCliOptions extends ModelOptions {
   /** Comma-separated method names, "all" (CAM) or "pixel" (pixel attribution). */
@@ -93,13 +93,13 @@ export function registerExplain(program: Command, io: Io): void {
     .option("--eigen-smooth", "first principal component instead of the channel sum", false)
     .option(
       "--noise-smooth <n>",
-      "average every method that admits it over n noisy copies of the input (n x the work)",
-      positiveInt,
+      `average every method that admits it over n noisy copies of the input (n x the work; 1 to ${LIMITS.samples})`,
+      intOption(1, LIMITS.samples),
     )
     .option(
       "--noise-smooth-sigma <f>",
-      "noise smoothing: noise sigma as a fraction of the input's value range",
-      finiteNumber,
+      `noise smoothing: noise sigma as a fraction of the input's value range (0 to ${LIMITS.noise})`,
+      numberOption(0, LIMITS.noise),
       0.15,
     )
     .option(
@@ -167,7 +167,7 @@ export async function explainImages(
     };
     const request: ExplainRequest = {
       methods: commaList(options.method, "--method"),
-      options: await methodFlagValues(options),
+      options: await methodFlagValues(options, ctx.input.dims),
       layers: commaList(options.layer, "--layer"),
       target,
       batchSize: options.batchSize,
@@ -181,9 +181,13 @@ export async function explainImages(
     const explainer = new Explainer(ctx);
     // Checked now, so that a misspelt method, option or layer fails before the images are read.
     const plan = await explainer.plan(request);
+    checkAgainstInput(plan.choices, ctx.input.dims);
     for (const { method, why } of plan.skipped) {
       io.err.write(`note: ${method} left out of "all": ${why}\n`);
     }
+    // A folder that cannot be written fails now, not after every image was explained (and
+    // after the options, so that a mistake in them leaves no folder behind).
+    await prepareOutputDir(options.out);
     const dirs = imageDirNames(paths, [INDEX_FILE]);
     const index: MapsIndex = {
       model: ctx.model.source,
@@ -240,8 +244,7 @@ export async function explainImages(
       );
     }
     progress.finish();
-    await mkdir(options.out, { recursive: true });
-    await writeFile(join(options.out, INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
+    await writeOutputFile(join(options.out, INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
     return index;
   } finally {
     await engine.dispose();

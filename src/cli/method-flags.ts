@@ -3,11 +3,19 @@
 // share, like SmoothGrad's, are one flag), its default, range and help from the declaration, and
 // the parsed values handed back per method.
 import { InvalidArgumentError, Option, type Command } from "commander";
+import { coverageProblem } from "../attribution/methods/occlusion.ts";
 import { CamscopeError } from "../errors.ts";
 import { readNpy } from "../io/npy.ts";
-import { METHODS } from "../methods/registry.ts";
+import { METHODS, type MethodChoice } from "../methods/registry.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
-import { describeOption, optionFlag, type ChoiceSpec, type OptionSpec } from "../util/options.ts";
+import {
+  checkOptionValue,
+  describeOption,
+  optionFlag,
+  optionPlaceholder,
+  type ChoiceSpec,
+  type OptionSpec,
+} from "../util/options.ts";
 
 /** Every declared option, once each, with the methods that declare it. */
 function declaredOptions(): { spec: OptionSpec; methods: string[] }[] {
@@ -27,12 +35,17 @@ function flagKey(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** A number parser that refuses what is not one (ranges are checked with the method's options). */
+/**
+ * A number parser that refuses what is not one, or is out of the option's range, with the range
+ * in the message (commander prints it as one line naming the flag).
+ */
 function numberParser(spec: OptionSpec): (value: string) => number {
   return (value: string) => {
-    const n = Number(value);
-    const integer = spec.kind === "integer";
-    if (value.trim() === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    // Number("") and Number("  ") are 0: an empty value is not a number.
+    const n = value.trim() === "" ? NaN : Number(value);
+    try {
+      checkOptionValue(spec, spec.name, n);
+    } catch {
       throw new InvalidArgumentError(`must be ${describeOption(spec)}`);
     }
     return n;
@@ -47,7 +60,9 @@ export function addMethodFlags(command: Command): Command {
       command.option(`--${flag}`, spec.help, spec.default);
       continue;
     }
-    const option = new Option(`--${flag} <value>`, spec.help).default(spec.default);
+    const option = new Option(`--${flag} <${optionPlaceholder(spec)}>`, spec.help).default(
+      spec.default,
+    );
     if (spec.kind === "choice" && !spec.tensor) option.choices(spec.choices);
     if (spec.kind === "integer" || spec.kind === "number") option.argParser(numberParser(spec));
     command.addOption(option);
@@ -57,10 +72,12 @@ export function addMethodFlags(command: Command): Command {
 
 /**
  * The method options the flags in `values` (commander's parsed options) give, by method name. A
- * choice that also takes a tensor (--baseline) takes a float32 .npy file's path.
+ * choice that also takes a tensor (--baseline) takes a float32 .npy file's path: a tensor in the
+ * model input's space ([C, H, W] of `inputDims` [1, C, H, W] when given), every value finite.
  */
 export async function methodFlagValues(
   values: Readonly<Record<string, unknown>>,
+  inputDims?: readonly number[],
 ): Promise<Record<string, Record<string, unknown>>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const { spec, methods } of declaredOptions()) {
@@ -68,7 +85,7 @@ export async function methodFlagValues(
     let value = values[flagKey(flag)];
     if (value === undefined) continue;
     if (spec.kind === "choice" && spec.tensor) {
-      value = await choiceOrTensor(spec, flag, value as string);
+      value = await choiceOrTensor(spec, flag, value as string, inputDims);
     }
     for (const name of methods) (out[name] ??= {})[spec.name] = value;
   }
@@ -80,6 +97,7 @@ async function choiceOrTensor(
   spec: ChoiceSpec,
   flag: string,
   value: string,
+  inputDims: readonly number[] | undefined,
 ): Promise<string | FloatTensor> {
   if (spec.choices.includes(value)) return value;
   if (!value.endsWith(".npy")) {
@@ -88,13 +106,56 @@ async function choiceOrTensor(
       `--${flag} "${value}" is neither ${spec.choices.join(", ")} nor a .npy file`,
     );
   }
-  try {
-    return await readNpy(value);
-  } catch (error) {
+  const tensor = await readNpy(value, `the --${flag} tensor`);
+  const want = inputDims?.slice(1);
+  if (want && tensor.dims.join("x") !== want.join("x")) {
     throw new CamscopeError(
       "INVALID_ARGUMENT",
-      `Cannot read the --${flag} tensor "${value}": ${(error as Error).message}`,
-      { cause: error },
+      `--${flag} "${value}" is [${tensor.dims.join(", ")}], but the model input is [${want.join(", ")}] (C, H, W)`,
     );
+  }
+  if (!tensor.data.every(Number.isFinite)) {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `--${flag} "${value}" holds NaN or Inf values; every value must be finite`,
+    );
+  }
+  return tensor;
+}
+
+/**
+ * The options that must fit the model's input [1, C, H, W], checked before any image is read:
+ * occlusion windows that cover every pixel, RISE cells of at least a pixel. The methods check
+ * the same when they run; here the message names the flags.
+ */
+export function checkAgainstInput(
+  choices: readonly MethodChoice[],
+  inputDims: readonly number[],
+): void {
+  const [height, width] = inputDims.slice(-2) as [number, number];
+  const pair = (v: unknown) => (typeof v === "number" ? [v, v] : (v as [number, number]));
+  for (const { method, options } of choices) {
+    if (method.name === "occlusion") {
+      const [wh, ww] = pair(options.window);
+      const [sh, sw] = pair(options.stride);
+      for (const [side, window, stride] of [
+        [height, wh!, sh!],
+        [width, ww!, sw!],
+      ] as const) {
+        if (coverageProblem(side, window, stride)) {
+          throw new CamscopeError(
+            "INVALID_ARGUMENT",
+            `--stride ${stride} is longer than --window ${window}: pixels between occlusion windows would be covered by none (the input is ${height}x${width}; give a --stride from 1 to ${window})`,
+          );
+        }
+      }
+    }
+    const cells = options.cells as number;
+    if (method.name === "rise" && cells > Math.min(height, width)) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `--cells ${cells} is out of range: must be an integer from 1 to ${Math.min(height, width)} (a cell is at least a pixel of the ${height}x${width} input)`,
+      );
+    }
   }
 }

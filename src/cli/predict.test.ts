@@ -129,6 +129,9 @@ describe("camscope predict", () => {
     assert.match(noModel.stderr, /required option '-m, --model <model>' not specified/);
     const badTop = await camscope(["predict", images[0]!, "--model", model, "--top", "0"]);
     assert.equal(badTop.code, 1);
-    assert.match(badTop.stderr, /--top.*must be a positive integer/);
+    assert.match(
+      badTop.stderr,
+      /^error: option '-k, --top <k>' argument '0' is invalid\. must be an integer, at least 1\n/,
+    );
   });
 });

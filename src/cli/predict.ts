@@ -1,6 +1,7 @@
 // `camscope predict`: the top-k classes of each image (ranked by the runtime's target resolution),
 // with softmax probabilities.
 import type { Command } from "commander";
+import { CamscopeError } from "../errors.ts";
 import { readImages } from "../io/images.ts";
 import { preprocess } from "../image/preprocess.ts";
 import { classProbabilities, resolveTargets } from "../runtime/targets.ts";
@@ -40,22 +41,39 @@ export function registerPredict(program: Command, io: Io): void {
     .option("--json", "print JSON instead of a table", false)
     .option("--batch-size <n>", "images per model run", positiveInt, 32)
     .action(async (images: string[], options: PredictOptions) => {
-      const predictions = await predict(images, options, io);
+      const failed: FailedPrediction[] = [];
+      const predictions = await predict(images, options, io, failed);
       io.out.write(
         options.json ? `${JSON.stringify(predictions, null, 2)}\n` : formatPredictions(predictions),
       );
+      for (const f of failed) io.err.write(`skipped: ${f.error}\n`);
+      if (failed.length > 0) {
+        throw new CamscopeError(
+          "NON_FINITE",
+          `${failed.length} of ${images.length} images could not be classified (above)`,
+        );
+      }
     });
+}
+
+/** An image that could not be classified, and why. */
+export interface FailedPrediction {
+  image: string;
+  error: string;
 }
 
 /**
  * Classifies images in batches of `batchSize` on one session. Batches are decoded and
  * preprocessed one at a time (the next while the current one runs), so memory stays bounded by
- * the batch size however many images there are.
+ * the batch size however many images there are. An image whose logits hold NaN or Inf is left
+ * out and listed in `failed` (which must be given to collect them; without it such an image
+ * throws).
  */
 export async function predict(
   images: readonly string[],
   options: PredictOptions,
   io: Io,
+  failed?: FailedPrediction[],
 ): Promise<Prediction[]> {
   if (images.length === 0) return [];
   const { engine, ctx } = await openFromOptions(options);
@@ -91,7 +109,15 @@ export async function predict(
       const targets = resolveTargets(logits.data, n, { topK: options.top });
       const units = logits.data.length / n;
       batches[b]!.forEach((image, i) => {
-        const probabilities = classProbabilities(logits.data.subarray(i * units, (i + 1) * units));
+        const row = logits.data.subarray(i * units, (i + 1) * units);
+        const bad = row.find((v) => !Number.isFinite(v));
+        if (bad !== undefined) {
+          const error = `Cannot classify "${image}": the outputs of model "${ctx.model.source}" hold ${Number.isNaN(bad) ? "NaN" : "Inf"}`;
+          if (!failed) throw new CamscopeError("NON_FINITE", error);
+          failed.push({ image, error });
+          return;
+        }
+        const probabilities = classProbabilities(row);
         const top = targets.classes
           .filter((_, r) => targets.image[r] === i)
           .map((index) => ({ index, label: ctx.label(index), probability: probabilities[index]! }));

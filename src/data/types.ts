@@ -14,6 +14,11 @@ export interface DatasetRecord {
   boxes?: Box[];
   /** Object mask rasterised at the original image size (1 = object), when the dataset has masks. */
   mask?(width: number, height: number): Promise<Uint8Array>;
+  /**
+   * What the mask is rasterised from (the annotations' segmentations), so that the dataset's
+   * identity covers the mask without rasterising it.
+   */
+  maskSource?: unknown;
 }
 
 /** A record that was left out, and why. */

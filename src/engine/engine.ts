@@ -3,6 +3,7 @@
 // the browser build, which replaces ./ort-node.ts with ./ort-web.ts.
 import { CamscopeError } from "../errors.ts";
 import type { OnnxModel } from "../onnx/model.ts";
+import { checkArray, checkChoice, checkInteger, describe } from "../util/validate.ts";
 import { runtime as environmentRuntime } from "./ort-node.ts";
 import type { OrtRunOptions, OrtRuntime, OrtSession, OrtTensor } from "./runtime.ts";
 
@@ -12,9 +13,11 @@ export const Tensor = environmentRuntime.Tensor;
 
 /** How an {@link Engine} creates its ONNX Runtime sessions. */
 export interface EngineOptions {
-  /** Intra-op threads per session; default: ONNX Runtime's (all cores). */
+  /** Intra-op threads per session, 1 to the cores (the page's in a browser); default: all cores. */
   threads?: number;
-  /** Largest batch sent to one session run; bigger batches are split into chunks. */
+  /** Allow `threads` above the machine's cores (up to 1024); oversubscribing slows runs down. */
+  forceThreads?: boolean;
+  /** Largest batch sent to one session run (at least 1); bigger batches are split into chunks. */
   chunkSize?: number;
   /** ONNX Runtime graph optimisation level. */
   optimization?: "disabled" | "basic" | "extended" | "all";
@@ -38,15 +41,19 @@ export class ModelSession {
   readonly session: OrtSession;
   /** Largest batch {@link ModelSession.runBatched} sends to one run by default. */
   readonly chunkSize: number;
+  /** The model's name in errors (its source). */
+  readonly source: string;
   /**
    * The one batch size a fixed-batch model accepts: every run is then split into chunks of it,
    * the last padded with zeros, so callers batch freely.
    */
   readonly fixedBatch: number | undefined;
+  private disposed = false;
 
-  constructor(session: OrtSession, chunkSize: number, fixedBatch?: number) {
+  constructor(session: OrtSession, chunkSize: number, source = "<model>", fixedBatch?: number) {
     this.session = session;
-    this.chunkSize = fixedBatch ?? chunkSize;
+    this.chunkSize = fixedBatch ?? checkInteger(chunkSize, "chunkSize", { min: 1 });
+    this.source = source;
     this.fixedBatch = fixedBatch;
   }
 
@@ -62,18 +69,41 @@ export class ModelSession {
 
   /**
    * One session run, no splitting (except into a fixed-batch model's chunks). `quiet` keeps ONNX
-   * Runtime from logging a failure itself.
+   * Runtime from logging a failure itself. ONNX Runtime's errors become MODEL_RUN errors.
    */
   async run(feeds: Feeds, outputs?: readonly string[], quiet = false): Promise<Results> {
     const n = Object.values(feeds)[0]?.dims[0];
     if (this.fixedBatch !== undefined && n !== this.fixedBatch) {
       return this.runBatched(feeds, outputs);
     }
+    return this.runOnce(feeds, outputs, quiet);
+  }
+
+  private async runOnce(
+    feeds: Feeds,
+    outputs: readonly string[] | undefined,
+    quiet = false,
+  ): Promise<Results> {
+    if (this.disposed) {
+      throw new CamscopeError(
+        "DISPOSED",
+        `The session of model "${this.source}" was disposed (its engine's dispose() was called); open the model on a new Engine`,
+      );
+    }
     const options: OrtRunOptions = quiet ? { logSeverityLevel: 4 } : {};
-    const results = outputs
-      ? await this.session.run(feeds, [...outputs], options)
-      : await this.session.run(feeds, options);
-    return results as Results;
+    try {
+      const results = outputs
+        ? await this.session.run(feeds, [...outputs], options)
+        : await this.session.run(feeds, options);
+      return results as Results;
+    } catch (error) {
+      const message = (error as Error).message?.split("\n")[0] ?? String(error);
+      throw new CamscopeError(
+        "MODEL_RUN",
+        `ONNX Runtime failed running model "${this.source}": ${message}`,
+        { cause: error },
+      );
+    }
   }
 
   /**
@@ -85,6 +115,8 @@ export class ModelSession {
     outputs?: readonly string[],
     chunkSize = this.chunkSize,
   ): Promise<Results> {
+    // A chunk of 0 (or NaN) would never advance through the batch.
+    checkInteger(chunkSize, "chunkSize", { min: 1 });
     const entries = Object.entries(feeds);
     const n = entries[0]?.[1].dims[0];
     if (n === undefined)
@@ -109,10 +141,7 @@ export class ModelSession {
       for (const [name, t] of entries) {
         chunk[name] = pad ? padBatch(t, start, end, size) : sliceBatch(t, start, end);
       }
-      const results = (await this.session.run(
-        chunk,
-        outputs ? [...outputs] : this.session.outputNames,
-      )) as Results;
+      const results = await this.runOnce(chunk, outputs ?? this.session.outputNames);
       parts.push(pad ? truncateBatch(results, end - start, size) : results);
     }
     return concatBatches(parts, n);
@@ -120,6 +149,8 @@ export class ModelSession {
 
   /** Releases the session's native memory. */
   async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
     await this.session.release();
   }
 }
@@ -190,6 +221,49 @@ export function modelKey(model: OnnxModel): string {
   return `model#${id}`;
 }
 
+const OPTIMIZATION_LEVELS = ["disabled", "basic", "extended", "all"] as const;
+const MAX_FORCED_THREADS = 1024;
+
+/** Engine options checked: wrong types and values out of range are INVALID_ARGUMENT errors. */
+function checkEngineOptions(options: unknown): EngineOptions {
+  if (options === null || typeof options !== "object") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Engine options must be an object, got ${describe(options)}`,
+    );
+  }
+  const o = options as EngineOptions;
+  if (o.runtime !== undefined && typeof o.runtime?.createSession !== "function") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Engine option runtime must be an ONNX Runtime binding (an OrtRuntime), got ${describe(o.runtime)}`,
+    );
+  }
+  if (o.chunkSize !== undefined) checkInteger(o.chunkSize, "Engine option chunkSize", { min: 1 });
+  if (o.threads !== undefined) {
+    // The binding's cores: the machine's in Node, the page's (hardwareConcurrency) in a browser.
+    const cores = (o.runtime ?? environmentRuntime).cores();
+    const max = o.forceThreads ? MAX_FORCED_THREADS : cores;
+    checkInteger(o.threads, `Engine option threads (${cores} cores; forceThreads to exceed)`, {
+      min: 1,
+      max,
+    });
+  }
+  if (o.optimization !== undefined) {
+    checkChoice(o.optimization, "Engine option optimization", OPTIMIZATION_LEVELS);
+  }
+  if (o.executionProviders !== undefined) {
+    const providers = checkArray(o.executionProviders, "Engine option executionProviders");
+    if (!providers.every((p) => typeof p === "string")) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `Engine option executionProviders must be names such as "cpu", got ${describe(providers)}`,
+      );
+    }
+  }
+  return o;
+}
+
 /**
  * Runs ONNX models with ONNX Runtime: one cached session per model, on the CPU unless
  * {@link EngineOptions.executionProviders} says otherwise. Dispose it when done.
@@ -200,14 +274,26 @@ export class Engine {
   /** The ONNX Runtime binding sessions are created with. */
   readonly runtime: OrtRuntime;
   private readonly sessions = new Map<string, Promise<ModelSession>>();
+  private disposed = false;
 
   constructor(options: EngineOptions = {}) {
-    this.options = { chunkSize: 32, ...options };
-    this.runtime = this.options.runtime ?? environmentRuntime;
+    const checked = checkEngineOptions(options);
+    this.options = { chunkSize: 32, ...checked };
+    this.runtime = checked.runtime ?? environmentRuntime;
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) {
+      throw new CamscopeError(
+        "DISPOSED",
+        "This Engine was disposed (dispose() was called); make a new Engine to run models",
+      );
+    }
   }
 
   /** The session of a model, created once and cached under the model's identity (or `key`). */
   session(model: OnnxModel, key = modelKey(model)): Promise<ModelSession> {
+    this.checkAlive();
     let s = this.sessions.get(key);
     if (!s) {
       s = this.open(model);
@@ -220,6 +306,7 @@ export class Engine {
 
   /** A new, uncached session; the caller disposes it. */
   async open(model: OnnxModel): Promise<ModelSession> {
+    this.checkAlive();
     const o = this.options;
     try {
       const session = await this.runtime.createSession(model, model.toBytes(), {
@@ -227,7 +314,7 @@ export class Engine {
         ...(o.threads ? { threads: o.threads } : {}),
         ...(o.executionProviders ? { executionProviders: o.executionProviders } : {}),
       });
-      return new ModelSession(session, o.chunkSize, fixedBatch(model));
+      return new ModelSession(session, o.chunkSize, model.source, fixedBatch(model));
     } catch (error) {
       throw new CamscopeError(
         "MODEL_LOAD",
@@ -239,6 +326,7 @@ export class Engine {
 
   /** Releases every cached session. */
   async dispose(): Promise<void> {
+    this.disposed = true;
     const all = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.dispose()));

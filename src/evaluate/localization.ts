@@ -2,6 +2,7 @@
 // final map peaks inside the explained object's mask. Maps are read at model-input resolution,
 // where the explainer produces them, and their peak is carried to the original image, where masks
 // are drawn, through the preprocessing transform.
+import { CamscopeError } from "../errors.ts";
 import type { SyntheticSample } from "../data/synthetic/generator.ts";
 import { preprocess } from "../image/preprocess.ts";
 import type { InputTransform } from "../image/types.ts";
@@ -51,7 +52,8 @@ export function peaksInMasks(
 ): boolean[] {
   const [n, , width] = maps.dims as [number, number, number];
   if (masks.length !== n || transforms.length !== n) {
-    throw new Error(
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
       `${n} maps need as many masks and transforms, got ${masks.length} and ${transforms.length}`,
     );
   }
@@ -103,7 +105,8 @@ export async function evaluateLocalization(
     );
     const objects = chunk.map((s) => {
       if (s.objects.length !== 1) {
-        throw new Error(
+        throw new CamscopeError(
+          "INVALID_ARGUMENT",
           `Sample ${s.index} has ${s.objects.length} objects; the localization rate needs one`,
         );
       }

@@ -13,6 +13,7 @@ import type { ModelRuntime } from "../runtime/runtime.ts";
 import { sanityScores, type CascadeMaps } from "./sanity.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 import type { InputRegions } from "../image/regions.ts";
+import { checkNames } from "../util/validate.ts";
 
 export type { InputRegions };
 
@@ -323,6 +324,7 @@ export const EVAL_METRICS: readonly EvalMetric[] = [
 
 /** Metrics by name ("all" for every one); an unknown name lists the valid ones. */
 export function resolveMetrics(names: readonly string[]): EvalMetric[] {
+  checkNames(names, "metric names");
   if (names.length === 1 && names[0] === "all") return [...EVAL_METRICS];
   return names.map((name) => {
     const m = EVAL_METRICS.find((x) => x.name === name.toLowerCase());

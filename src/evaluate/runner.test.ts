@@ -76,7 +76,7 @@ describe("runEvaluation", () => {
       examples: 2,
       onProgress: (done) => progress.push(done),
     });
-    assert.deepEqual(summary, { written: 6, resumed: 0, failed: [] });
+    assert.deepEqual(summary, { written: 6, resumed: 0, failed: [], flagged: [] });
     // Two batches ([star, arrow], [ring]) x two methods, stored in that order.
     assert.deepEqual(progress, [0, 2, 4, 5, 6]);
     const { records } = await readRun(out);
@@ -125,6 +125,7 @@ describe("runEvaluation", () => {
     assert.equal(ring.example, undefined);
 
     // Run again: nothing left to do, nothing written twice.
+    await store.close();
     const again = await RunStore.open(out, { test: 1 });
     const second = await runEvaluation(ctx, items, again.store, {
       methods,
@@ -135,7 +136,7 @@ describe("runEvaluation", () => {
       seed: 0,
       examples: 2,
     });
-    assert.deepEqual(second, { written: 0, resumed: 6, failed: [] });
+    assert.deepEqual(second, { written: 0, resumed: 6, failed: [], flagged: [] });
     assert.equal((await readRun(out)).records.length, 6);
   });
 

@@ -19,7 +19,10 @@ import { modelProbability } from "../metrics/deletion-insertion.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
 import type { TargetBatch } from "../runtime/targets.ts";
 import { gatherRows, type FloatTensor } from "../tensor/tensor.ts";
+import { CamscopeError } from "../errors.ts";
+import { NonFiniteError } from "../util/finite.ts";
 import { deriveSeed } from "../util/random.ts";
+import { checkArray, checkChoice, checkInteger, checkSeed, describe } from "../util/validate.ts";
 import type { EvalMetric, InputRegions, MetricBatch } from "./metrics.ts";
 import type { EvalRecord } from "./records.ts";
 import {
@@ -75,6 +78,8 @@ export interface RunSummary {
   resumed: number;
   /** Images that could not be decoded or preprocessed. */
   failed: { image: string; file: string; error: string }[];
+  /** Images whose logits, activations, gradients or maps held NaN or Inf: records flagged. */
+  flagged: { image: string; file: string; error: string }[];
 }
 
 export const EXAMPLES_DIR = "examples";
@@ -86,6 +91,7 @@ export async function runEvaluation<I extends EvalItem>(
   store: RunStore<Record<string, unknown>>,
   options: RunOptions<I>,
 ): Promise<RunSummary> {
+  checkRunOptions(items, options);
   const explainer = new Explainer(ctx);
   const needsRegions = options.metrics.some((m) => m.needs === "regions");
   // The randomised models are made and opened once per run; their sessions stay in the engine.
@@ -106,6 +112,7 @@ export async function runEvaluation<I extends EvalItem>(
     written: 0,
     resumed: items.length * options.methods.length - total,
     failed: [],
+    flagged: [],
   };
   options.onProgress?.(0, total);
 
@@ -114,8 +121,39 @@ export async function runEvaluation<I extends EvalItem>(
     const batch = items.slice(start, start + size);
     const methods = options.methods.filter((m) => pendingOf(batch, m));
     if (methods.length === 0) continue;
-    const loaded = await loadBatch(batch, start, ctx, summary, options.log);
-    if (loaded.items.length === 0) continue;
+    let loaded = await loadBatch(batch, start, ctx, summary, options.log);
+    while (loaded.items.length > 0) {
+      try {
+        await evaluateLoaded(loaded, batchIndex);
+        break;
+      } catch (error) {
+        // NaN or Inf for some images: their pending records are stored flagged, and the batch
+        // goes on without them (a resume leaves them out the same way).
+        if (!(error instanceof NonFiniteError)) throw error;
+        const bad = new Set(error.images);
+        const flagged: EvalRecord[] = [];
+        for (const i of bad) {
+          const item = loaded.items[i]!;
+          const reason = `${error.what} hold ${error.found}`;
+          options.log?.(`flagged ${item.id} ("${item.file}"): ${reason}`);
+          summary.flagged.push({ image: item.id, file: item.file, error: reason });
+          for (const { method } of options.methods) {
+            if (!store.has(item.id, method.name))
+              flagged.push(flaggedRecord(ctx, item, method.name, reason, options.metrics));
+          }
+        }
+        summary.written += await store.append(flagged);
+        options.onProgress?.(summary.written, total);
+        loaded = subsetBatch(loaded, (i) => !bad.has(i));
+      }
+    }
+  }
+  return summary;
+
+  /** Explains and scores one loaded batch with every method that has records pending in it. */
+  async function evaluateLoaded(loaded: LoadedBatch<I>, batchIndex: number): Promise<void> {
+    const methods = options.methods.filter((m) => pendingOf(loaded.items, m));
+    if (methods.length === 0) return;
     const { tensor, transforms } = loaded;
     const regions = needsRegions
       ? await Promise.all(
@@ -208,7 +246,62 @@ export async function runEvaluation<I extends EvalItem>(
       options.onProgress?.(summary.written, total);
     }
   }
-  return summary;
+}
+
+/** The run options checked (types and ranges): a batch size of 0 would never advance. */
+function checkRunOptions<I extends EvalItem>(items: unknown, options: RunOptions<I>): void {
+  checkArray(items, "items");
+  if (options === null || typeof options !== "object") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `run options must be an object, got ${describe(options)}`,
+    );
+  }
+  checkArray(options.methods, "methods");
+  checkArray(options.metrics, "metrics");
+  checkArray(options.layers, "layers");
+  checkChoice(options.target, "target", ["label", "top1"] as const);
+  checkInteger(options.batchSize, "batchSize", { min: 1 });
+  checkSeed(options.seed);
+  checkInteger(options.examples, "examples", { min: 0 });
+  if (options.sanitySteps !== undefined) checkArray(options.sanitySteps, "sanitySteps");
+}
+
+/** The record stored for an image whose values were not finite (see EvalRecord.flagged). */
+function flaggedRecord(
+  ctx: ModelRuntime,
+  item: EvalItem,
+  method: string,
+  reason: string,
+  metrics: readonly EvalMetric[],
+): EvalRecord {
+  const cls = item.label ?? -1;
+  return {
+    image: item.id,
+    file: item.file,
+    method,
+    class: cls,
+    label: cls >= 0 ? ctx.label(cls) : "",
+    probability: 0,
+    values: Object.fromEntries(metrics.flatMap((m) => m.columns.map((c) => [c.name, null]))),
+    curves: {},
+    cost: { milliseconds: 0, forward: 0, backward: 0 },
+    notes: [`flagged: ${reason}`],
+    flagged: reason,
+  };
+}
+
+/** The rows of a loaded batch that `keep` accepts. */
+function subsetBatch<I>(loaded: LoadedBatch<I>, keep: (row: number) => boolean): LoadedBatch<I> {
+  const rows = loaded.items.map((_, i) => i).filter(keep);
+  return {
+    items: rows.map((i) => loaded.items[i]!),
+    rgb: rows.map((i) => loaded.rgb[i]!),
+    positions: rows.map((i) => loaded.positions[i]!),
+    transforms: rows.map((i) => loaded.transforms[i]!),
+    tensor:
+      rows.length > 0 ? gatherRows(loaded.tensor, rows) : { data: new Float32Array(0), dims: [0] },
+  };
 }
 
 /** Runs one metric on the rows it applies to and writes its columns into the records. */

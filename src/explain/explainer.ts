@@ -23,8 +23,18 @@ import type { LayerInfo } from "../onnx/layers.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
 import type { TargetBatch, TargetOptions } from "../runtime/targets.ts";
 import { displayMap, normalizeInPlace } from "../tensor/maps.ts";
-import type { FloatTensor } from "../tensor/tensor.ts";
+import { gatherRows, type FloatTensor } from "../tensor/tensor.ts";
 import { CamscopeError } from "../errors.ts";
+import { checkLayerNames } from "../cam/pipeline.ts";
+import { NonFiniteError } from "../util/finite.ts";
+import {
+  checkArray,
+  checkInteger,
+  checkNumber,
+  checkSeed,
+  describe,
+  WORK_LIMITS,
+} from "../util/validate.ts";
 import {
   prepareBatch,
   type DecodedImage,
@@ -138,6 +148,7 @@ export class Explainer {
    * "all" or "pixel" and do not apply are left out, with the reason.
    */
   async plan(request: ExplainRequest): Promise<MethodPlan> {
+    checkRequest(request);
     const rt = this.runtime;
     for (const name of Object.keys(request.options ?? {})) methodNamed(name);
     const layers = await Promise.all((request.layers ?? ["auto"]).map((l) => rt.layer(l)));
@@ -203,29 +214,42 @@ export class Explainer {
       let variants = rows;
       let copies = 1;
       const score = rows.targets.score;
-      const repeat = (classes: readonly number[], n: number) =>
-        classes.flatMap((c) => new Array<number>(n).fill(c));
-      if (augment) {
-        const layout = rt.card.preprocessing.layout ?? "NCHW";
-        variants = await rt.targets(augmentRows(variants.input, layout), {
-          classes: repeat(variants.targets.classes, AUGMENTATIONS.length),
-          score,
-        });
-        copies *= AUGMENTATIONS.length;
-      }
-      if (noise) {
-        const samples = request.noiseSmooth!.samples;
-        variants = await rt.targets(noisyRows(variants.input, request.noiseSmooth!, seed), {
-          classes: repeat(variants.targets.classes, samples),
-          score,
-        });
-        copies *= samples;
-      }
-      const out = await runFamilies(
-        rt,
-        variants,
-        members.map((i) => plan.choices[i]!),
-        family,
+      const repeat = <T>(values: readonly T[], n: number) =>
+        values.flatMap((c) => new Array<T>(n).fill(c));
+      // The row of `rows` each variant row comes from, to name images in errors.
+      let origin = rows.targets.classes.map((_, r) => r);
+      const wrappers = [augment ? "test-time augmentation" : "", noise ? "noise smoothing" : ""];
+      const out = await this.namingSources(
+        rows,
+        () => origin,
+        wrappers,
+        async () => {
+          // `origin` grows with the variants before they are scored, so that it names their rows.
+          if (augment) {
+            const layout = rt.card.preprocessing.layout ?? "NCHW";
+            origin = repeat(origin, AUGMENTATIONS.length);
+            variants = await rt.targets(augmentRows(variants.input, layout), {
+              classes: repeat(variants.targets.classes, AUGMENTATIONS.length),
+              score,
+            });
+            copies *= AUGMENTATIONS.length;
+          }
+          if (noise) {
+            const samples = request.noiseSmooth!.samples;
+            origin = repeat(origin, samples);
+            variants = await rt.targets(noisyRows(variants.input, request.noiseSmooth!, seed), {
+              classes: repeat(variants.targets.classes, samples),
+              score,
+            });
+            copies *= samples;
+          }
+          return runFamilies(
+            rt,
+            variants,
+            members.map((i) => plan.choices[i]!),
+            family,
+          );
+        },
       );
       if (out.layers.length > 0) layers = out.layers;
       // Each variant row was scored once more, then explained as a row of its own.
@@ -262,10 +286,38 @@ export class Explainer {
   }
 
   /**
+   * Runs `work` on variants of `rows` (augmented or noisy copies), turning a NonFiniteError about
+   * variant rows into one about the images they came from (`origin()` maps a variant row to its
+   * row of `rows`). Without wrappers the rows are the images' own and errors pass unchanged.
+   */
+  private async namingSources<R>(
+    rows: TargetBatch,
+    origin: () => readonly number[],
+    wrappers: readonly string[],
+    work: () => Promise<R>,
+  ): Promise<R> {
+    const applied = wrappers.filter((w) => w !== "");
+    if (applied.length === 0) return work();
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof NonFiniteError)) throw error;
+      const rowOf = origin();
+      const sources = error.images.map((v) => rows.targets.image[rowOf[v]!]!);
+      throw new NonFiniteError(
+        `${error.what} (${applied.join(", ")})`,
+        [...new Set(sources)].sort((a, b) => a - b),
+        error.found,
+      );
+    }
+  }
+
+  /**
    * Explains many images in batches: decodes them with `source.load` (the next batch while one is
    * explained), preprocesses each batch with the model card's preprocessing, and yields each
-   * batch's explanation with the images that failed. The request is checked before any image is
-   * read.
+   * batch's explanation with the images that failed. An image whose values turn NaN or Inf (its
+   * logits, activations, gradients or maps) fails alone: the rest of its batch is explained again
+   * without it. The request is checked before any image is read.
    */
   async *stream<T>(
     source: ImageSource<T>,
@@ -273,6 +325,9 @@ export class Explainer {
     options: StreamOptions = {},
   ): AsyncGenerator<ExplainedBatch<T>> {
     await this.plan(request);
+    if (options.batchSize !== undefined) {
+      checkInteger(options.batchSize, "stream batchSize", { min: 1 });
+    }
     const { items } = source;
     const spec = this.runtime.card.preprocessing;
     const load = (start: number, count: number): Promise<(DecodedImage<T> | FailedImage<T>)[]> =>
@@ -298,17 +353,38 @@ export class Explainer {
         if ("error" in entry) failed.push(entry);
         else decoded.push(entry);
       }
-      const prepared = prepareBatch(decoded, spec, source.name, (f) => failed.push(f));
+      let prepared = prepareBatch(decoded, spec, source.name, (f) => failed.push(f));
+      let explanation: Explanation | undefined;
+      while (prepared.images.length > 0) {
+        try {
+          explanation = await this.explain(prepared.input, {
+            ...request,
+            ...(request.target ? { target: targetsOfBatch(request.target, prepared.images) } : {}),
+          });
+          break;
+        } catch (error) {
+          // NaN or Inf for some images: those fail, the others are explained again.
+          if (!(error instanceof NonFiniteError)) throw error;
+          const bad = new Set(error.images);
+          for (const i of bad) {
+            const image = prepared.images[i]!;
+            failed.push({
+              item: image.item,
+              index: image.index,
+              error: `Cannot explain "${source.name(image.item)}": ${error.what} hold ${error.found}`,
+            });
+          }
+          const keep = prepared.images.flatMap((_, i) => (bad.has(i) ? [] : [i]));
+          prepared = {
+            images: keep.map((i) => prepared.images[i]!),
+            input:
+              keep.length > 0
+                ? gatherRows(prepared.input, keep)
+                : { data: new Float32Array(0), dims: [0] },
+          };
+        }
+      }
       failed.sort((a, b) => a.index - b.index);
-      const explanation =
-        prepared.images.length > 0
-          ? await this.explain(prepared.input, {
-              ...request,
-              ...(request.target
-                ? { target: targetsOfBatch(request.target, prepared.images) }
-                : {}),
-            })
-          : undefined;
       yield { images: prepared.images, failed, ...(explanation ? { explanation } : {}) };
       options.onProgress?.(end, items.length);
       if (options.batchSize === undefined) {
@@ -317,6 +393,48 @@ export class Explainer {
       }
       start = end;
     }
+  }
+}
+
+/** A request checked (types and ranges) before any work, for callers in plain JavaScript too. */
+function checkRequest(request: unknown): void {
+  if (request === null || typeof request !== "object") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `explain request must be an object, got ${describe(request)}`,
+    );
+  }
+  const r = request as ExplainRequest;
+  checkArray(r.methods, "methods").forEach((m, i) => {
+    const ok =
+      typeof m === "string" ||
+      (m !== null && typeof m === "object" && ("name" in m || "method" in m));
+    if (!ok) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `methods[${i}] must be a method name, { name, options } or a chosen method, got ${describe(m)}`,
+      );
+    }
+  });
+  if (r.options !== undefined && (r.options === null || typeof r.options !== "object")) {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `options must be an object of options by method name, got ${describe(r.options)}`,
+    );
+  }
+  checkLayerNames(r.layers);
+  if (r.batchSize !== undefined) checkInteger(r.batchSize, "batchSize", { min: 1 });
+  if (r.seed !== undefined) checkSeed(r.seed);
+  if (r.noiseSmooth !== undefined) {
+    const n = r.noiseSmooth as Partial<NoiseSmoothing> | null;
+    if (n === null || typeof n !== "object") {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `noiseSmooth must be an object { samples, noise }, got ${describe(n)}`,
+      );
+    }
+    checkInteger(n.samples, "noiseSmooth samples", { min: 1, max: WORK_LIMITS.samples });
+    checkNumber(n.noise, "noiseSmooth noise", { min: 0, max: WORK_LIMITS.noise });
   }
 }
 

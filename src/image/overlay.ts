@@ -1,4 +1,5 @@
 // Blending a colour-mapped heatmap over the photo it explains.
+import { CamscopeError } from "../errors.ts";
 import type { ColormapName } from "./colormap.ts";
 import { colormapTable, maxAbsOf } from "./colormap.ts";
 import { mapToOriginal, resizeBilinear } from "./resize.ts";
@@ -37,7 +38,8 @@ export function overlayHeatmap(
   assertRgbImage(image);
   assertFloatMap(map, "heatmap");
   const alpha = options.alpha ?? 0.5;
-  if (!(alpha >= 0 && alpha <= 1)) throw new Error(`alpha must be in [0, 1], got ${alpha}`);
+  if (!(alpha >= 0 && alpha <= 1))
+    throw new CamscopeError("INVALID_ARGUMENT", `alpha must be in [0, 1], got ${alpha}`);
   const normalize = options.normalize ?? "minmax";
   const table = colormapTable(options.colormap ?? (normalize === "signed" ? "coolwarm" : "jet"));
 
@@ -78,7 +80,10 @@ export function normalizeMap(values: Float32Array, mode: OverlayNormalize): Floa
     return out;
   }
   if (mode !== "minmax") {
-    throw new Error(`Unknown normalize mode "${String(mode)}" (valid: minmax, none, signed)`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Unknown normalize mode "${String(mode)}" (valid: minmax, none, signed)`,
+    );
   }
   let lo = Infinity;
   let hi = -Infinity;

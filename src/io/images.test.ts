@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import sharp from "sharp";
 import { decodeImage, ImageDecodeError, readImages } from "./images.ts";
+import { IMAGE_FILE_LIMIT } from "../util/files.ts";
 
 let dir = "";
 before(async () => {
@@ -88,7 +90,26 @@ test("files that are not images fail with the file name and the reason", async (
   });
   const empty = await file("empty.png", new Uint8Array(0));
   await assert.rejects(decodeImage(empty), /: file is empty$/);
-  await assert.rejects(decodeImage(dir), /: is a directory$/);
+  await assert.rejects(decodeImage(dir), /: is a folder, not a regular file$/);
+});
+
+test("FIFOs, devices and files over the size limit are refused before any byte is read", async () => {
+  // A FIFO with no writer would block a plain read forever; /dev/zero would fill memory.
+  const fifo = join(dir, "pipe.png");
+  execFileSync("mkfifo", [fifo]);
+  await assert.rejects(
+    decodeImage(fifo),
+    /pipe\.png": is a FIFO \(named pipe\), not a regular file$/,
+  );
+  await assert.rejects(
+    decodeImage("/dev/zero"),
+    /"\/dev\/zero": is a character device, not a regular file$/,
+  );
+  const big = join(dir, "big.png");
+  await writeFile(big, "");
+  await truncate(big, IMAGE_FILE_LIMIT + 1);
+  await assert.rejects(decodeImage(big), /big\.png": is 268435457 bytes, over the 256 MiB limit$/);
+  await assert.rejects(decodeImage(123 as never), /expected a file path or the file's bytes/);
 });
 
 test("truncated or corrupt images are errors, not half-decoded pictures", async () => {

@@ -1,8 +1,9 @@
 // Decoding image files into RgbImage with sharp (Node only).
-import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 import type { RgbImage } from "../image/types.ts";
 import { CamscopeError } from "../errors.ts";
+import { IMAGE_FILE_LIMIT, readRegularFile } from "../util/files.ts";
+import { describe } from "../util/validate.ts";
 
 /** The formats camscope promises to read; browsers decode all three natively too. */
 const SUPPORTED_FORMATS = new Set(["png", "jpeg", "webp"]);
@@ -58,20 +59,27 @@ export async function decodeImage(
   label?: string,
   options: DecodeOptions = {},
 ): Promise<RgbImage> {
-  const name = label ?? (typeof source === "string" ? source : `<${source.length}-byte buffer>`);
+  const name =
+    label ??
+    (typeof source === "string"
+      ? source
+      : source instanceof Uint8Array
+        ? `<${source.length}-byte buffer>`
+        : "<image>");
   const fail = (reason: string): never => {
     throw new ImageDecodeError(name, reason);
   };
 
   let bytes: Uint8Array;
   if (typeof source === "string") {
-    try {
-      bytes = await readFile(source);
-    } catch (err) {
-      return fail(describeReadError(err));
-    }
-  } else {
+    // A regular file under the size limit: a FIFO or /dev/zero is refused before reading.
+    const read = await readRegularFile(source, IMAGE_FILE_LIMIT);
+    if ("reason" in read) return fail(read.reason);
+    bytes = read.bytes;
+  } else if (source instanceof Uint8Array) {
     bytes = source;
+  } else {
+    return fail(`expected a file path or the file's bytes (Uint8Array), got ${describe(source)}`);
   }
   if (bytes.length === 0) fail("file is empty");
 
@@ -129,14 +137,6 @@ export async function readImages(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker));
   return results;
-}
-
-function describeReadError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === "ENOENT") return "file not found";
-  if (code === "EISDIR") return "is a directory";
-  if (code === "EACCES" || code === "EPERM") return "permission denied";
-  return err instanceof Error ? err.message : String(err);
 }
 
 function describeSharpError(err: unknown): string {

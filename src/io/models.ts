@@ -1,7 +1,6 @@
 // Models from files (Node): a bundled model by name or any ONNX file by path, with its card (the
 // bundled cards ship next to the models; for any other file a sibling `<file>.json` is its card)
 // and its external-data files, taken in by src/models/load.ts.
-import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Engine } from "../engine/engine.ts";
@@ -10,6 +9,8 @@ import { parseCard, type CardFile } from "../models/card.ts";
 import { ModelRuntime } from "../runtime/runtime.ts";
 import { takeInModel, type LoadedModel, type TakeInOptions } from "../models/load.ts";
 import { OnnxModel } from "../onnx/model.ts";
+import { MODEL_FILE_LIMIT, readRegularFile, TEXT_FILE_LIMIT } from "../util/files.ts";
+import { describe } from "../util/validate.ts";
 
 /** The models that ship with camscope, small CNNs trained on its synthetic shapes. */
 export const BUNDLED_MODELS = ["synth-vgg", "synth-resnet", "synth-mobilenet"] as const;
@@ -50,6 +51,12 @@ export async function loadModel(
   nameOrPath: string,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
+  if (typeof nameOrPath !== "string" || nameOrPath === "") {
+    throw new CamscopeError(
+      "UNKNOWN_MODEL",
+      `The model must be a bundled model name (${BUNDLED_MODELS.join(", ")}) or a path to an .onnx file, got ${describe(nameOrPath)}`,
+    );
+  }
   const bundled = isBundledModel(nameOrPath);
   const path = bundled ? join(MODELS_DIR, `${nameOrPath}.onnx`) : nameOrPath;
   if (!bundled && !/[\\/]/.test(nameOrPath) && !nameOrPath.toLowerCase().endsWith(".onnx")) {
@@ -75,9 +82,11 @@ export async function loadModel(
       ...(cardPath ? { cardSource: cardPath } : {}),
       name: basename(path).replace(/\.onnx$/i, ""),
       bundled,
+      // A regular file only: a FIFO named by a model would block the read.
       readExternal: async (location) => {
-        const b = await readFile(join(modelDir, location));
-        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+        const read = await readRegularFile(join(modelDir, location), Number.MAX_SAFE_INTEGER);
+        if ("reason" in read) throw new Error(read.reason);
+        return new Uint8Array(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength);
       },
     },
     options,
@@ -93,41 +102,29 @@ export async function openModel(
   return new ModelRuntime(await loadModel(nameOrPath, { engine, ...options }), engine);
 }
 
+/** The model file's bytes: a regular file under protobuf's 2 GiB limit (a FIFO is refused unread). */
 async function readModelBytes(path: string, bundledName: string | undefined): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (error) {
+  const read = await readRegularFile(path, MODEL_FILE_LIMIT);
+  if ("reason" in read) {
     throw new CamscopeError(
       "MODEL_LOAD",
       bundledName
-        ? `Bundled model "${bundledName}" is missing: ${(error as Error).message} (the package ships models/${bundledName}.onnx)`
-        : `Cannot read ONNX model "${path}": ${describeReadError(error)}`,
-      { cause: error },
+        ? `Bundled model "${bundledName}" is missing: ${read.reason} (the package ships models/${bundledName}.onnx)`
+        : `Cannot read ONNX model "${path}": ${read.reason}`,
     );
   }
-}
-
-function describeReadError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "file not found";
-  if (code === "EISDIR") return "is a directory";
-  if (code === "EACCES" || code === "EPERM") return "permission denied";
-  return (error as Error).message;
+  return read.bytes;
 }
 
 /** The sibling card, checked; an absent card is an empty one (a bundled model must have one). */
 async function readCard(path: string, required: boolean): Promise<CardFile> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if (!required && (error as NodeJS.ErrnoException).code === "ENOENT") return {};
-    throw new CamscopeError(
-      "MODEL_LOAD",
-      `Cannot read model card "${path}": ${describeReadError(error)}`,
-      { cause: error },
-    );
+  // A regular file under the size limit: a FIFO named like a card is refused, not read.
+  const read = await readRegularFile(path, TEXT_FILE_LIMIT);
+  if ("reason" in read) {
+    if (!required && read.reason === "file not found") return {};
+    throw new CamscopeError("MODEL_LOAD", `Cannot read model card "${path}": ${read.reason}`);
   }
+  const text = read.bytes.toString("utf8");
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -1,9 +1,8 @@
 // Encoding RgbImage as PNG with sharp (Node only).
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
 import sharp from "sharp";
 import type { RgbImage } from "../image/types.ts";
 import { assertRgbImage } from "../image/types.ts";
+import { writeOutputFile } from "../util/files.ts";
 
 /** Encodes an image as an 8-bit RGB PNG. */
 export async function encodePng(image: RgbImage): Promise<Uint8Array> {
@@ -19,6 +18,5 @@ export async function encodePng(image: RgbImage): Promise<Uint8Array> {
 /** Writes an image as a PNG file, creating missing parent folders. */
 export async function writePng(path: string, image: RgbImage): Promise<void> {
   const bytes = await encodePng(image);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, bytes);
+  await writeOutputFile(path, bytes);
 }

@@ -8,6 +8,7 @@ import type { ModelRuntime } from "../runtime/runtime.ts";
 import type { TargetBatch } from "../runtime/targets.ts";
 import { displayMap, reduceChannels } from "../tensor/maps.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
+import { checkFiniteRows } from "../util/finite.ts";
 import { resolveOptions, type OptionSpec } from "../util/options.ts";
 
 /** Options of the `lrp` method. */
@@ -26,6 +27,7 @@ export const LRP_OPTIONS: readonly OptionSpec[] = [
     default: "epsilon-plus",
     // An unknown name lists the valid ones before any image is read.
     check: (name) => void resolveComposite(name),
+    placeholder: "name",
     help: "lrp: composite (see docs/lrp-rules.md) or one rule for every layer (epsilon[:eps], zplus, alphabeta[:a,b], gamma[:g], flat, wsquare)",
   },
   {
@@ -34,6 +36,7 @@ export const LRP_OPTIONS: readonly OptionSpec[] = [
     kind: "choice",
     default: "one-hot",
     choices: RELEVANCE_STARTS,
+    placeholder: "kind",
     help: "lrp: starting relevance at the logits",
   },
 ];
@@ -96,6 +99,7 @@ export async function explainLrp(
       start: method.start,
     });
     const attribution = reduceChannels(run.input!.data, input.dims, "sum");
+    checkFiniteRows(attribution, count, `the ${method.name} attribution`, (r) => targets.image[r]!);
     const dims = [count, height, width];
     results.push({
       method,

@@ -65,6 +65,7 @@ import { lrp, LRP_OPTIONS, type LrpMethod, type LrpOptions } from "../lrp/method
 import type { LayerInfo } from "../onnx/layers.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 import { resolveOptions, type OptionSpec } from "../util/options.ts";
+import { checkNames, describe } from "../util/validate.ts";
 
 /** The method families, each with its own pipeline (src/cam, src/attribution, src/lrp). */
 export type MethodFamily = "cam" | "attribution" | "lrp";
@@ -324,6 +325,12 @@ export const ALL_INPUT_METHODS = "pixel";
 
 /** The method of a name (case-insensitive); an unknown name lists the valid ones by level. */
 export function methodNamed(name: string): MethodDescriptor {
+  if (typeof name !== "string") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `A method name must be a string, got ${describe(name)}`,
+    );
+  }
   const method = METHODS.find((m) => m.name === name.toLowerCase());
   if (!method) {
     const names = (level: MethodLevel) =>
@@ -343,6 +350,7 @@ export function methodNamed(name: string): MethodDescriptor {
  * each once.
  */
 export function resolveMethodNames(names: readonly string[]): MethodDescriptor[] {
+  checkNames(names, "method names");
   const out: MethodDescriptor[] = [];
   for (const raw of names) {
     const name = raw.toLowerCase();

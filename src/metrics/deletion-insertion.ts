@@ -10,6 +10,7 @@
 // - The class probability is recorded at every step including the first; the AUC is the
 //   trapezoid rule over [0, 1]. Deletion: lower is better; insertion: higher is better.
 // Every step of every image goes through the score function in chunks, which batch-run the model.
+import { CamscopeError } from "../errors.ts";
 import { targetScores } from "../runtime/targets.ts";
 import { Tensor } from "../engine/engine.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
@@ -75,14 +76,15 @@ export async function deletionInsertion(
   const steps = options.steps ?? 32;
   const chunk = options.chunk ?? 64;
   if (!Number.isSafeInteger(steps) || steps < 1)
-    throw new RangeError(`steps must be a positive integer, got ${steps}`);
+    throw new CamscopeError("INVALID_ARGUMENT", `steps must be a positive integer, got ${steps}`);
   if (!Number.isSafeInteger(chunk) || chunk < 1)
-    throw new RangeError(`chunk must be a positive integer, got ${chunk}`);
+    throw new CamscopeError("INVALID_ARGUMENT", `chunk must be a positive integer, got ${chunk}`);
   const [n, channels, height, width] = images.dims as [number, number, number, number];
   const area = height * width;
   const size = channels * area;
   if (saliency.length !== n * area) {
-    throw new RangeError(
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
       `saliency holds ${saliency.length} values, expected ${n} x ${height} x ${width}`,
     );
   }

@@ -28,7 +28,10 @@ export async function scoreItems(
     }
     const out = await score(buffer.subarray(0, count * size), count, rows);
     if (out.length !== count) {
-      throw new Error(`score function returned ${out.length} scores for ${count} inputs`);
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `score function returned ${out.length} scores for ${count} inputs`,
+      );
     }
     scores.set(out, start);
   }

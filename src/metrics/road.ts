@@ -152,7 +152,11 @@ function bandCholesky(system: ImputationSystem): { factor: Float64Array; band: n
       if (j < i) {
         factor[rowI + j] = sum / factor[rowJ + j]!;
       } else {
-        if (!(sum > 0)) throw new Error("ROAD imputation: the system is not positive definite");
+        if (!(sum > 0))
+          throw new CamscopeError(
+            "NON_FINITE",
+            "ROAD imputation: the system is not positive definite",
+          );
         factor[rowI + i] = Math.sqrt(sum);
       }
     }

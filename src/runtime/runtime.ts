@@ -19,6 +19,8 @@ import { DataType } from "../onnx/proto.ts";
 import { resolveInput, type ModelInput } from "../onnx/shapes.ts";
 import { ValueShapes } from "../onnx/value-shapes.ts";
 import { gatherRows, sizeOf, type FloatTensor } from "../tensor/tensor.ts";
+import { checkFiniteRows } from "../util/finite.ts";
+import { checkFloatTensor } from "../util/validate.ts";
 import { Backward, type BackwardResult } from "./backward.ts";
 import { DerivedCache, derivedKey } from "./cache.ts";
 import {
@@ -205,8 +207,11 @@ export class ModelRuntime {
    * {@link resolveTargets}), and each row gets its image, logits and target score.
    */
   async targets(images: FloatTensor, options: TargetOptions = {}): Promise<TargetBatch> {
+    this.checkImages(images);
     const { logits } = await this.forward(images);
     const n = images.dims[0]!;
+    // NaN or Inf logits would give NaN maps: the images are named for the caller to report.
+    checkFiniteRows(logits.data, n, `the logits of model "${this.model.source}"`);
     const targets = resolveTargets(logits.data, n, options);
     const rows = gatherRows(logits, targets.image);
     return {
@@ -216,6 +221,23 @@ export class ModelRuntime {
       logits: rows,
       scores: this.scores(rows, targets.classes, targets.score),
     };
+  }
+
+  /**
+   * The images checked against the model's input: a float32 tensor [N, ...input dims], finite
+   * (a NonFiniteError names the rows with NaN or Inf).
+   */
+  checkImages(images: unknown): FloatTensor {
+    const t = checkFloatTensor(images, "images");
+    const want = this.input.dims.slice(1);
+    if (t.dims.length !== want.length + 1 || want.some((d, i) => t.dims[i + 1] !== d)) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `images must be [N, ${want.join(", ")}] for input "${this.input.name}" of model "${this.model.source}", got [${t.dims.join(", ")}]`,
+      );
+    }
+    checkFiniteRows(t.data, t.dims[0]!, "the input images");
+    return t;
   }
 
   /** Target scores of rows of logits ([R, units]): row i's score of class `classes[i]`. */

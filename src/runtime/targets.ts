@@ -7,6 +7,7 @@
 // the positive one.
 import { CamscopeError } from "../errors.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
+import { checkChoice, checkInteger, describe } from "../util/validate.ts";
 
 /** The score explained: the raw logit or the softmax (sigmoid for one output) probability. */
 export type ScoreKind = "logit" | "probability";
@@ -58,6 +59,31 @@ function ranking(row: Float32Array, binary: boolean): number[] {
   return Array.from(row.keys()).sort((a, b) => row[b]! - row[a]! || a - b);
 }
 
+export const SCORE_KINDS: readonly ScoreKind[] = ["logit", "probability"];
+
+/** The target options checked (types and ranges), for callers in plain JavaScript too. */
+function checkTargetOptions(options: unknown, classCount: number): TargetOptions {
+  if (options === null || typeof options !== "object") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `target must be an object { classes?, topK?, score? }, got ${describe(options)}`,
+    );
+  }
+  const o = options as TargetOptions;
+  if (o.topK !== undefined) checkInteger(o.topK, "target topK", { min: 1 });
+  if (o.score !== undefined) checkChoice(o.score, "target score", SCORE_KINDS);
+  const c = o.classes;
+  // Per-image entries may be "top1" too (the CLI's --target with a `top1` among the classes).
+  const isClass = (v: unknown) => v === "top1" || (typeof v === "number" && Number.isInteger(v));
+  if (c !== undefined && !isClass(c) && !(Array.isArray(c) && c.every(isClass))) {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `target classes must be "top1", a class index from 0 to ${classCount - 1} or an array of them, got ${describe(c)}`,
+    );
+  }
+  return o;
+}
+
 /**
  * The rows to explain for a batch of `n` images given their logits ([n, classes]): each image's top
  * class, a given class per image, or each image's `topK` classes. Unknown classes throw a
@@ -71,6 +97,7 @@ export function resolveTargets(
   const units = logits.length / n;
   const binary = units === 1;
   const classCount = binary ? 2 : units;
+  checkTargetOptions(options, classCount);
   const score = options.score ?? "logit";
   const row = (i: number) => logits.subarray(i * units, (i + 1) * units);
   const image: number[] = [];
@@ -80,7 +107,7 @@ export function resolveTargets(
     if (!Number.isInteger(c) || c < 0 || c >= classCount) {
       throw new CamscopeError(
         "INVALID_ARGUMENT",
-        `Target class ${c} is outside 0..${classCount - 1}`,
+        `Target class ${c} is out of range: target classes must be from 0 to ${classCount - 1}`,
       );
     }
     image.push(i);

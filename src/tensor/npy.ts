@@ -4,6 +4,7 @@
 // Layout: the magic "\x93NUMPY", version bytes 1 0, a little-endian uint16 header length, then the
 // header, a Python dict literal in ASCII padded with spaces and ended by "\n" so that the data
 // starts at a multiple of 64 bytes (the alignment numpy writes and recommends for mmap).
+import { CamscopeError } from "../errors.ts";
 import type { FloatTensor } from "./tensor.ts";
 
 // "\x93NUMPY"
@@ -19,18 +20,25 @@ function headerText(shape: readonly number[]): string {
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${tuple}, }`;
   const total = PREAMBLE + dict.length + 1;
   const padded = dict + " ".repeat((ALIGNMENT - (total % ALIGNMENT)) % ALIGNMENT) + "\n";
-  if (padded.length > MAX_HEADER) throw new Error(`npy header too long for shape (${shape})`);
+  if (padded.length > MAX_HEADER)
+    throw new CamscopeError("INVALID_ARGUMENT", `npy header too long for shape (${shape})`);
   return padded;
 }
 
 /** Encodes a float32 array of `shape` (C order) as the bytes of an .npy file. */
 export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
   if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new Error(`npy shape must be non-negative integers, got (${shape})`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `npy shape must be non-negative integers, got (${shape})`,
+    );
   }
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) {
-    throw new Error(`npy shape (${shape}) holds ${count} values, got ${data.length}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `npy shape (${shape}) holds ${count} values, got ${data.length}`,
+    );
   }
   const header = headerText(shape);
   const bytes = new Uint8Array(PREAMBLE + header.length + 4 * data.length);
@@ -52,7 +60,7 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
  */
 export function decodeNpy(bytes: Uint8Array): FloatTensor {
   const fail = (why: string): never => {
-    throw new Error(`Not a camscope .npy file: ${why}`);
+    throw new CamscopeError("INVALID_ARGUMENT", `Not a camscope .npy file: ${why}`);
   };
   if (bytes.length < PREAMBLE || MAGIC.some((b, i) => bytes[i] !== b)) fail("bad magic");
   if (bytes[MAGIC.length] !== 1) fail(`format version ${bytes[MAGIC.length]} is not 1`);

@@ -2,6 +2,14 @@
 // range or choices and a help line. The method validates what it is given with it, the CLI builds
 // its flags from it, and an evaluation run records the resolved values in its configuration.
 import { CamscopeError } from "../errors.ts";
+import {
+  checkChoice,
+  checkFiniteValues,
+  checkFloatTensor,
+  checkInteger,
+  checkNumber,
+  describe,
+} from "./validate.ts";
 
 interface SpecBase {
   /** The field of the method's options object, e.g. "steps". */
@@ -10,13 +18,20 @@ interface SpecBase {
   readonly flag?: string;
   /** One line for --help. */
   readonly help: string;
+  /** The flag's value in --help (default by kind: n, x, name, s), e.g. "--steps <n>". */
+  readonly placeholder?: string;
 }
 
-/** An integer option; `pair` also accepts [a, b] (e.g. an occlusion window's height and width). */
+/**
+ * An integer option; `pair` also accepts [a, b] (e.g. an occlusion window's height and width).
+ * `max` bounds work sizes (steps, samples, masks: see WORK_LIMITS), beyond which a run takes
+ * hours per image, which is a typo more often than an experiment.
+ */
 export interface IntegerSpec extends SpecBase {
   readonly kind: "integer";
   readonly default: number;
   readonly min?: number;
+  readonly max?: number;
   readonly pair?: boolean;
 }
 
@@ -58,29 +73,44 @@ export function optionFlag(spec: OptionSpec): string {
   return spec.flag ?? spec.name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** The range or choices of an option in words, for help and errors, e.g. "a positive integer". */
+/** The value placeholder of an option's flag in --help. */
+export function optionPlaceholder(spec: OptionSpec): string {
+  const byKind = { integer: "n", number: "x", choice: "name", string: "s", boolean: "" };
+  return spec.placeholder ?? byKind[spec.kind];
+}
+
+// Bounds as util/validate.ts checks them: an unbounded side is the largest safe integer or the
+// largest finite number.
+const integerRange = (spec: IntegerSpec) => ({
+  min: spec.min ?? Number.MIN_SAFE_INTEGER,
+  ...(spec.max !== undefined ? { max: spec.max } : {}),
+});
+const numberRange = (spec: NumberSpec) => ({
+  min: spec.above ?? spec.min ?? -Number.MAX_VALUE,
+  max: spec.max ?? Number.MAX_VALUE,
+  minExclusive: spec.above !== undefined,
+});
+
+/**
+ * The range or choices of an option in words, for help and errors, in util/validate.ts's
+ * wording: "an integer from 1 to 100000", "a number above 0 and at most 1", "one of: a, b".
+ */
 export function describeOption(spec: OptionSpec): string {
   switch (spec.kind) {
     case "integer": {
+      const { min, max } = integerRange(spec);
       const what =
-        spec.min === 1
-          ? "a positive integer"
-          : spec.min === 0
-            ? "a non-negative integer"
-            : spec.min !== undefined
-              ? `an integer >= ${spec.min}`
-              : "an integer";
+        max === undefined ? `an integer, at least ${min}` : `an integer from ${min} to ${max}`;
       return spec.pair ? `${what} (or a pair of them)` : what;
     }
-    case "number":
-      if (spec.above !== undefined && spec.max !== undefined) {
-        return `in (${spec.above}, ${spec.max}]`;
-      }
-      if (spec.min === 0 && spec.max === undefined) return "a non-negative number";
-      if (spec.min !== undefined && spec.max !== undefined) return `in [${spec.min}, ${spec.max}]`;
-      return "a finite number";
+    case "number": {
+      const { min, max, minExclusive } = numberRange(spec);
+      return minExclusive
+        ? `a number above ${min} and at most ${max}`
+        : `a number from ${min} to ${max}`;
+    }
     case "choice":
-      return `one of ${spec.choices.join(", ")}${spec.tensor ? ", or a tensor" : ""}`;
+      return `one of: ${spec.choices.join(", ")}${spec.tensor ? ", or a tensor" : ""}`;
     case "string":
       return "a string";
     case "boolean":
@@ -90,49 +120,47 @@ export function describeOption(spec: OptionSpec): string {
 
 function isTensor(value: unknown): boolean {
   const t = value as { data?: unknown; dims?: unknown } | null;
-  return (
-    typeof t === "object" && t !== null && t.data instanceof Float32Array && Array.isArray(t.dims)
+  return typeof t === "object" && t !== null && "data" in t && "dims" in t;
+}
+
+function invalid(name: string, spec: OptionSpec, value: unknown): CamscopeError {
+  return new CamscopeError(
+    "INVALID_ARGUMENT",
+    `${name} must be ${describeOption(spec)}, got ${describe(value)}`,
   );
 }
 
-/** Whether `value` is valid for the spec. */
-function valid(spec: OptionSpec, value: unknown): boolean {
+/** `value` checked against the spec (a CamscopeError naming `name`, the range and the value). */
+export function checkOptionValue(spec: OptionSpec, name: string, value: unknown): void {
   switch (spec.kind) {
-    case "integer": {
-      const ok = (v: unknown) =>
-        typeof v === "number" &&
-        Number.isSafeInteger(v) &&
-        (spec.min === undefined || v >= spec.min);
-      return (
-        ok(value) ||
-        (spec.pair === true && Array.isArray(value) && value.length === 2 && value.every(ok))
-      );
-    }
+    case "integer":
+      if (spec.pair === true && Array.isArray(value)) {
+        if (value.length !== 2) throw invalid(name, spec, value);
+        value.forEach((v, i) => checkInteger(v, `${name}[${i}]`, integerRange(spec)));
+        return;
+      }
+      checkInteger(value, name, integerRange(spec));
+      return;
     case "number":
-      return (
-        typeof value === "number" &&
-        Number.isFinite(value) &&
-        (spec.min === undefined || value >= spec.min) &&
-        (spec.above === undefined || value > spec.above) &&
-        (spec.max === undefined || value <= spec.max)
-      );
+      checkNumber(value, name, numberRange(spec));
+      return;
     case "choice":
-      return (
-        (typeof value === "string" && spec.choices.includes(value)) ||
-        (spec.tensor === true && isTensor(value))
-      );
+      if (spec.tensor === true && isTensor(value)) {
+        const t = checkFloatTensor(value, `${name} tensor`);
+        checkFiniteValues(t.data, `${name} tensor`);
+        return;
+      }
+      if (spec.tensor === true && typeof value !== "string") throw invalid(name, spec, value);
+      checkChoice(value, name, spec.choices);
+      return;
     case "string":
-      return typeof value === "string";
+      if (typeof value !== "string") throw invalid(name, spec, value);
+      spec.check?.(value);
+      return;
     case "boolean":
-      return typeof value === "boolean";
+      if (typeof value !== "boolean") throw invalid(name, spec, value);
+      return;
   }
-}
-
-/** A value as an error message shows it. */
-function shown(value: unknown): string {
-  if (typeof value === "string") return `"${value}"`;
-  if (Array.isArray(value)) return `[${value.map(shown).join(", ")}]`;
-  return String(value);
 }
 
 /**
@@ -145,6 +173,12 @@ export function resolveOptions<T extends Record<string, unknown>>(
   specs: readonly OptionSpec[],
   given: Readonly<Record<string, unknown>> = {},
 ): T {
+  if (given === null || typeof given !== "object") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `${what} options must be an object, got ${describe(given)}`,
+    );
+  }
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(given)) {
     if (given[key] !== undefined && !specs.some((s) => s.name === key)) {
@@ -157,13 +191,7 @@ export function resolveOptions<T extends Record<string, unknown>>(
   }
   for (const spec of specs) {
     const value = given[spec.name] ?? spec.default;
-    if (!valid(spec, value)) {
-      throw new CamscopeError(
-        "INVALID_ARGUMENT",
-        `${what} ${spec.name} must be ${describeOption(spec)}, got ${shown(value)}`,
-      );
-    }
-    if (spec.kind === "string") spec.check?.(value as string);
+    checkOptionValue(spec, `${what} ${spec.name}`.trim(), value);
     out[spec.name] = value;
   }
   return out as T;

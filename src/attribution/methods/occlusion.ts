@@ -3,6 +3,7 @@
 // pixel's attribution is the mean drop over the windows covering it. Windows start every
 // `stride` pixels, plus one flush with the bottom / right edge when the stride does not land
 // there, so every pixel is covered. One forward pass per window and row, batched across rows.
+import { CamscopeError } from "../../errors.ts";
 import { resolveOptions, type OptionSpec } from "../../util/options.ts";
 import type { AttributionMethod } from "../method.ts";
 
@@ -32,13 +33,14 @@ export const OCCLUSION_OPTIONS: readonly OptionSpec[] = [
     default: 8,
     min: 1,
     pair: true,
-    help: "occlusion: step between windows in pixels",
+    help: "occlusion: step between windows in pixels, at most the window",
   },
   {
     name: "value",
     flag: "occlusion-value",
     kind: "number",
     default: 0,
+    placeholder: "v",
     help: "occlusion: value of occluded pixels in model-input space",
   },
 ];
@@ -56,6 +58,16 @@ function pair(value: number | readonly [number, number]): [number, number] {
   return typeof value === "number" ? [value, value] : [value[0], value[1]];
 }
 
+/**
+ * Why windows of `window` every `stride` leave some pixel of a `size`-pixel side uncovered, or
+ * undefined when they cover it: a stride longer than the window skips the pixels in between
+ * (a window as large as the side covers it whatever the stride).
+ */
+export function coverageProblem(size: number, window: number, stride: number): string | undefined {
+  if (window >= size || stride <= window) return undefined;
+  return `a stride of ${stride} is longer than the window of ${window}: pixels between windows would be covered by none (give a stride of at most the window)`;
+}
+
 export function occlusion(options: OcclusionOptions = {}): AttributionMethod {
   const resolved = resolveOptions<Required<OcclusionOptions>>("Occlusion", OCCLUSION_OPTIONS, {
     ...options,
@@ -71,6 +83,15 @@ export function occlusion(options: OcclusionOptions = {}): AttributionMethod {
     async attribute(run) {
       const { data: x, dims } = run.input;
       const [rows, channels, height, width] = dims as [number, number, number, number];
+      for (const [side, w, s] of [
+        [height, windowH, strideH],
+        [width, windowW, strideW],
+      ] as const) {
+        const problem = coverageProblem(side, w, s);
+        if (problem) {
+          throw new CamscopeError("INVALID_ARGUMENT", `Occlusion window and stride: ${problem}`);
+        }
+      }
       const area = height * width;
       const size = channels * area;
       const ys = windowStarts(height, windowH, strideH);

@@ -9,6 +9,7 @@
 import { resizeBilinear } from "../../image/resize.ts";
 import { resolveOptions, type OptionSpec } from "../../util/options.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
+import { checkInteger, WORK_LIMITS } from "../../util/validate.ts";
 import type { AttributionMethod } from "../method.ts";
 
 /** Options of RISE. */
@@ -23,13 +24,20 @@ export interface RiseOptions {
 
 /** RISE's options, declared once (validation, CLI flags, run configurations). */
 export const RISE_OPTIONS: readonly OptionSpec[] = [
-  { name: "masks", kind: "integer", default: 1000, min: 1, help: "rise: number of random masks" },
+  {
+    name: "masks",
+    kind: "integer",
+    default: 1000,
+    min: 1,
+    max: WORK_LIMITS.masks,
+    help: `rise: number of random masks (1 to ${WORK_LIMITS.masks})`,
+  },
   {
     name: "cells",
     kind: "integer",
     default: 8,
     min: 1,
-    help: "rise: grid cells per side of a mask",
+    help: "rise: grid cells per side of a mask, at most the input's side",
   },
   {
     name: "probability",
@@ -38,7 +46,8 @@ export const RISE_OPTIONS: readonly OptionSpec[] = [
     default: 0.5,
     above: 0,
     max: 1,
-    help: "rise: probability that a mask cell is kept",
+    placeholder: "p",
+    help: "rise: probability that a mask cell is kept, above 0 and at most 1",
   },
 ];
 
@@ -85,6 +94,11 @@ export function rise(options: RiseOptions = {}): AttributionMethod {
     async attribute(run) {
       const { data: x, dims } = run.input;
       const [rows, channels, height, width] = dims as [number, number, number, number];
+      // A cell is at least a pixel: more cells than pixels per side only cost memory.
+      checkInteger(cells, `RISE cells (${height} x ${width} input)`, {
+        min: 1,
+        max: Math.min(height, width),
+      });
       const area = height * width;
       const size = channels * area;
       // Items are mask-major, so each mask is drawn once for building and once for summing.

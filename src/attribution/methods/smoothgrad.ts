@@ -6,6 +6,7 @@
 // three methods share one batched pass when their samples and noise agree.
 import { exactGradient } from "../../compiler/rules/index.ts";
 import { resolveOptions, type OptionSpec } from "../../util/options.ts";
+import { WORK_LIMITS } from "../../util/validate.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
 import type { AttributionMethod, AttributionRun } from "../method.ts";
 import { sizeOf } from "../../tensor/tensor.ts";
@@ -26,14 +27,17 @@ export const SMOOTHGRAD_OPTIONS: readonly OptionSpec[] = [
     kind: "integer",
     default: 25,
     min: 1,
-    help: "smoothgrad, smoothgrad-sq, vargrad: noisy samples per image",
+    max: WORK_LIMITS.samples,
+    help: `smoothgrad, smoothgrad-sq, vargrad: noisy samples per image (1 to ${WORK_LIMITS.samples})`,
   },
   {
     name: "noise",
     kind: "number",
     default: 0.15,
     min: 0,
-    help: "smoothgrad, smoothgrad-sq, vargrad: noise sigma as a fraction of the input's value range",
+    max: WORK_LIMITS.noise,
+    placeholder: "f",
+    help: `smoothgrad, smoothgrad-sq, vargrad: noise sigma as a fraction of the input's value range (0 to ${WORK_LIMITS.noise})`,
   },
 ];
 

@@ -87,10 +87,12 @@ export async function inlineExternalData(
     }
     let bytes = files.get(path);
     if (!bytes) {
-      bytes = read(path).catch((error: Error & { code?: string }) => {
+      // The reader's error message is the reason (src/io/models.ts: "file not found", "is a FIFO
+      // (named pipe), not a regular file", ...).
+      bytes = read(path).catch((error: Error) => {
         throw new CamscopeError(
           "MODEL_LOAD",
-          `Model "${model.source}" keeps tensor "${t.name ?? ""}" in "${path}", which cannot be read (${error.code ?? error.message})`,
+          `Model "${model.source}" keeps tensor "${t.name ?? ""}" in "${path}", which cannot be read: ${error.message}`,
           { cause: error },
         );
       });

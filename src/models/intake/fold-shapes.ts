@@ -13,6 +13,7 @@ import { type ModelInput } from "../../onnx/shapes.ts";
 import { rawTensor } from "../../onnx/tensor.ts";
 import { zeroFeeds } from "../../engine/probe.ts";
 
+/** What {@link foldStaticShapes} folded. */
 export interface FoldedShapes {
   /** The model with the folded values as initializers (the input model when nothing folds). */
   model: OnnxModel;

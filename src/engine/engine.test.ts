@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { availableParallelism } from "node:os";
+import { test } from "node:test";
+import { CamscopeError } from "../errors.ts";
+import { tinyClassifier } from "../models/testing/tiny-classifier.ts";
+import { Engine, Tensor } from "./engine.ts";
+
+const code = (c: string, pattern: RegExp) => (error: unknown) =>
+  error instanceof CamscopeError && error.code === c && pattern.test(error.message);
+
+test("engine options out of range are refused up front (a chunk of 0 would never advance)", () => {
+  for (const chunkSize of [0, -1, 1.5, NaN, "8"]) {
+    assert.throws(
+      () => new Engine({ chunkSize: chunkSize as number }),
+      code("INVALID_ARGUMENT", /^Engine option chunkSize must be an integer, at least 1, got /),
+    );
+  }
+  const cores = availableParallelism();
+  assert.throws(
+    () => new Engine({ threads: cores + 1 }),
+    code("INVALID_ARGUMENT", new RegExp(`threads .*must be an integer from 1 to ${cores}, got`)),
+  );
+  assert.equal(new Engine({ threads: cores + 1, forceThreads: true }).options.threads, cores + 1);
+  assert.throws(
+    () => new Engine({ optimization: "max" as "all" }),
+    code("INVALID_ARGUMENT", /optimization must be one of: disabled, basic, extended, all/),
+  );
+});
+
+test("runBatched refuses a chunk size of 0; ONNX Runtime errors name the model", async () => {
+  const engine = new Engine({ threads: 1 });
+  try {
+    const session = await engine.session(tinyClassifier({ classes: 3 }));
+    const input = new Tensor("float32", new Float32Array(2 * 3 * 16 * 16), [2, 3, 16, 16]);
+    await assert.rejects(
+      session.runBatched({ input }, undefined, 0),
+      /chunkSize must be an integer/,
+    );
+    const wrong = new Tensor("float32", new Float32Array(3 * 8 * 8), [1, 3, 8, 8]);
+    await assert.rejects(
+      session.run({ input: wrong }),
+      code("MODEL_RUN", /^ONNX Runtime failed running model "tiny": .*dimensions/),
+    );
+  } finally {
+    await engine.dispose();
+  }
+});
+
+test("a disposed engine and its sessions say so instead of failing obscurely", async () => {
+  const engine = new Engine({ threads: 1 });
+  const model = tinyClassifier({ classes: 3 });
+  const session = await engine.session(model);
+  await engine.dispose();
+  const input = new Tensor("float32", new Float32Array(3 * 16 * 16), [1, 3, 16, 16]);
+  await assert.rejects(session.run({ input }), code("DISPOSED", /was disposed/));
+  assert.throws(() => engine.session(model), code("DISPOSED", /make a new Engine/));
+});
