@@ -10,7 +10,7 @@
 //
 //   node --import tsx scripts/browser/build.ts [library] [viewer] [--out dir] [--dev] [--static]
 import { builtinModules } from "node:module";
-import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -194,7 +194,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run as a script (not imported): argv[1] through any symbolic link, as import.meta.url is.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((error: unknown) => {
     const failure = error as { errors?: { text: string }[]; message?: string };
     for (const e of failure.errors ?? [{ text: String(failure.message ?? error) }]) {

@@ -48,7 +48,9 @@ test("serve: the viewer at /, the package's models and samples beside it", async
       startServer({ port, host: "127.0.0.1" }, viewer),
       (e: unknown) =>
         e instanceof CamscopeError &&
-        /^Cannot serve on 127\.0\.0\.1:\d+: the port is in use/.test(e.message),
+        e.code === "INVALID_ARGUMENT" &&
+        /^Cannot serve on 127\.0\.0\.1:\d+: the port is in use$/.test(e.message) &&
+        e.hint === "give another with --port, or --port 0 for any free one",
     );
   } finally {
     await new Promise((resolve) => server.close(resolve));
@@ -63,8 +65,9 @@ test("serve refuses to start without a built viewer, saying how to build it", as
       startServer({ port: 0, host: "127.0.0.1" }, empty),
       (e: unknown) =>
         e instanceof CamscopeError &&
+        e.code === "INPUT_FILE" &&
         /The viewer is not built/.test(e.message) &&
-        /npm run build:viewer/.test(e.message),
+        /npm run build:viewer/.test(e.hint ?? ""),
     );
   } finally {
     rmSync(empty, { recursive: true, force: true });

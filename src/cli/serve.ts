@@ -7,11 +7,12 @@ import type { Server } from "node:http";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { CamscopeError } from "../errors.ts";
 import { MODELS_DIR } from "../io/models.ts";
 import { createStaticServer, listen, type Mount } from "../serve/server.ts";
 import type { Io } from "./io.ts";
+import { intOption } from "./validate.ts";
 
 // Two levels below the package root both as src/cli/*.ts and dist/cli/*.js.
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -37,7 +38,8 @@ function onnxruntimeWebDist(): string {
   } catch {
     throw new CamscopeError(
       "INVALID_ARGUMENT",
-      "camscope serve needs the onnxruntime-web package for the viewer's ONNX Runtime: run `npm install onnxruntime-web` beside camscope",
+      "camscope serve needs the onnxruntime-web package for the viewer's ONNX Runtime, and it is not installed",
+      { hint: "run `npm install onnxruntime-web` beside camscope" },
     );
   }
   return dirname(entry);
@@ -47,8 +49,9 @@ function onnxruntimeWebDist(): string {
 export function viewerMounts(viewerDir = VIEWER_DIR): Mount[] {
   if (!existsSync(join(viewerDir, "index.html"))) {
     throw new CamscopeError(
-      "INVALID_ARGUMENT",
-      `The viewer is not built: "${viewerDir}" has no index.html (run \`npm run build:viewer\` in the camscope checkout first)`,
+      "INPUT_FILE",
+      `The viewer is not built: "${viewerDir}" has no index.html`,
+      { hint: "run `npm run build:viewer` in the camscope checkout first" },
     );
   }
   return [
@@ -71,36 +74,29 @@ export async function startServer(
     port = await listen(server, options.host, options.port);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    const why =
+    const [why, hint] =
       e.code === "EADDRINUSE"
-        ? "the port is in use (give another with --port, or 0 for any free one)"
+        ? ["the port is in use", "give another with --port, or --port 0 for any free one"]
         : e.code === "EADDRNOTAVAIL" || e.code === "ENOTFOUND"
-          ? "no such address on this machine"
+          ? ["no such address on this machine", "--host takes an address of this machine"]
           : e.code === "EACCES"
-            ? "permission denied (ports below 1024 need privileges)"
-            : e.message;
+            ? ["permission denied", "ports below 1024 need privileges: give --port 1024 or above"]
+            : [e.message, undefined];
     throw new CamscopeError(
       "INVALID_ARGUMENT",
       `Cannot serve on ${options.host}:${options.port}: ${why}`,
+      { cause: error, ...(hint ? { hint } : {}) },
     );
   }
   const shown = options.host.includes(":") ? `[${options.host}]` : options.host;
   return { server, url: `http://${shown}:${port}/` };
 }
 
-function portOption(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) {
-    throw new InvalidArgumentError("must be an integer from 0 to 65535");
-  }
-  return n;
-}
-
 export function registerServe(program: Command, io: Io): void {
   program
     .command("serve")
     .description("serve the viewer, the bundled models and the samples on a local web server")
-    .option("--port <port>", "TCP port (0: any free port)", portOption, 8080)
+    .option("--port <port>", "TCP port (0: any free port)", intOption(0, 65535), 8080)
     .option("--host <address>", "address to listen on (0.0.0.0: the whole network)", "127.0.0.1")
     .action(async (options: ServeOptions) => {
       const { server, url } = await startServer(options);
