@@ -100,17 +100,20 @@ export async function openViewer(site: Site, threads = 2): Promise<Page> {
   page.on("pageerror", (error) => errors.push(error.message));
   await page.goto(`${site.url}?threads=${threads}`);
   // Page-side predicates are expressions: this file is type-checked without the DOM's types.
+  // A worker's error is shown on the page (in #messages), not thrown as a page error: it ends
+  // the wait too, and is the reason given.
   await page
     .waitForFunction(
-      `/classes, input/.test(document.querySelector("#model-info")?.textContent)`,
+      `/classes, input/.test(document.querySelector("#model-info")?.textContent) ||
+        document.querySelector("#messages p") !== null`,
       null,
-      {
-        timeout: 120_000,
-      },
+      { timeout: 120_000 },
     )
     .catch((error: unknown) => {
       throw new Error(`The viewer did not open its model: ${errors.join("; ") || error}`);
     });
+  const shown = (await page.textContent("#messages"))?.trim();
+  if (shown) throw new Error(`The viewer did not open its model: ${shown}`);
   return page;
 }
 

@@ -83,8 +83,9 @@ async function describeModel(rt: ModelRuntime, bundled: boolean): Promise<ModelI
 
 async function open(source: ModelBytes): Promise<ModelInfo> {
   if (!engine) throw new CamscopeError("INVALID_ARGUMENT", "The worker was not initialised");
-  // The previous model's sessions go with it.
+  // The previous model's sessions go with its engine; a disposed engine refuses further use.
   await engine.dispose();
+  engine = new Engine(engine.options);
   runtime = undefined;
   images = [];
   const loaded = await openModelBytes(source, engine);
