@@ -190,7 +190,8 @@ async function main(): Promise<void> {
       await buildViewer(values.out, { minify: !values.dev, static: values.static });
     } else throw new Error(`Unknown build "${target}" (library, viewer)`);
     const where = values.out ?? join("dist", target === "library" ? "browser" : "viewer");
-    console.log(`built ${target} into ${where} in ${Math.round(performance.now() - started)} ms`);
+    // To stderr: `npm pack --json` runs this build (prepack) and its stdout must stay JSON.
+    console.error(`built ${target} into ${where} in ${Math.round(performance.now() - started)} ms`);
   }
 }
 
