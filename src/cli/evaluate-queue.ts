@@ -36,7 +36,11 @@ import type { Io } from "./io.ts";
 import { Progress } from "./progress.ts";
 
 /** A connection whose losses are reported once each (ioredis retries on its own). */
-export async function queueConnection(url: string, io: Io, log?: (m: string) => void): Promise<Redis> {
+export async function queueConnection(
+  url: string,
+  io: Io,
+  log?: (m: string) => void,
+): Promise<Redis> {
   let down = false;
   const say = log ?? ((m: string) => io.err.write(`${m}\n`));
   const redis = await connectQueue(url, (error) => {
@@ -56,7 +60,8 @@ export async function queueConnection(url: string, io: Io, log?: (m: string) => 
 export async function evaluateOnQueue(options: EvaluateCliOptions, io: Io): Promise<RunTables> {
   const url = options.queue!;
   let progress: Progress | undefined;
-  const log = (message: string) => (progress ? progress.log(message) : io.err.write(`${message}\n`));
+  const log = (message: string) =>
+    progress ? progress.log(message) : io.err.write(`${message}\n`);
   // An unreachable queue is found before the model and the dataset are read.
   const redis = await queueConnection(url, io, log);
   let queue: Queue<BatchJob, BatchResult> | undefined;
@@ -194,7 +199,9 @@ export async function printQueueStatus(options: EvaluateCliOptions, io: Io): Pro
     const holder = await redis.get(state.keys.lease);
     if (holder) {
       const h = JSON.parse(holder) as LeaseHolder;
-      lines.push(`coordinator: process ${h.pid} on ${h.host}, writing "${h.out}" since ${h.started}`);
+      lines.push(
+        `coordinator: process ${h.pid} on ${h.host}, writing "${h.out}" since ${h.started}`,
+      );
     } else {
       lines.push(
         "coordinator: none (run camscope evaluate ... --queue again to collect the records)",

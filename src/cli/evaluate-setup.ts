@@ -54,17 +54,32 @@ export type RunDefinition = Omit<
   "out" | "threads" | "forceThreads" | "shard" | "queue" | "status"
 >;
 
+const DEFINITION_KEYS = [
+  "model",
+  "preset",
+  "output",
+  "card",
+  "layout",
+  "colorManagement",
+  "data",
+  "format",
+  "methods",
+  "metrics",
+  "layer",
+  "target",
+  "limit",
+  "seed",
+  "batchSize",
+  "examples",
+  "sanitySteps",
+] as const satisfies readonly (keyof RunDefinition)[];
+
 export function runDefinition(options: EvaluateCliOptions): RunDefinition {
-  const {
-    out: _out,
-    threads: _threads,
-    forceThreads: _force,
-    shard: _shard,
-    queue: _queue,
-    status: _status,
-    ...definition
-  } = options;
-  return definition;
+  const definition: Record<string, unknown> = {};
+  for (const key of DEFINITION_KEYS) {
+    if (options[key] !== undefined) definition[key] = options[key];
+  }
+  return definition as unknown as RunDefinition;
 }
 
 /**

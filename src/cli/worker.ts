@@ -6,6 +6,7 @@
 // A worker that dies (SIGKILL, a lost machine) stops renewing; after --stall-timeout seconds its
 // jobs go back to the queue and another worker computes them; records stored meanwhile are kept
 // and not stored twice.
+import { hostname } from "node:os";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "bullmq";
@@ -63,6 +64,11 @@ export function registerWorker(program: Command, io: Io): void {
     });
 }
 
+/** This worker's name, stored on the jobs it takes. */
+export function workerName(pid = process.pid): string {
+  return `${hostname()}:${pid}`;
+}
+
 /** The sandboxed processor's file: its .ts source under tsx, its compiled .js in a package. */
 function processorFile(): { path: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
@@ -80,6 +86,8 @@ export async function runWorker(options: WorkerCliOptions, io: Io): Promise<void
   const processor = processorFile();
   const worker = new Worker<BatchJob, BatchResult>(QUEUE_NAME, processor.path, {
     connection: redis,
+    // Stored on each job it takes (--status, tests): host:pid.
+    name: workerName(),
     concurrency: options.concurrency,
     lockDuration: options.stallTimeout * 1000,
     stalledInterval: options.stallTimeout * 1000,
@@ -103,10 +111,11 @@ export async function runWorker(options: WorkerCliOptions, io: Io): Promise<void
     process.once("SIGTERM", stop);
     worker.on("completed", (job, result) => {
       const run = job.data.run.slice(0, 12);
+      const seconds = ((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000;
       io.err.write(
         result.skipped
           ? `run ${run} batch ${job.data.batch}: skipped, ${result.skipped}\n`
-          : `run ${run} batch ${job.data.batch}: ${result.written} records stored, ${result.resumed} already stored${result.failed ? `, ${result.failed} images unreadable` : ""}${result.flagged ? `, ${result.flagged} flagged` : ""}\n`,
+          : `run ${run} batch ${job.data.batch}: ${result.written} records stored, ${result.resumed} already stored${result.failed ? `, ${result.failed} images unreadable` : ""}${result.flagged ? `, ${result.flagged} flagged` : ""} (${seconds.toFixed(1)} s)\n`,
       );
     });
     worker.on("failed", (job, error) => {
@@ -125,7 +134,7 @@ export async function runWorker(options: WorkerCliOptions, io: Io): Promise<void
     worker.on("error", (error) => io.err.write(`worker: ${error.message}\n`));
   });
   io.err.write(
-    `worker ${process.pid}: taking batches from ${displayUrl(url)}, ${options.concurrency} at a time\n`,
+    `worker ${workerName()}: taking batches from ${displayUrl(url)}, ${options.concurrency} at a time\n`,
   );
   await stopped;
   redis.disconnect();

@@ -66,6 +66,10 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
       `--out "${out}" is one of the shards; give the merged run a folder of its own`,
     );
   }
+  const twice = inputs.find((d, i) => inputs.indexOf(d) !== i);
+  if (twice !== undefined) {
+    throw new CamscopeError("INVALID_ARGUMENT", `Shard folder "${twice}" is given twice`);
+  }
   const locks: RunLock[] = [];
   try {
     const shards: Shard[] = [];
@@ -236,7 +240,10 @@ function checkShard(
   let missing = 0;
   let example: string | undefined;
   for (const k of batches) {
-    for (const e of entries.slice(k * config.batchSize, Math.min((k + 1) * config.batchSize, items))) {
+    for (const e of entries.slice(
+      k * config.batchSize,
+      Math.min((k + 1) * config.batchSize, items),
+    )) {
       if (failed.has(e.id)) continue;
       for (const m of config.methods) {
         if (keys.has(recordKey(e.id, m))) continue;

@@ -80,7 +80,11 @@ export function runOrder(
   const methodIndex = new Map(methods.map((m, i) => [m, i]));
   const key = (r: EvalRecord) => {
     const position = positions.get(r.image) ?? Number.MAX_SAFE_INTEGER;
-    return [Math.floor(position / batchSize), methodIndex.get(r.method) ?? methods.length, position];
+    return [
+      Math.floor(position / batchSize),
+      methodIndex.get(r.method) ?? methods.length,
+      position,
+    ];
   };
   return records
     .map((r) => ({ r, k: key(r) }))

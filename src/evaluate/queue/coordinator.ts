@@ -229,7 +229,10 @@ async function writeExample(path: string, png: Buffer): Promise<void> {
 }
 
 /** Deletes the jobs of a run left in the queue (waiting ones a finished run no longer needs). */
-export async function removeRunJobs(queue: Queue<BatchJob, BatchResult>, run: string): Promise<void> {
+export async function removeRunJobs(
+  queue: Queue<BatchJob, BatchResult>,
+  run: string,
+): Promise<void> {
   const jobs = await queue.getJobs(["wait", "delayed", "prioritized", "failed"]);
   await Promise.all(
     jobs.filter((j) => j?.data?.run === run).map((j) => j.remove().catch(() => undefined)),

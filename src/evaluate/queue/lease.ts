@@ -56,7 +56,12 @@ export class CoordinatorLease {
   }
 
   /** Takes the lease of `key` for a coordinator writing `out`, or throws RUN_IN_USE. */
-  static async acquire(redis: Redis, key: string, out: string, run: string): Promise<CoordinatorLease> {
+  static async acquire(
+    redis: Redis,
+    key: string,
+    out: string,
+    run: string,
+  ): Promise<CoordinatorLease> {
     const start = processStart(process.pid);
     const holder: LeaseHolder = {
       token: randomUUID(),
@@ -99,7 +104,14 @@ export class CoordinatorLease {
   }
 
   private compareAndSet(expected: string, value: string): Promise<number> {
-    return this.redis.eval(COMPARE_AND_SET, 1, this.key, expected, value, LEASE_MS) as Promise<number>;
+    return this.redis.eval(
+      COMPARE_AND_SET,
+      1,
+      this.key,
+      expected,
+      value,
+      LEASE_MS,
+    ) as Promise<number>;
   }
 
   private keepAlive(): void {

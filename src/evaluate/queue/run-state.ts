@@ -191,7 +191,13 @@ export class RunState {
       const id = idBuffer.toString();
       const text = (name: string) => field(fields, name)?.toString("utf8") ?? "";
       if (text("kind") === "failed") {
-        return { id, kind: "failed", image: text("image"), file: text("file"), error: text("error") };
+        return {
+          id,
+          kind: "failed",
+          image: text("image"),
+          file: text("file"),
+          error: text("error"),
+        };
       }
       const record = JSON.parse(text("record")) as EvalRecord;
       const path = text("path");

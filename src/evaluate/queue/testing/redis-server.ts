@@ -89,6 +89,7 @@ export class TestRedis {
       retryStrategy: () => null,
       maxRetriesPerRequest: 0,
     });
+    client.on("error", () => undefined); // refused until the server listens: retried below
     try {
       for (let attempt = 0; ; attempt++) {
         if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode})`);
