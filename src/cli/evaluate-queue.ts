@@ -106,6 +106,7 @@ export async function evaluateOnQueue(options: EvaluateCliOptions, io: Io): Prom
       (manifest?.records ?? []).flatMap((e) => (e.content ? [[e.id, e.content.sha256]] : [])),
     );
     queue = new Queue<BatchJob, BatchResult>(QUEUE_NAME, { connection: redis });
+    queue.on("error", () => undefined); // Connection losses are reported by queueConnection.
     io.err.write(
       `run ${run}: ${items.length} images in ${batchCount(items.length, config.batchSize)} batches on ${displayUrl(url)} (start workers with camscope worker --queue ${displayUrl(url)})\n`,
     );

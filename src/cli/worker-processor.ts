@@ -34,7 +34,7 @@ import { QUEUE_ENV, THREADS_ENV } from "./worker-env.ts";
 
 // The worker process is this child's only reason to run: when it is gone (killed), stop at once;
 // the job's lock then expires and another worker takes the job.
-process.on("disconnect", () => process.exit(1));
+if (process.send) process.on("disconnect", () => process.exit(1));
 
 const scratch = mkdtempSync(join(tmpdir(), "camscope-worker-"));
 process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
@@ -125,4 +125,12 @@ export default async function processBatch(
     failed: summary.failed.length,
     flagged: summary.flagged.length,
   };
+}
+
+/** Closes the queue connection and the prepared run (for callers in a long-lived process). */
+export async function releaseProcessor(): Promise<void> {
+  redis?.disconnect();
+  redis = undefined;
+  await current?.prepared.engine.dispose();
+  current = undefined;
 }

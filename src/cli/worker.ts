@@ -64,6 +64,8 @@ export function registerWorker(program: Command, io: Io): void {
     });
 }
 
+const CONNECTION_ERRORS = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed/;
+
 /** This worker's name, stored on the jobs it takes. */
 export function workerName(pid = process.pid): string {
   return `${hostname()}:${pid}`;
@@ -131,7 +133,12 @@ export async function runWorker(options: WorkerCliOptions, io: Io): Promise<void
         stop();
       }
     });
-    worker.on("error", (error) => io.err.write(`worker: ${error.message}\n`));
+    worker.on("error", (error) => {
+      // Connection losses are reported once by queueConnection; the connection retries.
+      if (!CONNECTION_ERRORS.test(`${(error as NodeJS.ErrnoException).code} ${error.message}`)) {
+        io.err.write(`worker: ${error.message.split("\n")[0]}\n`);
+      }
+    });
   });
   io.err.write(
     `worker ${workerName()}: taking batches from ${displayUrl(url)}, ${options.concurrency} at a time\n`,

@@ -1,14 +1,43 @@
-// The CLI as child processes, for tests that kill them (SIGKILL) or run several at once, and the
-// comparison of two run folders record by record.
+// The CLI as child processes, for tests that kill them (SIGKILL) or run several at once, a dataset
+// of copies of the samples for runs long enough to be interrupted, and the comparison of two run
+// folders record by record.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EvalRecord } from "../../evaluate/records.ts";
 import type { RunTables } from "../../evaluate/tables.ts";
 
 const BIN = fileURLToPath(new URL("../../../bin/camscope.js", import.meta.url));
+const SAMPLES = fileURLToPath(new URL("../../../samples/", import.meta.url));
+
+/**
+ * The bundled samples (7 records) `copies` times over in `dir` (images star-0.png, star-1.png,
+ * ...; ids offset by 1000 per copy); returns the annotations' path.
+ */
+export async function writeSampleCopies(dir: string, copies: number): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const coco = JSON.parse(await readFile(join(SAMPLES, "annotations.json"), "utf8")) as {
+    images: { id: number; file_name: string }[];
+    annotations: { id: number; image_id: number }[];
+  };
+  const images = [];
+  const annotations = [];
+  for (let k = 0; k < copies; k++) {
+    for (const image of coco.images) {
+      const name = image.file_name.replace(/\.png$/, `-${k}.png`);
+      await copyFile(join(SAMPLES, image.file_name), join(dir, name));
+      images.push({ ...image, id: image.id + 1000 * k, file_name: name });
+    }
+    for (const a of coco.annotations) {
+      annotations.push({ ...a, id: a.id + 1000 * k, image_id: a.image_id + 1000 * k });
+    }
+  }
+  const path = join(dir, "annotations.json");
+  await writeFile(path, JSON.stringify({ ...coco, images, annotations }));
+  return path;
+}
 
 export interface CliProcess {
   child: ChildProcess;

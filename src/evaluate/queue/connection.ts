@@ -53,14 +53,16 @@ export async function connectQueue(
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
   });
-  probe.on("error", () => undefined);
+  // connect() rejects with "Connection is closed."; the cause is in the error event before it.
+  let cause: Error | undefined;
+  probe.on("error", (error: Error) => (cause ??= error));
   try {
     await probe.connect();
     await probe.ping();
   } catch (error) {
     throw new CamscopeError(
       "QUEUE",
-      `Cannot reach the queue at ${displayUrl(url)}: ${(error as Error).message}`,
+      `Cannot reach the queue at ${displayUrl(url)}: ${(cause ?? (error as Error)).message}`,
       { hint: "start Redis there (redis-server), or give --queue the address of a running one" },
     );
   } finally {
