@@ -26,7 +26,7 @@ export { ValueShapes } from "./onnx/value-shapes.ts";
 export { foldStaticShapes } from "./onnx/fold-shapes.ts";
 export type { FoldedShapes } from "./onnx/fold-shapes.ts";
 export { closeMatches, defaultLayer, listLayers, resolveLayer } from "./onnx/layers.ts";
-export type { LayerInfo } from "./onnx/layers.ts";
+export type { LayerInfo, LayerLayout } from "./onnx/layers.ts";
 
 // Running models.
 export { Engine, ModelSession, Tensor } from "./engine/engine.ts";
@@ -42,8 +42,10 @@ export {
 } from "./models/registry.ts";
 export type { BundledModelName, LoadedModel, LoadModelOptions } from "./models/registry.ts";
 export { ModelContext, openModel } from "./models/context.ts";
+export type { ModelSource } from "./models/context.ts";
 export { parseCard } from "./models/card.ts";
-export type { ModelCard } from "./models/card.ts";
+export type { CardFile, CardPreprocessing, ModelCard } from "./models/card.ts";
+export type { BatchHandling, HeadKind, IntakeReport, Layout } from "./models/intake/index.ts";
 export { genericLabels, imagenetLabels } from "./labels/index.ts";
 
 // Images: decoding, preprocessing, colormaps, overlays, PNG output.

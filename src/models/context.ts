@@ -11,12 +11,17 @@ import { loadModel, type LoadModelOptions } from "./registry.ts";
 
 /** A model to open: after intake (loadModel), or an in-memory model already in canonical form. */
 export interface ModelSource {
+  /** The model (canonical form: see intake). */
   model: OnnxModel;
+  /** Its card, resolved. */
   card: ModelCard;
+  /** Whether it is one of the bundled models. */
   bundled: boolean;
   /** Set by loadModel; a model given without it must already be canonical (see intake). */
   intake?: IntakeReport;
+  /** The image input's name (default: the model's only input). */
   input?: string;
+  /** The logits output's name (default: the card's, else the model's first output). */
   output?: string;
 }
 

@@ -36,6 +36,7 @@ export interface LoadedModel {
   intake: IntakeReport;
   /** The canonical model's image input and logits output. */
   input: string;
+  /** The canonical model's [N, C] logits output. */
   output: string;
 }
 

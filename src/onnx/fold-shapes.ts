@@ -12,6 +12,7 @@ import { DataType, type GraphProto, type NodeProto } from "./proto.ts";
 import { zeroFeeds, type ModelInput } from "./shapes.ts";
 import { rawTensor } from "./tensor.ts";
 
+/** What {@link foldStaticShapes} folded. */
 export interface FoldedShapes {
   /** The model with the folded values as initializers (the input model when nothing folds). */
   model: OnnxModel;
