@@ -18,7 +18,7 @@ import {
   type BatchResult,
 } from "../evaluate/queue/coordinator.ts";
 import { CoordinatorLease, type LeaseHolder } from "../evaluate/queue/lease.ts";
-import { QUEUE_NAME, RunState } from "../evaluate/queue/run-state.ts";
+import { QUEUE_NAME, RunState, type RunMeta } from "../evaluate/queue/run-state.ts";
 import { batchCount, claimShard } from "../evaluate/shards.ts";
 import { configHash, readRun, RunStore } from "../evaluate/store.ts";
 import type { RunTables } from "../evaluate/tables.ts";
@@ -86,7 +86,7 @@ export async function evaluateOnQueue(options: EvaluateCliOptions, io: Io): Prom
     const run = hash.slice(0, 12);
     const state = new RunState(redis, hash);
     lease = await CoordinatorLease.acquire(redis, state.keys.lease, resolve(options.out), run);
-    await state.writeMeta({
+    const meta: RunMeta = {
       version: 1,
       hash,
       config,
@@ -100,7 +100,7 @@ export async function evaluateOnQueue(options: EvaluateCliOptions, io: Io): Prom
         out: resolve(options.out),
         started: new Date().toISOString(),
       },
-    });
+    };
     const manifest = await readManifest(options.out);
     const digests = new Map(
       (manifest?.records ?? []).flatMap((e) => (e.content ? [[e.id, e.content.sha256]] : [])),
@@ -114,6 +114,7 @@ export async function evaluateOnQueue(options: EvaluateCliOptions, io: Io): Prom
       queue,
       state,
       lease,
+      meta,
       store,
       items,
       methods: config.methods,

@@ -281,6 +281,27 @@ describe("evaluate --queue with camscope worker processes", { skip }, () => {
     }
   });
 
+  test("Redis loses all its data mid-run (FLUSHALL): the coordinator publishes the run again and every record still reaches the run folder once", async () => {
+    const out = at("flushed");
+    const limit = ["--limit", "4"];
+    const first = worker();
+    const coordinator = start([...args(out, limit), "--queue", server.url]);
+    await waitFor(
+      "2 records in the run folder",
+      async () => (await lineCount(join(out, RECORDS_FILE))) >= 2,
+    );
+    // A worker that knew the run dies with the data; the next one learns the run from Redis only.
+    await killGroup(first);
+    await redis.flushall();
+    worker();
+    assert.equal(await coordinator.exited, 0, coordinator.stderr());
+    assert.match(coordinator.stderr(), /the run is gone from Redis \(its data was lost\)/);
+    const reference = byKey(await recordsWithoutTime(at("single")));
+    const records = byKey(await recordsWithoutTime(out)); // fails on a record stored twice
+    assert.equal(records.size, 8);
+    for (const [key, r] of records) assert.deepEqual(r, reference.get(key), key);
+  });
+
   test("an unreachable queue is one line, before any work", async () => {
     const run = await camscope([...args(at("nowhere")), "--queue", "redis://127.0.0.1:1"]);
     assert.equal(run.code, 1);

@@ -17,7 +17,7 @@ import { outputError } from "../../util/files.ts";
 import { recordKey, type EvalRecord, type RecordSink } from "../records.ts";
 import { batchCount } from "../shards.ts";
 import type { CoordinatorLease } from "./lease.ts";
-import type { RunState } from "./run-state.ts";
+import type { RunMeta, RunState } from "./run-state.ts";
 
 /** A job: one batch of a run, with the SHA-256 of each of its images the coordinator hashed. */
 export interface BatchJob {
@@ -57,6 +57,8 @@ export function jobId(run: string, batch: number): string {
 export interface CoordinateOptions {
   queue: Queue<BatchJob, BatchResult>;
   state: RunState;
+  /** The run as workers read it; published now and again whenever Redis has lost it. */
+  meta: RunMeta;
   lease: CoordinatorLease;
   /** The run folder's store (./../store.ts), opened by the caller. */
   store: RecordSink & { records(): readonly EvalRecord[] };
@@ -155,6 +157,12 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateResult
 
   /** Gives every incomplete batch a live job; returns the batches whose job failed for good. */
   const sweep = async (incomplete: number[], first: boolean) => {
+    // A Redis that lost its data (restarted without its files, flushed) lost the run too: workers
+    // would skip every job as "no longer in the queue" while this coordinator waits for them.
+    if (!first && !(await state.hasMeta())) {
+      o.log?.("queue: the run is gone from Redis (its data was lost); publishing it again");
+      await state.writeMeta(o.meta);
+    }
     const wanted = incomplete.flatMap(missing);
     const marked = await state.done(wanted);
     const markedBefore = new Set(wanted.filter((_, i) => marked[i]));
@@ -187,6 +195,7 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateResult
     return failedBatches;
   };
 
+  await state.writeMeta(o.meta);
   // Records an earlier session's workers stored go in first; its failed images are tried again.
   await drain(false);
   await state.clearFailures();

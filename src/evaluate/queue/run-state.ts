@@ -122,6 +122,10 @@ export class RunState {
     return meta;
   }
 
+  async hasMeta(): Promise<boolean> {
+    return (await this.redis.exists(this.keys.meta)) === 1;
+  }
+
   async writeMeta(meta: RunMeta): Promise<void> {
     await this.redis.set(this.keys.meta, JSON.stringify(meta));
   }
