@@ -4,7 +4,6 @@
 import { availableParallelism, cpus } from "node:os";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
-import { BUNDLED_MODELS } from "../src/models/registry.ts";
 import { attribution } from "./attribution.ts";
 import { backward } from "./backward.ts";
 import { cam } from "./cam.ts";
@@ -12,6 +11,7 @@ import { forward } from "./forward.ts";
 import { lrp } from "./lrp.ts";
 import { modern } from "./modern.ts";
 import { BenchContext, formatTable, type BenchOptions, type BenchSection } from "./harness.ts";
+import { BUNDLED_MODELS } from "../src/io/models.ts";
 
 const SECTIONS: readonly BenchSection[] = [forward, backward, cam, attribution, lrp, modern];
 

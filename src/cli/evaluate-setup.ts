@@ -3,12 +3,11 @@
 // A local run, a shard, a queue's coordinator and every queue worker build it here from the same
 // options, so a worker whose model or dataset differs from the coordinator's gets another hash.
 import { resolve } from "node:path";
-import { resolveMethods } from "../cam/methods/index.ts";
-import type { CamMethod } from "../cam/method.ts";
 import { loadDataset, regionsInInput } from "../data/dataset.ts";
 import type { DatasetFormat, DatasetRecord } from "../data/dataset.ts";
 import type { Engine } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
+import { Explainer } from "../explain/explainer.ts";
 import { modelFileHash, type EvaluateConfig } from "../evaluate/config.ts";
 import {
   annotationsHash,
@@ -18,8 +17,9 @@ import {
 import { resolveMetrics, type EvalMetric } from "../evaluate/metrics.ts";
 import type { RunOptions } from "../evaluate/runner.ts";
 import { cascadeLength, spreadSteps } from "../evaluate/sanity.ts";
-import type { ModelContext } from "../models/context.ts";
-import { isBundledModel } from "../models/registry.ts";
+import { isBundledModel } from "../io/models.ts";
+import type { MethodChoice } from "../methods/registry.ts";
+import type { ModelRuntime } from "../runtime/runtime.ts";
 import { prepareOutputDir } from "../util/files.ts";
 import { commaList } from "./explain-args.ts";
 import type { Io } from "./io.ts";
@@ -97,8 +97,9 @@ export function withAbsolutePaths<O extends RunDefinition>(options: O): O {
 
 export interface PreparedEvaluation {
   engine: Engine;
-  ctx: ModelContext;
-  methods: CamMethod[];
+  ctx: ModelRuntime;
+  /** The methods, with their resolved options. */
+  methods: MethodChoice[];
   metrics: EvalMetric[];
   layers: string[];
   /** The dataset images the run covers (the first --limit). */
@@ -120,10 +121,23 @@ export async function prepareEvaluation(
 ): Promise<PreparedEvaluation> {
   const { engine, ctx } = await openFromOptions(options);
   try {
-    const methods = resolveMethods(ctx.model, commaList(options.methods, "--methods"));
-    const metrics = resolveMetrics(commaList(options.metrics, "--metrics"));
     const layers = commaList(options.layer, "--layer");
-    await Promise.all(layers.map((name) => ctx.layer(name)));
+    const plan = await new Explainer(ctx).plan({
+      methods: commaList(options.methods, "--methods"),
+      layers,
+    });
+    const pixel = plan.choices.find((c) => c.method.level !== "layer");
+    if (pixel) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `evaluate scores CAM methods; "${pixel.method.name}" is a pixel-attribution method`,
+      );
+    }
+    for (const { method, why } of plan.skipped) {
+      io.err.write(`note: ${method} left out of "all": ${why}\n`);
+    }
+    const methods = plan.choices;
+    const metrics = resolveMetrics(commaList(options.metrics, "--metrics"));
     // A run folder that cannot be written fails now, before the dataset is read and hashed.
     if (out !== undefined) await prepareOutputDir(out);
     if (options.data === "") {
@@ -157,7 +171,8 @@ export async function prepareEvaluation(
         records: dataset.records.length,
         sha256: annotationsHash(identity),
       },
-      methods: methods.map((m) => m.name),
+      methods: methods.map((m) => m.method.name),
+      ...methodOptions(methods),
       metrics: metrics.map((m) => m.name),
       layers,
       target: options.target,
@@ -221,4 +236,12 @@ export function checkUsable(
       ? `No image of dataset "${data}" could be evaluated: every record is flagged (e.g. "${flagged.file}": ${flagged.flagged})`
       : `No image of dataset "${data}" could be evaluated: ${failed} could not be read (above)`,
   );
+}
+
+/** The resolved options of the methods that have any, by method name (for the configuration). */
+function methodOptions(methods: readonly MethodChoice[]): Pick<EvaluateConfig, "methodOptions"> {
+  const withOptions = methods.filter((m) => m.method.options.length > 0);
+  return withOptions.length === 0
+    ? {}
+    : { methodOptions: Object.fromEntries(withOptions.map((m) => [m.method.name, m.options])) };
 }

@@ -2,8 +2,8 @@
 import { Option, type Command } from "commander";
 import { Engine } from "../engine/engine.ts";
 import { PREPROCESS_PRESETS, type PresetName } from "../image/preprocess.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
-import { BUNDLED_MODELS } from "../models/registry.ts";
+import { type ModelRuntime } from "../runtime/runtime.ts";
+import { BUNDLED_MODELS, openModel } from "../io/models.ts";
 import { checkThreads, intOption, LIMITS, numberOption } from "./validate.ts";
 
 export interface ModelOptions {
@@ -61,7 +61,7 @@ export function addModelOptions(command: Command): Command {
 /** An engine and the model opened on it; the caller disposes the engine. */
 export async function openFromOptions(
   options: ModelOptions,
-): Promise<{ engine: Engine; ctx: ModelContext }> {
+): Promise<{ engine: Engine; ctx: ModelRuntime }> {
   checkThreads(options.threads, options.forceThreads);
   const engine = new Engine(
     options.threads !== undefined

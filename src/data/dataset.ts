@@ -12,8 +12,8 @@ import { checkRecords } from "./datasets/validate.ts";
 import { loadVoc } from "./datasets/voc.ts";
 import type { Candidates, Dataset, DatasetFormat, LoadDatasetOptions } from "./types.ts";
 
+export type { Box } from "../image/regions.ts";
 export type {
-  Box,
   Dataset,
   DatasetFormat,
   DatasetProblem,

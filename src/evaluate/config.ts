@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import { MODEL_FILE_LIMIT, readInputFile } from "../util/files.ts";
 import { join } from "node:path";
 import type { PreprocessSpec } from "../image/preprocess.ts";
-import { isBundledModel, MODELS_DIR } from "../models/registry.ts";
 import type { TableOptions } from "./tables.ts";
+import { isBundledModel, MODELS_DIR } from "../io/models.ts";
 
 export interface EvaluateConfig extends Record<string, unknown> {
   model: { name: string; sha256: string; preprocessing: PreprocessSpec };
@@ -15,6 +15,8 @@ export interface EvaluateConfig extends Record<string, unknown> {
    *  through the run folder's dataset.json. */
   dataset: { path: string; format: string; records: number; sha256: string };
   methods: string[];
+  /** The resolved options of the methods that declare any, by method name. */
+  methodOptions?: Record<string, Readonly<Record<string, unknown>>>;
   metrics: string[];
   layers: string[];
   target: "label" | "top1";

@@ -1,26 +1,26 @@
-// The evaluation loop. Images go in fixed batches (positions k*B .. (k+1)*B - 1 of the dataset),
-// so a resumed run sees exactly the batches, and therefore the seeds and results, of a run that
-// was never interrupted. Per batch: one forward pass picks each image's class, then per method
-// one explain call over the batch (timed; each method's first call in a run is preceded by an
-// untimed one on a single image that builds its sessions), one more per sanity-cascade model when
-// the sanity metric is asked for, and one batched call per metric; the (image, method) records
-// are appended to the store, fsync'ed, before the next method starts. A rerun skips the
-// (batch, method) pairs whose records are all stored, and recomputes a pair that was cut short,
-// appending only its missing records. `batches` runs only some batches (a shard, a queue job) and
-// `cache` carries warmed-up methods and the sanity cascade across calls on one model.
+// The evaluation loop, over the explain service. Images go in fixed batches (positions k*B ..
+// (k+1)*B - 1 of the dataset), so a resumed run sees exactly the batches, and therefore the seeds
+// and results, of a run that was never interrupted. Per batch: one forward pass picks each image's
+// class, then per method one explain call over the batch's resolved rows (timed; each method's
+// first call in a run is preceded by an untimed one on a single image that builds its sessions),
+// one more per sanity-cascade model when the sanity metric is asked for, and one batched call per
+// metric; the (image, method) records are appended to the store, fsync'ed, before the next method
+// starts. A rerun skips the (batch, method) pairs whose records are all stored, and recomputes a
+// pair that was cut short, appending only its missing records. `batches` runs only some batches (a
+// shard, a queue job) and `cache` carries warmed-up methods and the sanity cascade across calls on
+// one model.
 import { join, posix } from "node:path";
-import type { FloatTensor } from "../compiler/backward-session.ts";
-import { CamExplainer } from "../cam/explainer.ts";
-import type { CamMethod } from "../cam/method.ts";
-import { gatherRows, targetScores } from "../cam/targets.ts";
-import { decodeImage } from "../image/decode.ts";
-import { overlayHeatmap } from "../image/overlay.ts";
-import { writePng } from "../image/png.ts";
-import { preprocess } from "../image/preprocess.ts";
-import { mapToOriginal } from "../image/resize.ts";
+import { prepareBatch } from "../explain/batches.ts";
+import { Explainer, type ExplainRequest } from "../explain/explainer.ts";
+import { overlayOnOriginal } from "../image/overlay.ts";
 import type { InputTransform, RgbImage } from "../image/types.ts";
+import { decodeImage } from "../io/images.ts";
+import { writePng } from "../io/png.ts";
+import type { MethodChoice } from "../methods/registry.ts";
 import { modelProbability } from "../metrics/deletion-insertion.ts";
-import type { ModelContext } from "../models/context.ts";
+import type { ModelRuntime } from "../runtime/runtime.ts";
+import type { TargetBatch } from "../runtime/targets.ts";
+import { gatherRows, type FloatTensor } from "../tensor/tensor.ts";
 import { CamscopeError } from "../errors.ts";
 import { NonFiniteError } from "../util/finite.ts";
 import { deriveSeed } from "../util/random.ts";
@@ -44,7 +44,8 @@ export interface EvalItem {
 }
 
 export interface RunOptions<I extends EvalItem> {
-  methods: readonly CamMethod[];
+  /** The methods, with their options (see chooseMethod). */
+  methods: readonly MethodChoice[];
   metrics: readonly EvalMetric[];
   /** Target layers ("auto" for the model's default). */
   layers: readonly string[];
@@ -72,7 +73,7 @@ export interface RunOptions<I extends EvalItem> {
    * run's, so the records are those a run of every batch stores.
    */
   batches?: ReadonlySet<number>;
-  /** Kept across calls on one model context (a queue worker runs one batch per call). */
+  /** Kept across calls on one model runtime (a queue worker runs one batch per call). */
   cache?: RunCache;
   /** Called after each stored batch of records: records written this run, records to write. */
   onProgress?: (done: number, total: number) => void;
@@ -93,7 +94,7 @@ export interface RunSummary {
 
 export const EXAMPLES_DIR = "examples";
 
-/** What one call leaves for the next on the same model context: set-up that is not per batch. */
+/** What one call leaves for the next on the same model runtime: set-up that is not per batch. */
 export interface RunCache {
   /** Methods whose sessions are built (their untimed warm-up run is done). */
   warmed: Set<string>;
@@ -103,13 +104,13 @@ export interface RunCache {
 
 /** Evaluates every (item, method) not yet in `store`, appending records as they finish. */
 export async function runEvaluation<I extends EvalItem>(
-  ctx: ModelContext,
+  ctx: ModelRuntime,
   items: readonly I[],
   store: RecordSink,
   options: RunOptions<I>,
 ): Promise<RunSummary> {
   checkRunOptions(items, options);
-  const explainer = new CamExplainer(ctx);
+  const explainer = new Explainer(ctx);
   const needsRegions = options.metrics.some((m) => m.needs === "regions");
   const cache = options.cache ?? { warmed: new Set<string>() };
   // The randomised models are made and opened once per run; their sessions stay in the engine.
@@ -121,7 +122,7 @@ export async function runEvaluation<I extends EvalItem>(
       ))
     : [];
   const warmed = cache.warmed;
-  const pendingOf = (batch: readonly I[], method: CamMethod) =>
+  const pendingOf = (batch: readonly I[], { method }: MethodChoice) =>
     batch.some((item) => !store.has(item.id, method.name));
   const size = options.batchSize;
   const selected = (batchIndex: number) => !options.batches || options.batches.has(batchIndex);
@@ -130,7 +131,7 @@ export async function runEvaluation<I extends EvalItem>(
   items.forEach((item, position) => {
     if (!selected(Math.floor(position / size))) return;
     count++;
-    for (const m of options.methods) if (!store.has(item.id, m.name)) total++;
+    for (const { method } of options.methods) if (!store.has(item.id, method.name)) total++;
   });
   const summary: RunSummary = {
     written: 0,
@@ -161,9 +162,9 @@ export async function runEvaluation<I extends EvalItem>(
           const reason = `${error.what} hold ${error.found}`;
           options.log?.(`flagged ${item.id} ("${item.file}"): ${reason}`);
           summary.flagged.push({ image: item.id, file: item.file, error: reason });
-          for (const m of options.methods) {
-            if (!store.has(item.id, m.name))
-              flagged.push(flaggedRecord(ctx, item, m.name, reason, options.metrics));
+          for (const { method } of options.methods) {
+            if (!store.has(item.id, method.name))
+              flagged.push(flaggedRecord(ctx, item, method.name, reason, options.metrics));
           }
         }
         summary.written += await store.append(flagged);
@@ -188,40 +189,39 @@ export async function runEvaluation<I extends EvalItem>(
       : loaded.items.map(() => undefined);
 
     // One forward pass picks the classes; the probabilities go into the records.
-    const logits = await explainer.logits(tensor);
-    const units = logits.length / loaded.items.length;
-    const top1 = loaded.items.map((_, i) => argmax(logits.subarray(i * units, (i + 1) * units)));
-    const classes = loaded.items.map((item, i) =>
-      options.target === "label" && item.label !== undefined ? item.label : top1[i]!,
-    );
-    const probabilities = targetScores(logits, units, classes, "probability");
+    const rows = await ctx.targets(tensor, {
+      classes: loaded.items.map((item) =>
+        options.target === "label" && item.label !== undefined ? item.label : "top1",
+      ),
+    });
+    const classes = rows.targets.classes;
+    const probabilities = ctx.scores(rows.logits, classes, "probability");
     const score = modelProbability(ctx, classes, options.batchSize);
 
-    for (const method of methods) {
-      const explainOptions = {
-        methods: [method],
+    for (const choice of methods) {
+      const method = choice.method;
+      const request: ExplainRequest = {
+        methods: [choice],
         layers: options.layers,
-        target: { classes },
         batchSize: options.batchSize,
         seed: options.seed,
       };
       if (!warmed.has(method.name)) {
         // Untimed run on the first image: builds the method's ONNX Runtime sessions and compiles
         // its graphs, so the timed call below measures explaining, not set-up.
-        await explainer.explain(gatherRows(tensor, [0]), {
-          ...explainOptions,
-          target: { classes: [classes[0]!] },
-        });
+        await explainer.explain(firstRow(rows), request);
         warmed.add(method.name);
       }
       const started = performance.now();
-      const explanation = await explainer.explain(tensor, explainOptions);
+      const explanation = await explainer.explain(rows, request);
       const milliseconds = (performance.now() - started) / loaded.items.length;
       const result = explanation.results[0]!;
+      // Passes per image: a gradient or relevance run counts as a forward and a backward pass.
+      const shared = explanation.sharedPasses;
       const cost = {
         milliseconds,
-        forward: explanation.sharedPasses.forward + result.extraForwardPasses,
-        backward: explanation.sharedPasses.backward,
+        forward: shared.forward + shared.backward + result.passes.forward + result.passes.backward,
+        backward: shared.backward + result.passes.backward,
       };
       const records = loaded.items.map((item, i): EvalRecord => ({
         image: item.id,
@@ -237,7 +237,8 @@ export async function runEvaluation<I extends EvalItem>(
       }));
       const cascadeMaps: CascadeMaps[] = [];
       for (const step of cascade) {
-        const maps = (await step.explainer.explain(tensor, explainOptions)).results[0]!;
+        const target = { classes };
+        const maps = (await step.explainer.explain(tensor, { ...request, target })).results[0]!;
         cascadeMaps.push({ layers: step.layers, raw: maps.raw, map: maps.map });
       }
       const metricBatch: MetricBatch = {
@@ -296,7 +297,7 @@ function checkRunOptions<I extends EvalItem>(items: unknown, options: RunOptions
 
 /** The record stored for an image whose values were not finite (see EvalRecord.flagged). */
 function flaggedRecord(
-  ctx: ModelContext,
+  ctx: ModelRuntime,
   item: EvalItem,
   method: string,
   reason: string,
@@ -403,14 +404,13 @@ interface LoadedBatch<I> {
 }
 
 /**
- * Decodes and preprocesses a batch (one preprocess call); images that fail are reported and left
- * out. Only a preprocessing that rejects an image (a wrong size for resize "none") fails the
- * batch call; then each image is tried alone to find the culprits.
+ * Decodes and preprocesses a batch (one preprocess call, see prepareBatch); images that fail are
+ * reported and left out.
  */
 async function loadBatch<I extends EvalItem>(
   batch: readonly I[],
   offset: number,
-  ctx: ModelContext,
+  ctx: ModelRuntime,
   summary: RunSummary,
   log: ((message: string) => void) | undefined,
 ): Promise<LoadedBatch<I>> {
@@ -421,7 +421,7 @@ async function loadBatch<I extends EvalItem>(
   const decoded = await Promise.all(
     batch.map((item, j) =>
       decodeImage(item.file, undefined, ctx.card.preprocessing).then(
-        (rgb) => ({ item, rgb, position: offset + j }),
+        (rgb) => ({ item, rgb, index: offset + j }),
         (error: Error) => {
           fail(item, error.message);
           return undefined;
@@ -429,38 +429,34 @@ async function loadBatch<I extends EvalItem>(
       ),
     ),
   );
-  let ok = decoded.filter((d) => d !== undefined);
-  const spec = ctx.card.preprocessing;
-  let pre;
-  try {
-    pre = preprocess(
-      ok.map((d) => d.rgb),
-      spec,
-    );
-  } catch {
-    ok = ok.filter((d) => {
-      try {
-        preprocess([d.rgb], spec);
-        return true;
-      } catch (error) {
-        fail(d.item, `Cannot preprocess image "${d.item.file}": ${(error as Error).message}`);
-        return false;
-      }
-    });
-    pre =
-      ok.length > 0
-        ? preprocess(
-            ok.map((d) => d.rgb),
-            spec,
-          )
-        : undefined;
-  }
+  const { images, input } = prepareBatch(
+    decoded.filter((d) => d !== undefined),
+    ctx.card.preprocessing,
+    (item) => item.file,
+    (f) => fail(f.item, f.error),
+  );
   return {
-    items: ok.map((d) => d.item),
-    rgb: ok.map((d) => d.rgb),
-    positions: ok.map((d) => d.position),
-    tensor: pre ? { data: pre.tensor, dims: pre.dims } : { data: new Float32Array(0), dims: [0] },
-    transforms: pre?.transforms ?? [],
+    items: images.map((d) => d.item),
+    rgb: images.map((d) => d.rgb),
+    positions: images.map((d) => d.index),
+    tensor: input,
+    transforms: images.map((d) => d.transform),
+  };
+}
+
+/** The rows of the first image of a batch (the warm-up run). */
+function firstRow(rows: TargetBatch): TargetBatch {
+  const index = rows.targets.image.flatMap((image, r) => (image === 0 ? [r] : []));
+  return {
+    images: 1,
+    targets: {
+      ...rows.targets,
+      image: index.map(() => 0),
+      classes: index.map((r) => rows.targets.classes[r]!),
+    },
+    input: gatherRows(rows.input, index),
+    logits: gatherRows(rows.logits, index),
+    scores: Float32Array.from(index, (r) => rows.scores[r]!),
   };
 }
 
@@ -482,19 +478,17 @@ async function writeExamples<I>(
     loaded.positions.map(async (position, i) => {
       if (position >= count) return undefined;
       const map = maps.data.subarray(i * area, (i + 1) * area);
-      const original = mapToOriginal({ width, height, data: map }, loaded.transforms[i]!, {
-        outside: NaN,
-      });
-      const overlay = overlayHeatmap(loaded.rgb[i]!, original, { normalize: "none" });
+      const overlay = overlayOnOriginal(
+        loaded.rgb[i]!,
+        { width, height, data: map },
+        loaded.transforms[i]!,
+        {
+          normalize: "none",
+        },
+      );
       const path = posix.join(EXAMPLES_DIR, method, `${position}.png`);
       await writePng(join(dir, path), overlay);
       return path;
     }),
   );
-}
-
-function argmax(values: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
-  return best;
 }

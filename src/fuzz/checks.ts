@@ -2,7 +2,7 @@
 // (every map finite and in range, every record stored once, tables over the right records).
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { decodeNpy } from "../cam/npy.ts";
+import { decodeNpy } from "../tensor/npy.ts";
 import type { MapsIndex } from "../cli/explain-output.ts";
 import type { EvalRecord } from "../evaluate/records.ts";
 import type { Observation } from "./types.ts";

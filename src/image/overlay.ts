@@ -2,8 +2,8 @@
 import { CamscopeError } from "../errors.ts";
 import type { ColormapName } from "./colormap.ts";
 import { colormapTable, maxAbsOf } from "./colormap.ts";
-import { resizeBilinear } from "./resize.ts";
-import type { FloatMap, RgbImage } from "./types.ts";
+import { mapToOriginal, resizeBilinear } from "./resize.ts";
+import type { FloatMap, InputTransform, RgbImage } from "./types.ts";
 import { assertFloatMap, assertRgbImage } from "./types.ts";
 
 /**
@@ -97,4 +97,18 @@ export function normalizeMap(values: Float32Array, mode: OverlayNormalize): Floa
     out[i] = range > 0 ? (values[i]! - lo) / range : Number.isNaN(values[i]!) ? NaN : 0;
   }
   return out;
+}
+
+/**
+ * A map at model-input resolution carried back through the preprocessing (resize and centre crop)
+ * onto the original photo and blended over it: the overlay every command and report shows.
+ * Pixels the crop cut away were never seen and stay uncoloured.
+ */
+export function overlayOnOriginal(
+  image: RgbImage,
+  map: FloatMap,
+  transform: InputTransform,
+  options: OverlayOptions = {},
+): RgbImage {
+  return overlayHeatmap(image, mapToOriginal(map, transform, { outside: NaN }), options);
 }

@@ -4,8 +4,9 @@
 // is not positive predicts nothing: IoU 0. NaN where the image has no annotation inside the input.
 // The CAM papers count a localization correct at IoU >= 0.5.
 import { CamscopeError } from "../errors.ts";
-import type { Box } from "../data/types.ts";
-import { mapCount, regionMask, type InputRegions } from "./maps.ts";
+import { mapCount, regionMask } from "./maps.ts";
+import type { Box } from "../image/regions.ts";
+import type { InputRegions } from "../image/regions.ts";
 
 function checkThreshold(threshold: number): void {
   if (!(threshold >= 0 && threshold <= 1)) {

@@ -4,7 +4,8 @@
 // pointing game (Wang et al. 2020, Score-CAM) is the share of the map's energy inside the object.
 // Both read the mask when the annotation has one, else the union of its boxes.
 import { CamscopeError } from "../errors.ts";
-import { mapCount, peakIndex, regionMask, type InputRegions } from "./maps.ts";
+import { mapCount, peakIndex, regionMask } from "./maps.ts";
+import type { InputRegions } from "../image/regions.ts";
 
 /**
  * Per map: 1 hit, 0 miss, -1 when its image has no annotation inside the input. The peak is the

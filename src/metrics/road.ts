@@ -18,11 +18,11 @@
 //   percentage).
 // Every perturbed input of every image goes through the score function in chunks; each item's
 // noise comes from deriveSeed(seed, image, curve, percentage), so chunking never changes results.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamscopeError } from "../errors.ts";
 import { createRng, deriveSeed, type Rng } from "../util/random.ts";
 import { saliencyOrder, type ScoreFunction } from "./deletion-insertion.ts";
 import { inputLayout, scoreItems } from "./perturbed-scores.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** Options of {@link road}. */
 export interface RoadOptions {

@@ -1,7 +1,6 @@
 // The ONNX model: parse and serialize with protobufjs, and a small mutable graph IR over the
 // decoded messages that the backward compiler rewrites.
 import { CamscopeError } from "../errors.ts";
-import { MODEL_FILE_LIMIT, readInputFile } from "../util/files.ts";
 import type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from "./proto.ts";
 import { ModelProtoType } from "./schema.ts";
 
@@ -78,17 +77,6 @@ export class OnnxModel {
       node.attribute ??= [];
     }
     return new OnnxModel(proto, source);
-  }
-
-  /** Reads and decodes an `.onnx` file (see {@link OnnxModel.fromBytes}). */
-  static async load(path: string): Promise<OnnxModel> {
-    // A regular file under protobuf's 2 GiB limit: a FIFO or /dev/zero is refused unread.
-    const bytes = await readInputFile(path, {
-      what: "ONNX model",
-      limit: MODEL_FILE_LIMIT,
-      code: "MODEL_LOAD",
-    });
-    return OnnxModel.fromBytes(bytes, path);
   }
 
   /** Encodes the model as ONNX protobuf bytes. */

@@ -2,7 +2,7 @@
 // or a value out of range is a CamscopeError (INVALID_ARGUMENT) naming the option, the valid range
 // and what was given, before any work starts.
 import { CamscopeError } from "../errors.ts";
-import type { FloatTensor } from "../compiler/backward-session.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** A value as a message shows it: strings quoted, other types named. */
 export function describe(value: unknown): string {

@@ -7,8 +7,9 @@
 // vertical and the horizontal shift (int(0, cell size)). All rows share the masks, as in the
 // paper; one forward pass per mask and row, batched across rows.
 import { resizeBilinear } from "../../image/resize.ts";
+import { resolveOptions, type OptionSpec } from "../../util/options.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
-import { checkInteger, checkNumber, WORK_LIMITS } from "../../util/validate.ts";
+import { checkInteger, WORK_LIMITS } from "../../util/validate.ts";
 import type { AttributionMethod } from "../method.ts";
 
 /** Options of RISE. */
@@ -21,7 +22,34 @@ export interface RiseOptions {
   probability?: number;
 }
 
-export const RISE_DEFAULTS = { masks: 1000, cells: 8, probability: 0.5 } as const;
+/** RISE's options, declared once (validation, CLI flags, run configurations). */
+export const RISE_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "masks",
+    kind: "integer",
+    default: 1000,
+    min: 1,
+    max: WORK_LIMITS.masks,
+    help: `rise: number of random masks (1 to ${WORK_LIMITS.masks})`,
+  },
+  {
+    name: "cells",
+    kind: "integer",
+    default: 8,
+    min: 1,
+    help: "rise: grid cells per side of a mask, at most the input's side",
+  },
+  {
+    name: "probability",
+    flag: "keep-probability",
+    kind: "number",
+    default: 0.5,
+    above: 0,
+    max: 1,
+    placeholder: "p",
+    help: "rise: probability that a mask cell is kept, above 0 and at most 1",
+  },
+];
 
 /** "RISE" in ASCII: the seed path of the masks, apart from other methods' draws. */
 export const RISE_STREAM = 0x52495345;
@@ -53,12 +81,11 @@ export function riseMask(
 }
 
 export function rise(options: RiseOptions = {}): AttributionMethod {
-  const count = options.masks ?? RISE_DEFAULTS.masks;
-  const cells = options.cells ?? RISE_DEFAULTS.cells;
-  const probability = options.probability ?? RISE_DEFAULTS.probability;
-  checkInteger(count, "RISE masks", { min: 1, max: WORK_LIMITS.masks });
-  checkInteger(cells, "RISE cells", { min: 1 });
-  checkNumber(probability, "RISE probability", { min: 0, max: 1, minExclusive: true });
+  const {
+    masks: count,
+    cells,
+    probability,
+  } = resolveOptions<Required<RiseOptions>>("RISE", RISE_OPTIONS, { ...options });
   return {
     name: "rise",
     title: "RISE",

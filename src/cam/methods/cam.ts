@@ -85,14 +85,6 @@ export function camMethod(model: OnnxModel): WeightsMethod {
     title: "CAM",
     kind: "weights",
     needsGradients: false,
-    notApplicable: (layer) => {
-      try {
-        linearHeadWeights(model, layer.name);
-        return undefined;
-      } catch (error) {
-        return (error as Error).message;
-      }
-    },
     weights: ({ layer, targets }) => {
       const head = linearHeadWeights(model, layer.name);
       const out = new Float32Array(targets.classes.length * head.channels);

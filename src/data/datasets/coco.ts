@@ -7,9 +7,10 @@
 import { dirname, resolve } from "node:path";
 import { CamscopeError } from "../../errors.ts";
 import { readInputText, TEXT_FILE_LIMIT } from "../../util/files.ts";
-import type { Box, CandidateRecord, Candidates, DatasetProblem } from "../types.ts";
+import type { CandidateRecord, Candidates, DatasetProblem } from "../types.ts";
 import { labelIndex } from "./labels.ts";
 import { rasterise, segmentationProblem, type Segmentation } from "./segmentation.ts";
+import type { Box } from "../../image/regions.ts";
 
 interface CocoImageEntry {
   id: number;

@@ -4,9 +4,10 @@
 // x0 = xmin - 1, x1 = xmax. Masks (SegmentationClass) are not read.
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { Box, CandidateRecord, Candidates, DatasetProblem } from "../types.ts";
+import type { CandidateRecord, Candidates, DatasetProblem } from "../types.ts";
 import { readInputText, TEXT_FILE_LIMIT } from "../../util/files.ts";
 import { labelIndex } from "./labels.ts";
+import type { Box } from "../../image/regions.ts";
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 

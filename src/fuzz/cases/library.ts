@@ -1,32 +1,37 @@
 // Library misuse, the way a JavaScript caller gets it wrong: out-of-range numbers, wrong types,
 // a disposed engine. Every error must be a CamscopeError whose message names the option.
 import { join } from "node:path";
-import { AttributionExplainer } from "../../attribution/explainer.ts";
 import { integratedGradients } from "../../attribution/methods/integrated-gradients.ts";
 import { occlusion } from "../../attribution/methods/occlusion.ts";
 import { rise } from "../../attribution/methods/rise.ts";
 import { saliency } from "../../attribution/methods/gradient.ts";
 import { smoothGrad } from "../../attribution/methods/smoothgrad.ts";
-import { CamExplainer, type ExplainOptions } from "../../cam/explainer.ts";
-import { resolveMethods } from "../../cam/methods/index.ts";
+import type { AttributionMethod } from "../../attribution/method.ts";
+import { explainAttribution } from "../../attribution/pipeline.ts";
+import type { CamMethod } from "../../cam/method.ts";
 import { scoreCam } from "../../cam/methods/score-cam.ts";
-import type { FloatTensor } from "../../compiler/backward-session.ts";
+import { explainCam, type CamOptions } from "../../cam/pipeline.ts";
+import { Explainer, type ExplainRequest } from "../../explain/explainer.ts";
 import { loadDataset } from "../../data/dataset.ts";
 import { Engine } from "../../engine/engine.ts";
 import { runEvaluation } from "../../evaluate/runner.ts";
 import { resolveMetrics } from "../../evaluate/metrics.ts";
 import { RunStore } from "../../evaluate/store.ts";
-import { decodeImage } from "../../image/decode.ts";
 import { preprocess } from "../../image/preprocess.ts";
+import { decodeImage } from "../../io/images.ts";
+import { openModel } from "../../io/models.ts";
+import { chooseMethod, methodNamed, resolveMethodNames } from "../../methods/registry.ts";
 import { deletionInsertion } from "../../metrics/deletion-insertion.ts";
-import { openModel, type ModelContext } from "../../models/context.ts";
+import type { ModelRuntime } from "../../runtime/runtime.ts";
+import type { TargetOptions } from "../../runtime/targets.ts";
+import type { FloatTensor } from "../../tensor/tensor.ts";
 import { libCase } from "../harness.ts";
 import type { CaseEnv, FuzzCase, Mention } from "../types.ts";
 
-let shared: Promise<{ ctx: ModelContext; image: FloatTensor }> | undefined;
+let shared: Promise<{ ctx: ModelRuntime; image: FloatTensor }> | undefined;
 
-/** One engine and tiny-model context for the library cases (they must not dispose it). */
-function context(env: CaseEnv): Promise<{ ctx: ModelContext; image: FloatTensor }> {
+/** One engine and tiny-model runtime for the library cases (they must not dispose it). */
+function context(env: CaseEnv): Promise<{ ctx: ModelRuntime; image: FloatTensor }> {
   shared ??= (async () => {
     const ctx = await openModel(env.fixtures.tiny, new Engine({ threads: 1 }));
     const pre = preprocess([await decodeImage(env.fixtures.images.star!)], ctx.card.preprocessing);
@@ -37,6 +42,31 @@ function context(env: CaseEnv): Promise<{ ctx: ModelContext; image: FloatTensor 
 
 const anyValue = (v: unknown) => v as never;
 
+/** CAM methods of the registry by name, at their default options, for the CAM pipeline. */
+function camMethods(ctx: ModelRuntime, names: readonly string[]): CamMethod[] {
+  return resolveMethodNames(names).map(
+    (m) => m.create(chooseMethod(m).options, ctx.model).method as CamMethod,
+  );
+}
+
+/** The CAM pipeline on images: targets resolved by the runtime, then explained. */
+async function explainCamImages(
+  ctx: ModelRuntime,
+  images: FloatTensor,
+  options: CamOptions & { target?: TargetOptions },
+) {
+  return explainCam(ctx, await ctx.targets(images, options.target), options);
+}
+
+/** The attribution pipeline on images: targets resolved by the runtime, then attributed. */
+async function attributeImages(
+  ctx: ModelRuntime,
+  images: FloatTensor,
+  options: { methods: AttributionMethod[]; target?: TargetOptions } & Record<string, unknown>,
+) {
+  return explainAttribution(ctx, await ctx.targets(images, options.target), options);
+}
+
 export function libraryCases(): FuzzCase[] {
   const cases: FuzzCase[] = [];
   const fails = (
@@ -46,13 +76,22 @@ export function libraryCases(): FuzzCase[] {
     timeoutMs = 15_000,
   ) => cases.push(libCase(`library/${id}`, "library", call, { error: mentions }, { timeoutMs }));
   const explainWith =
-    (options: Partial<ExplainOptions>, image?: (t: FloatTensor) => FloatTensor) =>
+    (
+      options: Partial<CamOptions> & { target?: TargetOptions },
+      image?: (t: FloatTensor) => FloatTensor,
+    ) =>
     async (env: CaseEnv) => {
       const { ctx, image: x } = await context(env);
-      return new CamExplainer(ctx).explain(image ? image(x) : x, {
-        methods: resolveMethods(ctx.model, ["gradcam"]),
+      return explainCamImages(ctx, image ? image(x) : x, {
+        methods: camMethods(ctx, ["gradcam"]),
         ...options,
       });
+    };
+  const requestWith =
+    (request: Partial<ExplainRequest>, image?: (t: FloatTensor) => FloatTensor) =>
+    async (env: CaseEnv) => {
+      const { ctx, image: x } = await context(env);
+      return new Explainer(ctx).explain(image ? image(x) : x, { methods: ["gradcam"], ...request });
     };
 
   // Engine options.
@@ -69,9 +108,7 @@ export function libraryCases(): FuzzCase[] {
             data: new Float32Array([...image.data, ...image.data]),
             dims: [2, ...image.dims.slice(1)],
           };
-          return await new CamExplainer(own).explain(two, {
-            methods: resolveMethods(ctx.model, ["gradcam"]),
-          });
+          return await explainCamImages(own, two, { methods: camMethods(ctx, ["gradcam"]) });
         } finally {
           await engine.dispose();
         }
@@ -112,25 +149,21 @@ export function libraryCases(): FuzzCase[] {
       const engine = new Engine({ threads: 1 });
       const ctx = await openModel(env.fixtures.tiny, engine);
       const { image } = await context(env);
-      const explainer = new CamExplainer(ctx);
-      await explainer.explain(image, {
-        methods: resolveMethods(ctx.model, ["gradcam", "scorecam"]),
-      });
+      const explainer = new Explainer(ctx);
+      await explainer.explain(image, { methods: ["gradcam", "scorecam"] });
       await engine.dispose();
-      return explainer.explain(image, {
-        methods: resolveMethods(ctx.model, ["gradcam", "scorecam"]),
-      });
+      return explainer.explain(image, { methods: ["gradcam", "scorecam"] });
     },
     [/dispos/i],
   );
 
-  // CamExplainer.explain options.
+  // The CAM pipeline's options (explainCam, with targets resolved by the runtime).
   for (const batchSize of [0, -1, NaN, 2.5, "4"]) {
     fails(
       `explain-batchSize=${String(batchSize)}`,
       async (env) => {
         const { ctx, image } = await context(env);
-        return new CamExplainer(ctx).explain(image, {
+        return explainCamImages(ctx, image, {
           methods: [scoreCam],
           batchSize: anyValue(batchSize),
         });
@@ -184,15 +217,62 @@ export function libraryCases(): FuzzCase[] {
     [/nan|finite/i],
   );
 
-  // AttributionExplainer and pixel-method options.
+  // The explain service's requests (Explainer.explain and stream).
+  for (const batchSize of [0, -1, 2.5, "4"]) {
+    fails(
+      `service-batchSize=${String(batchSize)}`,
+      requestWith({ methods: ["scorecam"], batchSize: anyValue(batchSize) }),
+      ["batchSize"],
+    );
+  }
+  fails(
+    "service-request=null",
+    async (env) => {
+      const { ctx, image } = await context(env);
+      return new Explainer(ctx).explain(image, anyValue(null));
+    },
+    ["request"],
+  );
+  fails("service-methods=[undefined]", requestWith({ methods: anyValue([undefined]) }), ["method"]);
+  fails("service-methods=unknown", requestWith({ methods: ["gradkam"] }), ["gradkam"]);
+  fails(
+    "service-option=unknown",
+    requestWith({ methods: [{ name: "ig", options: { stpes: 2 } }] }),
+    ["stpes"],
+  );
+  fails("service-option=range", requestWith({ methods: [{ name: "ig", options: { steps: 0 } }] }), [
+    "steps",
+    /from 1 to/,
+  ]);
+  fails("service-layers=[]", requestWith({ layers: [] }), ["layers"]);
+  fails("service-topK=-1", requestWith({ target: { topK: -1 } }), ["topK"]);
+  fails("service-noiseSmooth-samples=0", requestWith({ noiseSmooth: { samples: 0, noise: 0.1 } }), [
+    "samples",
+  ]);
+  fails(
+    "service-stream-batchSize=0",
+    async (env) => {
+      const { ctx } = await context(env);
+      const stream = new Explainer(ctx).stream(
+        {
+          items: [env.fixtures.images.star!],
+          load: (path) => decodeImage(path),
+          name: (path) => path,
+        },
+        { methods: ["gradcam"] },
+        { batchSize: 0 },
+      );
+      for await (const batch of stream) void batch;
+    },
+    ["batchSize"],
+  );
+
+  // The attribution pipeline's and pixel methods' options.
   const attribute =
     (method: () => unknown, options: Record<string, unknown> = {}) =>
     async (env: CaseEnv) => {
       const { ctx, image } = await context(env);
-      return new AttributionExplainer(ctx).explain(image, {
-        methods: [anyValue(method())],
-        ...options,
-      });
+      return attributeImages(ctx, image, { methods: [anyValue(method())], ...options });
     };
   fails(
     "attribution-batchSize=0",
@@ -226,11 +306,7 @@ export function libraryCases(): FuzzCase[] {
   }
 
   // Other entry points.
-  fails(
-    "resolveMethods=string",
-    async (env) => resolveMethods((await context(env)).ctx.model, anyValue("gradcam")),
-    ["gradcam"],
-  );
+  fails("resolveMethodNames=string", () => resolveMethodNames(anyValue("gradcam")), ["gradcam"]);
   fails("openModel=number", () => openModel(anyValue(123), new Engine()), ["model"]);
   fails("openModel=empty", () => openModel("", new Engine()), ["model"]);
   fails("loadDataset=undefined", () => loadDataset(anyValue(undefined)), [/dataset|path/i]);
@@ -265,7 +341,7 @@ export function libraryCases(): FuzzCase[] {
       const { ctx } = await context(env);
       const { store } = await RunStore.open(join(env.scratch, "run"), { x: 1 });
       return runEvaluation(ctx, [{ id: "star", file: env.fixtures.images.star! }], store, {
-        methods: resolveMethods(ctx.model, ["gradcam"]),
+        methods: [chooseMethod(methodNamed("gradcam"))],
         metrics: [],
         layers: ["auto"],
         target: "top1",

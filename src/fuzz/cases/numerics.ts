@@ -2,7 +2,7 @@
 // that overflow, and degenerate but valid inputs (constant images) that must give finite maps.
 import { writeFile } from "node:fs/promises";
 import sharp from "sharp";
-import { encodeNpy } from "../../cam/npy.ts";
+import { encodeNpy } from "../../tensor/npy.ts";
 import { join } from "node:path";
 import { readRecords } from "../checks.ts";
 import { copySampleDataset } from "../fixtures.ts";

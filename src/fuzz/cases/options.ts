@@ -2,7 +2,7 @@
 // boundary values that must still work (with their results checked).
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { encodeNpy } from "../../cam/npy.ts";
+import { encodeNpy } from "../../tensor/npy.ts";
 import { cliCase, succeeds } from "../harness.ts";
 import type { FuzzCase, Mention } from "../types.ts";
 import {

@@ -4,25 +4,26 @@
 // any batch size. Each pass says what it changed; the report is shown by `camscope layers`.
 import { Tensor, type Engine, type ModelSession } from "../../engine/engine.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
-import { foldStaticShapes } from "../../onnx/fold-shapes.ts";
+import { foldStaticShapes } from "./fold-shapes.ts";
 import { pruneDead } from "../../onnx/prune.ts";
-import { inferShapes, resolveInput } from "../../onnx/shapes.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
+import { resolveInput } from "../../onnx/shapes.ts";
 import { createRng } from "../../util/random.ts";
 import { fixedBatchOf, makeBatchSymbolic } from "./batch.ts";
-import { inlineExternalData } from "./external-data.ts";
+import { inlineExternalData, type ExternalDataReader } from "./external-data.ts";
 import { widenHalfPrecision } from "./float16.ts";
 import { chooseOutput, normalizeHead, type HeadKind } from "./head.ts";
 import { detectLayout, toChannelsFirst, type Layout } from "./layout.ts";
 import { DEFAULT_TARGET_OPSET, upgradeOpset } from "./opset.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
+import { inferShapes } from "../../engine/probe.ts";
 
 export type { HeadKind } from "./head.ts";
 export type { Layout } from "./layout.ts";
 
 export interface IntakeOptions {
   engine: Engine;
-  /** The folder of the .onnx file (external data is read from there). */
-  modelDir?: string;
+  /** Reads external-data files beside the model (see external-data.ts); none: such models fail. */
+  readExternal?: ExternalDataReader;
   /** The class-score output, when the model has several; `outputFrom` names who chose it. */
   output?: string;
   outputFrom?: string;
@@ -105,7 +106,7 @@ const BATCH_TOLERANCE = 1e-4;
 export async function intake(original: OnnxModel, options: IntakeOptions): Promise<IntakeResult> {
   let model = original.clone();
   const changes: string[] = [];
-  const externalTensors = await inlineExternalData(model, options.modelDir);
+  const externalTensors = await inlineExternalData(model, options.readExternal);
   if (externalTensors > 0) changes.push(`read ${externalTensors} tensors from external data files`);
 
   const half = widenHalfPrecision(model);
