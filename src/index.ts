@@ -32,6 +32,7 @@ export type { LayerInfo, LayerLayout } from "./onnx/layers.ts";
 // Running models.
 export { Engine, ModelSession, Tensor } from "./engine/engine.ts";
 export type { EngineOptions, Feeds, OrtTensor, Results } from "./engine/engine.ts";
+export type { OrtRuntime, OrtSession } from "./engine/runtime.ts";
 
 // Bundled models, model cards and labels.
 export {
@@ -78,6 +79,7 @@ export type { BackwardResult } from "./runtime/backward.ts";
 export { RELEVANCE_STARTS, startingRelevance } from "./runtime/relevance.ts";
 export type { RelevanceRequest, RelevanceRun, RelevanceStart } from "./runtime/relevance.ts";
 export { channelsFirst } from "./runtime/layer-view.ts";
+export type { ChannelMaskRun, ChannelMaskStrategy } from "./runtime/channel-masks.ts";
 export { gatherRows, sizeOf } from "./tensor/tensor.ts";
 export type { FloatTensor } from "./tensor/tensor.ts";
 export { decodeNpy, encodeNpy } from "./tensor/npy.ts";
@@ -155,7 +157,11 @@ export { explainCam } from "./cam/pipeline.ts";
 export type { CamExplanation, CamOptions, MethodMaps } from "./cam/pipeline.ts";
 export type { CamMethod, CamRun, MapMethod, PixelMethod, WeightsMethod } from "./cam/method.ts";
 export type { RelevanceCamOptions } from "./cam/methods/relevance-cam.ts";
-export type { ClusterCamOptions } from "./cam/methods/cluster-cam.ts";
+export type {
+  ClusterBaseline,
+  ClusterCamOptions,
+  ClusterMerge,
+} from "./cam/methods/cluster-cam.ts";
 export type { IsCamOptions, SsCamOptions } from "./cam/methods/score-cam.ts";
 
 // Pixel attribution (saliency, Integrated Gradients, SmoothGrad, occlusion, RISE, ...).

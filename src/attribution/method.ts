@@ -74,7 +74,7 @@ export interface AttributionResult {
 /** How a method's per-channel attribution [C, H, W] becomes one value per pixel. */
 export type ChannelReduction = "sum" | "max-abs" | "none";
 
-/** A pixel-attribution method; {@link attributionMethods} lists them all. */
+/** A pixel-attribution method; {@link METHODS} lists every method. */
 export interface AttributionMethod {
   /** CLI name, e.g. "saliency". */
   readonly name: string;

@@ -78,7 +78,7 @@ export interface MapMethod extends MethodBase {
   map(run: CamRun): Float32Array | Promise<Float32Array>;
 }
 
-/** A class activation map method; {@link camMethods} lists them all. */
+/** A class activation map method; {@link METHODS} lists every method. */
 export type CamMethod = WeightsMethod | PixelMethod | MapMethod;
 
 /** [N, K, h, w] dims of a layer tensor. */

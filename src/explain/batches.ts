@@ -22,7 +22,9 @@ export interface PreparedImage<T> extends DecodedImage<T> {
 
 /** An item that could not be decoded or preprocessed, and why. */
 export interface FailedImage<T> {
+  /** The item that failed. */
   item: T;
+  /** Its position among the items given. */
   index: number;
   /** One line naming the image and the cause. */
   error: string;
@@ -39,7 +41,12 @@ export function prepareBatch<T>(
   spec: PreprocessSpec,
   name: (item: T) => string,
   fail: (failure: FailedImage<T>) => void,
-): { images: PreparedImage<T>[]; input: FloatTensor } {
+): {
+  /** The images preprocessed, in order. */
+  images: PreparedImage<T>[];
+  /** Their model input, [N, ...input dims]. */
+  input: FloatTensor;
+} {
   const run = (batch: readonly DecodedImage<T>[]) => {
     if (batch.length === 0) return { images: [], input: { data: new Float32Array(0), dims: [0] } };
     const pre = preprocess(

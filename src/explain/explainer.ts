@@ -54,7 +54,14 @@ import {
 
 /** A method to run: its name (or "all", "pixel"), with options, or a choice already resolved. */
 export type MethodRequest =
-  string | { name: string; options?: Readonly<Record<string, unknown>> } | MethodChoice;
+  | string
+  | {
+      /** The method's name. */
+      name: string;
+      /** Its options (see the method vocabulary). */
+      options?: Readonly<Record<string, unknown>>;
+    }
+  | MethodChoice;
 
 /** What to explain, and how. */
 export interface ExplainRequest {
@@ -87,7 +94,12 @@ export interface MethodPlan {
   /** The layers of layer-level methods. */
   layers: LayerInfo[];
   /** Methods selected through "all" or "pixel" that do not apply to the layers, and why. */
-  skipped: { method: string; why: string }[];
+  skipped: {
+    /** The method's name. */
+    method: string;
+    /** Why it does not apply. */
+    why: string;
+  }[];
 }
 
 /** Images for {@link Explainer.stream}: items, how to decode one, and how to name it. */

@@ -63,5 +63,10 @@ export interface Explanation {
    */
   sharedPasses: PassCount;
   /** Methods selected through "all" or "pixel" that do not apply to the layers, and why. */
-  skipped: { method: string; why: string }[];
+  skipped: {
+    /** The method's name. */
+    method: string;
+    /** Why it does not apply. */
+    why: string;
+  }[];
 }

@@ -60,6 +60,7 @@ export interface RenderedTarget {
   grid: RgbImage;
 }
 
+/** The style of overlays and grids when none is given (that of the command line). */
 export const DEFAULT_RENDER_STYLE: Required<RenderStyle> = {
   colormap: "jet",
   alpha: 0.5,
@@ -90,10 +91,13 @@ function signedColormap(colormap: ColormapName): ColormapName {
 export interface Display {
   /** Colormap positions in [0, 1] at model-input resolution. */
   positions: Float32Array;
+  /** The colormap the positions index. */
   colormap: ColormapName;
+  /** The colour bar drawn beside the map in grids. */
   colorBar: ColorBar;
   /** A caption line with the value range, or "". */
   note: string;
+  /** The values at the two ends of the colour bar, where the display clips or is signed. */
   colorRange?: [number, number];
 }
 

@@ -11,8 +11,11 @@ import type { TensorLayout } from "../image/preprocess.ts";
 import { sizeOf, type FloatTensor } from "../tensor/tensor.ts";
 import { createRng, deriveSeed } from "../util/random.ts";
 
+/** One test-time augmentation variant of an input. */
 export interface Augmentation {
+  /** Whether the image is flipped left to right. */
   flip: boolean;
+  /** The factor the input values are multiplied by. */
   multiplier: number;
 }
 

@@ -74,7 +74,12 @@ export class RelevancePropagator {
   }
 
   /** Per-channel bounds of the model input, from the card's preprocessing (for the zbox rule). */
-  inputBounds(): { low: number[]; high: number[] } {
+  inputBounds(): {
+    /** The lowest value of each input channel. */
+    low: number[];
+    /** The highest value of each input channel. */
+    high: number[];
+  } {
     return this.ctx.inputBounds();
   }
 

@@ -109,9 +109,24 @@ export interface SmoothingAdmission {
 
 /** A method instance for its family's pipeline. */
 export type FamilyMethod =
-  | { family: "cam"; method: CamMethod }
-  | { family: "attribution"; method: AttributionMethod }
-  | { family: "lrp"; method: LrpMethod };
+  | {
+      /** The family whose pipeline runs the method. */
+      family: "cam";
+      /** The method as that family's pipeline takes it. */
+      method: CamMethod;
+    }
+  | {
+      /** The family whose pipeline runs the method. */
+      family: "attribution";
+      /** The method as that family's pipeline takes it. */
+      method: AttributionMethod;
+    }
+  | {
+      /** The family whose pipeline runs the method. */
+      family: "lrp";
+      /** The method as that family's pipeline takes it. */
+      method: LrpMethod;
+    };
 
 /** One method of the vocabulary. */
 export interface MethodDescriptor {

@@ -20,8 +20,9 @@ export interface LoadedModel {
   bundled: boolean;
   /** What intake found and changed. */
   intake: IntakeReport;
-  /** The canonical model's image input and logits output. */
+  /** The canonical model's image input. */
   input: string;
+  /** The canonical model's logits output. */
   output: string;
 }
 

@@ -28,40 +28,59 @@ interface SpecBase {
  * hours per image, which is a typo more often than an experiment.
  */
 export interface IntegerSpec extends SpecBase {
+  /** The kind of value. */
   readonly kind: "integer";
+  /** The value when none is given. */
   readonly default: number;
+  /** The smallest value allowed. */
   readonly min?: number;
+  /** The largest value allowed. */
   readonly max?: number;
+  /** Whether [a, b] is accepted as well as one integer. */
   readonly pair?: boolean;
 }
 
 /** A finite number option, optionally bounded; `above` excludes the lower bound. */
 export interface NumberSpec extends SpecBase {
+  /** The kind of value. */
   readonly kind: "number";
+  /** The value when none is given. */
   readonly default: number;
+  /** The smallest value allowed. */
   readonly min?: number;
+  /** A lower bound the value must exceed. */
   readonly above?: number;
+  /** The largest value allowed. */
   readonly max?: number;
 }
 
 /** One of a list of names; `tensor` also accepts a float tensor (an IG baseline). */
 export interface ChoiceSpec extends SpecBase {
+  /** The kind of value. */
   readonly kind: "choice";
+  /** The value when none is given. */
   readonly default: string;
+  /** The names accepted. */
   readonly choices: readonly string[];
+  /** Whether a float tensor is accepted as well as a name. */
   readonly tensor?: boolean;
 }
 
 /** A free-form string, checked by `check` (which throws a CamscopeError naming the problem). */
 export interface StringSpec extends SpecBase {
+  /** The kind of value. */
   readonly kind: "string";
+  /** The value when none is given. */
   readonly default: string;
+  /** Throws a CamscopeError naming the problem when the value is not acceptable. */
   readonly check?: (value: string) => void;
 }
 
 /** An on/off option. */
 export interface BooleanSpec extends SpecBase {
+  /** The kind of value. */
   readonly kind: "boolean";
+  /** The value when none is given. */
   readonly default: boolean;
 }
 

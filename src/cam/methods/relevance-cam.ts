@@ -26,6 +26,7 @@ export interface RelevanceCamOptions {
   relu?: boolean;
 }
 
+/** Relevance-CAM (Lee et al. 2021): channel weights from the LRP relevance at the layer. */
 export function relevanceCam(options: RelevanceCamOptions = {}): WeightsMethod {
   const { relu } = resolveOptions<Required<RelevanceCamOptions>>(
     "Relevance-CAM",
