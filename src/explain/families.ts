@@ -1,6 +1,6 @@
 // Running chosen methods on resolved rows: each family's pipeline runs its methods once per call
 // (so they share their passes), and its results are given in the service's vocabulary.
-import type { AttributionMethod } from "../attribution/method.ts";
+import type { AttributionMethod, Completeness } from "../attribution/method.ts";
 import { explainAttribution } from "../attribution/pipeline.ts";
 import type { CamMethod } from "../cam/method.ts";
 import { explainCam } from "../cam/pipeline.ts";
@@ -9,6 +9,7 @@ import type { MethodChoice, PassCount } from "../methods/registry.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
 import type { TargetBatch } from "../runtime/targets.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 import type { MethodResult } from "./explanation.ts";
 
 /** What the families need besides the rows. */
@@ -85,17 +86,7 @@ export async function runFamilies(
     });
     out.forEach((r, j) => {
       const { i, choice } = pixels[j]!;
-      results[i] = {
-        method: choice.method,
-        title: r.method.title,
-        options: choice.options,
-        raw: [r.attribution],
-        map: r.map,
-        signed: r.signed,
-        passes: { forward: r.forwardPasses, backward: r.backwardPasses },
-        ...(r.completeness ? { completeness: r.completeness } : {}),
-        milliseconds: r.milliseconds,
-      };
+      results[i] = inputLevelResult(choice, r);
     });
   }
 
@@ -109,17 +100,35 @@ export async function runFamilies(
     );
     out.forEach((r, j) => {
       const { i, choice } = lrps[j]!;
-      results[i] = {
-        method: choice.method,
-        title: r.method.title,
-        options: choice.options,
-        raw: [r.attribution],
-        map: r.map,
-        signed: r.signed,
-        passes: { forward: r.forwardPasses, backward: r.backwardPasses },
-        milliseconds: r.milliseconds,
-      };
+      results[i] = inputLevelResult(choice, r);
     });
   }
   return { results, shared, layers };
+}
+
+/** What the attribution and LRP pipelines return per method, as the service needs it. */
+interface InputLevelOutput {
+  method: { title: string };
+  attribution: FloatTensor;
+  map: FloatTensor;
+  signed: boolean;
+  forwardPasses: number;
+  backwardPasses: number;
+  completeness?: Completeness;
+  milliseconds: number;
+}
+
+/** An input-level method's result in the service's vocabulary (its map is the attribution). */
+function inputLevelResult(choice: MethodChoice, r: InputLevelOutput): FamilyResult {
+  return {
+    method: choice.method,
+    title: r.method.title,
+    options: choice.options,
+    raw: [r.attribution],
+    map: r.map,
+    signed: r.signed,
+    passes: { forward: r.forwardPasses, backward: r.backwardPasses },
+    ...(r.completeness ? { completeness: r.completeness } : {}),
+    milliseconds: r.milliseconds,
+  };
 }
