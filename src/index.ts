@@ -32,7 +32,7 @@ export type { LayerInfo, LayerLayout } from "./onnx/layers.ts";
 // Running models.
 export { Engine, ModelSession, Tensor } from "./engine/engine.ts";
 export type { EngineOptions, Feeds, OrtTensor, Results } from "./engine/engine.ts";
-export type { OrtRuntime, OrtSession } from "./engine/runtime.ts";
+export type { OrtRuntime, OrtSession, SessionSettings } from "./engine/runtime.ts";
 
 // Bundled models, model cards and labels.
 export {

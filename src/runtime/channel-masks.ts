@@ -17,6 +17,7 @@ import { sizeOf, type FloatTensor } from "../tensor/tensor.ts";
 /** The graph input carrying the channel masks in an injected model. */
 export const CHANNEL_MASK_INPUT = "camscope/channel-mask";
 
+/** How channel-masked samples are run: "tail" (the network from the layer on, fed A * mask), "injection" (a mask input multiplied into the layer in the full model), or "auto" (tail where the layer cuts the graph, else injection). */
 export type ChannelMaskStrategy = "auto" | "tail" | "injection";
 
 /** A float tensor value info with a symbolic batch and the given per-sample dims. */

@@ -20,6 +20,7 @@ import { normalizeInPlace, spatialSum } from "../../tensor/maps.ts";
 import { layerDims, type CamRun, type MapMethod } from "../method.ts";
 import { maskInput, scoreInChunks } from "../perturbation.ts";
 
+/** How the cognition-scissors S are cut out of the cognition-base B: "subtract" gives B - S, "cut" gives B * (1 - minmax(S)). */
 export type ClusterMerge = "subtract" | "cut";
 /** "zeros": d_j is measured against the score of the all-zero input X * 0; "none": d_j = s(X * M_j). */
 export type ClusterBaseline = "zeros" | "none";
