@@ -1,11 +1,11 @@
-// Pixel-attribution methods end to end: AttributionExplainer.explain with one method on 1 and 16
+// Pixel-attribution methods end to end: the explain service with one pixel method on 1 and 16
 // synthetic images, per image, as a multiple of one plain forward pass of the same batch, with
 // the forward and backward passes each method spends per image. Every method runs at its
 // defaults except RISE, measured with RISE_MASKS masks (its cost is linear in the masks: the
 // default 1000 costs four times as much). Measurements are sized by a time budget as in the CAM
 // section (cam.ts).
-import { AttributionExplainer } from "../src/attribution/explainer.ts";
-import { attributionMethods } from "../src/attribution/methods/index.ts";
+import { Explainer } from "../src/explain/explainer.ts";
+import { chooseMethod, METHODS } from "../src/methods/registry.ts";
 import { benchImages, forwardMsPerImage, timeWithin, type BenchSection } from "./harness.ts";
 
 const BATCH_SIZES = [1, 16];
@@ -18,8 +18,10 @@ export const attribution: BenchSection = {
     const rows: string[][] = [];
     for (const name of context.options.models) {
       const ctx = await context.model(name);
-      const explainer = new AttributionExplainer(ctx);
-      const methods = attributionMethods({ rise: { masks: RISE_MASKS } });
+      const explainer = new Explainer(ctx);
+      const methods = METHODS.filter((m) => m.level === "input").map((m) =>
+        chooseMethod(m, m.name === "rise" ? { masks: RISE_MASKS } : {}),
+      );
       for (const batch of BATCH_SIZES) {
         const input = benchImages(ctx, batch);
         const forward = await forwardMsPerImage(ctx, input, context.options);
@@ -34,16 +36,16 @@ export const attribution: BenchSection = {
           "",
           String(forward.reps),
         ]);
-        for (const method of methods) {
+        for (const choice of methods) {
           let passes = [0, 0];
           const t = await timeWithin(async () => {
-            const e = await explainer.explain(input, { methods: [method] });
-            passes = [e.results[0]!.forwardPasses, e.results[0]!.backwardPasses];
+            const e = await explainer.explain(input, { methods: [choice] });
+            passes = [e.results[0]!.passes.forward, e.results[0]!.passes.backward];
           }, context.options);
           const ms = t.medianMs / batch;
           rows.push([
             ctx.card.name,
-            method.name,
+            choice.method.name,
             String(batch),
             ms.toFixed(2),
             (ms / forwardMs).toFixed(1),

@@ -8,12 +8,12 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Backward, oneHotSeed } from "../src/compiler/backward-session.ts";
+import { Backward, oneHotSeed } from "../src/runtime/backward.ts";
 import { exactGradient } from "../src/compiler/rules/index.ts";
 import { Tensor } from "../src/engine/engine.ts";
-import { sizeOf } from "../src/onnx/tensor.ts";
 import { createRng } from "../src/util/random.ts";
 import { time, type BenchSection } from "./harness.ts";
+import { sizeOf } from "../src/tensor/tensor.ts";
 
 const BATCH_SIZES = [1, 16];
 const FULL_SIZE = ["resnet50", "mobilenet_v2", "vgg16"];

@@ -1,4 +1,4 @@
-// CAM methods end to end: CamExplainer.explain with one method on a batch of synthetic images
+// CAM methods end to end: the explain service with one CAM method on a batch of synthetic images
 // (the target-picking forward pass, the activation or gradient pass, the method, upsampling), per
 // image, at batch 1 and 16, as a multiple of one plain forward pass of the same batch, with the
 // forward passes on perturbed inputs that perturbation methods add per image.
@@ -9,9 +9,8 @@
 // SS-CAM and IS-CAM at batch 16; on a slower machine a batch-16 run that batch 1 predicts to
 // exceed SKIP_MS is skipped, since perturbation methods batch their perturbed inputs within one
 // image already, so a batch of images costs about as much per image.
-import { CamExplainer } from "../src/cam/explainer.ts";
-import type { CamMethod } from "../src/cam/method.ts";
-import { camMethods } from "../src/cam/methods/index.ts";
+import { Explainer } from "../src/explain/explainer.ts";
+import { chooseMethod, METHODS } from "../src/methods/registry.ts";
 import { benchImages, forwardMsPerImage, timeWithin, type BenchSection } from "./harness.ts";
 
 const BATCH_SIZES = [1, 16];
@@ -24,8 +23,8 @@ export const cam: BenchSection = {
     const rows: string[][] = [];
     for (const name of context.options.models) {
       const ctx = await context.model(name);
-      const explainer = new CamExplainer(ctx);
-      const methods: CamMethod[] = camMethods(ctx.model);
+      const explainer = new Explainer(ctx);
+      const methods = METHODS.filter((m) => m.family === "cam").map((m) => chooseMethod(m));
       // Milliseconds per image at the previous batch size, by method.
       const previous = new Map<string, number>();
       for (const batch of BATCH_SIZES) {
@@ -41,7 +40,8 @@ export const cam: BenchSection = {
           "",
           String(forward.reps),
         ]);
-        for (const method of methods) {
+        for (const choice of methods) {
+          const method = choice.method;
           const predicted = (previous.get(method.name) ?? 0) * batch;
           if (predicted > SKIP_MS) {
             const note = `skipped (~${(predicted / 1000).toFixed(0)} s a run)`;
@@ -50,8 +50,8 @@ export const cam: BenchSection = {
           }
           let passes = 0;
           const t = await timeWithin(async () => {
-            const e = await explainer.explain(input, { methods: [method] });
-            passes = e.results[0]!.extraForwardPasses;
+            const e = await explainer.explain(input, { methods: [choice] });
+            passes = e.results[0]!.passes.forward;
           }, context.options);
           const ms = t.medianMs / batch;
           previous.set(method.name, ms);

@@ -20,7 +20,7 @@ import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "../src/compiler/builder.ts";
 import { OnnxModel } from "../src/onnx/model.ts";
 import { DataType, type ValueInfoProto } from "../src/onnx/proto.ts";
-import { sizeOf } from "../src/onnx/tensor.ts";
+import { sizeOf } from "../src/tensor/tensor.ts";
 import { createRng } from "../src/util/random.ts";
 import { formatTable } from "./harness.ts";
 

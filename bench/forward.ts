@@ -1,9 +1,9 @@
 // Forward-pass throughput: one session run per repetition on a fixed random batch, at batch 1
 // (latency of explaining one image) and batch 32 (bulk prediction and perturbation methods).
 import { Tensor } from "../src/engine/engine.ts";
-import { sizeOf } from "../src/onnx/tensor.ts";
 import { createRng } from "../src/util/random.ts";
 import { time, type BenchSection } from "./harness.ts";
+import { sizeOf } from "../src/tensor/tensor.ts";
 
 const BATCH_SIZES = [1, 32];
 

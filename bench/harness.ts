@@ -1,10 +1,11 @@
 // What bench sections share: the section contract, the models they run on, timing with warm-up
 // excluded, and plain-text tables.
-import type { FloatTensor } from "../src/compiler/backward-session.ts";
 import { generateSplit } from "../src/data/synthetic/generator.ts";
 import { Engine, Tensor } from "../src/engine/engine.ts";
 import { preprocess } from "../src/image/preprocess.ts";
-import { openModel, type ModelContext } from "../src/models/context.ts";
+import { type ModelRuntime } from "../src/runtime/runtime.ts";
+import type { FloatTensor } from "../src/tensor/tensor.ts";
+import { openModel } from "../src/io/models.ts";
 
 export interface BenchOptions {
   /** Bundled model names or .onnx paths. */
@@ -25,7 +26,7 @@ export interface BenchOptions {
 export class BenchContext {
   readonly options: BenchOptions;
   readonly engine: Engine;
-  private readonly opened = new Map<string, Promise<ModelContext>>();
+  private readonly opened = new Map<string, Promise<ModelRuntime>>();
 
   constructor(options: BenchOptions) {
     this.options = options;
@@ -35,7 +36,7 @@ export class BenchContext {
     });
   }
 
-  model(nameOrPath: string): Promise<ModelContext> {
+  model(nameOrPath: string): Promise<ModelRuntime> {
     let ctx = this.opened.get(nameOrPath);
     if (!ctx) {
       ctx = openModel(nameOrPath, this.engine);
@@ -116,7 +117,7 @@ export function formatTable({ columns, rows, numeric = [] }: Table): string {
 const BUDGET_MS = 1000;
 
 /** The first `n` images of a fixed synthetic split, preprocessed for `ctx`. */
-export function benchImages(ctx: ModelContext, n: number): FloatTensor {
+export function benchImages(ctx: ModelRuntime, n: number): FloatTensor {
   const samples = [...generateSplit({ seed: 11, split: "bench", count: n, twoObjectShare: 0 })];
   const { tensor, dims } = preprocess(
     samples.map((s) => ({ width: s.width, height: s.height, data: s.rgb })),
@@ -151,7 +152,7 @@ export async function timeWithin(
 
 /** One plain forward pass of `input`: milliseconds per image (the unit method costs are given in). */
 export async function forwardMsPerImage(
-  ctx: ModelContext,
+  ctx: ModelRuntime,
   input: FloatTensor,
   options: BenchOptions,
 ): Promise<{ ms: number; reps: number }> {

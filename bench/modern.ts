@@ -6,10 +6,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AttributionExplainer } from "../src/attribution/explainer.ts";
-import { integratedGradients } from "../src/attribution/methods/integrated-gradients.ts";
-import { CamExplainer } from "../src/cam/explainer.ts";
-import { gradCam } from "../src/cam/methods/grad-cam.ts";
+import { Explainer } from "../src/explain/explainer.ts";
 import { benchImages, forwardMsPerImage, timeWithin, type BenchSection } from "./harness.ts";
 
 const EXPORTS = join(dirname(fileURLToPath(import.meta.url)), ".models");
@@ -26,18 +23,17 @@ export const modern: BenchSection = {
       const input = benchImages(ctx, 1);
       const forward = await forwardMsPerImage(ctx, input, context.options);
       const layer = await ctx.defaultLayer();
-      const cam = new CamExplainer(ctx);
+      const explainer = new Explainer(ctx);
       const gradcam = await timeWithin(
-        () => cam.explain(input, { methods: [gradCam] }),
+        () => explainer.explain(input, { methods: ["gradcam"] }),
         context.options,
       );
-      const attributor = new AttributionExplainer(ctx);
       const ig = await timeWithin(
         // Eight path points per run: at the default 32, ConvNeXt-T's backward graph needs more
         // than this machine's 24 GB.
         () =>
-          attributor.explain(input, {
-            methods: [integratedGradients({ steps: 64 })],
+          explainer.explain(input, {
+            methods: [{ name: "ig", options: { steps: 64 } }],
             batchSize: 8,
           }),
         context.options,

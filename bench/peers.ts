@@ -31,16 +31,14 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
-import { AttributionExplainer } from "../src/attribution/explainer.ts";
-import { attributionMethods } from "../src/attribution/methods/index.ts";
 import { solidImage } from "../src/attribution/baselines.ts";
-import { SMOOTHGRAD_DEFAULTS } from "../src/attribution/methods/smoothgrad.ts";
-import { CamExplainer } from "../src/cam/explainer.ts";
-import { resolveMethods } from "../src/cam/methods/index.ts";
-import { decodeNpy, encodeNpy } from "../src/cam/npy.ts";
-import type { FloatTensor } from "../src/compiler/backward-session.ts";
 import { Engine, Tensor } from "../src/engine/engine.ts";
-import { openModel, type ModelContext } from "../src/models/context.ts";
+import { Explainer } from "../src/explain/explainer.ts";
+import { openModel } from "../src/io/models.ts";
+import { chooseMethod, methodNamed, type MethodChoice } from "../src/methods/registry.ts";
+import type { ModelRuntime } from "../src/runtime/runtime.ts";
+import { decodeNpy, encodeNpy } from "../src/tensor/npy.ts";
+import type { FloatTensor } from "../src/tensor/tensor.ts";
 import { benchImages, formatTable } from "./harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -50,6 +48,15 @@ const EXPORT_PY = join(ROOT, "scripts", "reference", "export_bench_models.py");
 const MODELS_DIR = join(HERE, ".models");
 const IG_STEPS = 50;
 const MAX_BATCH = 16;
+/** camscope's options where the table's rows are not its defaults. */
+const OPTIONS: Record<string, Record<string, unknown>> = {
+  ig: { steps: IG_STEPS },
+  lrp: { composite: "epsilon-plus-flat" },
+};
+const SMOOTHGRAD = chooseMethod(methodNamed("smoothgrad")).options as {
+  samples: number;
+  noise: number;
+};
 
 /** A method as both sides name it, and where the issue's table measures it. */
 interface MethodSpec {
@@ -90,7 +97,7 @@ const METHODS: MethodSpec[] = [
   },
   {
     name: "smoothgrad",
-    title: `SmoothGrad, ${SMOOTHGRAD_DEFAULTS.samples} samples`,
+    title: `SmoothGrad, ${SMOOTHGRAD.samples} samples`,
     kind: "attribution",
     models: ALL_MODELS,
     batches: [1],
@@ -225,39 +232,38 @@ function pearson(a: Float32Array, b: Float32Array): number {
 /** One explanation on camscope's side: the first image's map and every row's class. */
 type CamscopeRun = (input: FloatTensor) => Promise<{ map: Float32Array; classes: number[] }>;
 
-function camscopeRun(ctx: ModelContext, spec: MethodSpec): CamscopeRun {
-  if (spec.kind === "cam") {
-    const explainer = new CamExplainer(ctx);
-    const methods = resolveMethods(ctx.model, [spec.name]);
-    return async (input) => {
-      const e = await explainer.explain(input, { methods });
-      const { data, dims } = e.results[0]!.map;
-      return { map: data.slice(0, dims[1]! * dims[2]!), classes: e.targets.classes };
-    };
-  }
-  const explainer = new AttributionExplainer(ctx);
-  const method = attributionMethods({
-    integratedGradients: { steps: IG_STEPS },
-    lrp: { composite: "epsilon-plus-flat" },
-  }).find((m) => m.name === spec.name)!;
+/** camscope's method of a row, with the row's options. */
+function choiceOf(spec: MethodSpec): MethodChoice {
+  return chooseMethod(methodNamed(spec.name), OPTIONS[spec.name] ?? {});
+}
+
+function camscopeRun(ctx: ModelRuntime, spec: MethodSpec): CamscopeRun {
+  const explainer = new Explainer(ctx);
+  const choice = choiceOf(spec);
   return async (input) => {
-    const e = await explainer.explain(input, { methods: [method] });
-    const { data, dims } = e.results[0]!.attribution;
-    return { map: data.slice(0, dims[1]! * dims[2]!), classes: e.targets.classes };
+    const e = await explainer.explain(input, { methods: [choice] });
+    const result = e.results[0]!;
+    // CAM: the final map; pixel methods: the attribution in the score's units.
+    const { data, dims } = spec.kind === "cam" ? result.map : result.raw[0]!;
+    return { map: data.slice(0, dims[1]! * dims[2]!), classes: [...e.targets.classes] };
   };
 }
 
 /** What the Python side needs to do the same as camscope's method. */
-function peerOptions(ctx: ModelContext, spec: MethodSpec): Record<string, unknown> {
-  const method = attributionMethods().find((m) => m.name === spec.name);
+function peerOptions(ctx: ModelRuntime, spec: MethodSpec): Record<string, unknown> {
+  const choice = choiceOf(spec);
+  const made = choice.method.create(choice.options, ctx.model);
+  // LRP sums the input relevance over channels (src/lrp/method.ts); CAM maps have no channels.
+  const reduction =
+    made.family === "attribution" ? made.method.reduction : made.family === "lrp" ? "sum" : "none";
   const black = solidImage(ctx.card.preprocessing, 0);
   const plane = black.length / 3;
   return {
-    reduction: method?.reduction ?? "none",
+    reduction,
     steps: IG_STEPS,
     black: [0, 1, 2].map((c) => black[c * plane]!),
-    samples: SMOOTHGRAD_DEFAULTS.samples,
-    noise: SMOOTHGRAD_DEFAULTS.noise,
+    samples: SMOOTHGRAD.samples,
+    noise: SMOOTHGRAD.noise,
   };
 }
 

@@ -12,13 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
-import { oneHotSeed } from "../src/compiler/backward-session.ts";
+import { oneHotSeed } from "../src/runtime/backward.ts";
 import { compileBackward } from "../src/compiler/compile.ts";
 import { guidedBackprop } from "../src/compiler/rules/guided.ts";
 import { exactGradient } from "../src/compiler/rules/index.ts";
 import { Engine } from "../src/engine/engine.ts";
-import { openModel } from "../src/models/context.ts";
-import { sizeOf } from "../src/onnx/tensor.ts";
+import { openModel } from "../src/io/models.ts";
+import { sizeOf } from "../src/tensor/tensor.ts";
 import { createRng } from "../src/util/random.ts";
 
 const { values } = parseArgs({

@@ -8,14 +8,12 @@
 // Progress goes to stderr; stdout is the table (methods x models, rates in percent).
 import { Command, InvalidArgumentError } from "commander";
 import { formatTable } from "../bench/harness.ts";
-import { CamExplainer } from "../src/cam/explainer.ts";
-import { evaluateLocalization } from "../src/cam/localization.ts";
-import { resolveMethods } from "../src/cam/methods/index.ts";
+import { Explainer } from "../src/explain/explainer.ts";
+import { evaluateLocalization } from "../src/evaluate/localization.ts";
 import { Progress } from "../src/cli/progress.ts";
 import { generateSplit } from "../src/data/synthetic/generator.ts";
 import { Engine } from "../src/engine/engine.ts";
-import { openModel } from "../src/models/context.ts";
-import { BUNDLED_MODELS } from "../src/models/registry.ts";
+import { BUNDLED_MODELS, openModel } from "../src/io/models.ts";
 
 const EVALUATION = { split: "test", seed: 3 };
 
@@ -45,14 +43,17 @@ const methodNames: string[] = [];
 try {
   for (const name of options.model) {
     const ctx = await openModel(name, engine);
-    const methods = resolveMethods(ctx.model, options.method.split(","));
-    for (const m of methods) if (!methodNames.includes(m.name)) methodNames.push(m.name);
+    const explainer = new Explainer(ctx);
+    const methods = options.method.split(",");
+    for (const { method } of (await explainer.plan({ methods })).choices) {
+      if (!methodNames.includes(method.name)) methodNames.push(method.name);
+    }
     console.error(`${name}:`);
     const progress = new Progress(process.stderr, samples.length, "images", { bar: 24 });
     const started = performance.now();
     rates.set(
       name,
-      await evaluateLocalization(new CamExplainer(ctx), methods, samples, {
+      await evaluateLocalization(explainer, methods, samples, {
         layers: [options.layer],
         onProgress: (done) => progress.update(done),
       }),

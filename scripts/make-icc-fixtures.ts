@@ -6,6 +6,6 @@
 import sharp from "sharp";
 
 const source = "samples/heart-and-square.png";
-const out = "src/image/fixtures/icc";
+const out = "src/io/fixtures/icc";
 await sharp(source).withIccProfile("p3").png().toFile(`${out}/display-p3.png`);
 await sharp(source).withIccProfile("p3").jpeg({ quality: 92 }).toFile(`${out}/display-p3.jpg`);

@@ -12,8 +12,8 @@
 import { writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { formatTable } from "../bench/harness.ts";
-import { CamExplainer } from "../src/cam/explainer.ts";
-import { peaksInMasks } from "../src/cam/localization.ts";
+import { explainCam } from "../src/cam/pipeline.ts";
+import { peaksInMasks } from "../src/evaluate/localization.ts";
 import type { CamMethod } from "../src/cam/method.ts";
 import { clusterCam, type ClusterMerge } from "../src/cam/methods/cluster-cam.ts";
 import { scoreCam } from "../src/cam/methods/score-cam.ts";
@@ -21,8 +21,7 @@ import { generateSplit } from "../src/data/synthetic/generator.ts";
 import { Engine } from "../src/engine/engine.ts";
 import { preprocess } from "../src/image/preprocess.ts";
 import { deletionInsertion, modelProbability } from "../src/metrics/deletion-insertion.ts";
-import { openModel } from "../src/models/context.ts";
-import { BUNDLED_MODELS } from "../src/models/registry.ts";
+import { BUNDLED_MODELS, openModel } from "../src/io/models.ts";
 
 const EVALUATION = { split: "test", seed: 3 };
 const CHUNK = 20;
@@ -73,7 +72,6 @@ const tables = new Map<string, Totals[]>();
 try {
   for (const name of options.model) {
     const ctx = await openModel(name, engine);
-    const explainer = new CamExplainer(ctx);
     const layer = await ctx.defaultLayer();
     console.error(`${name}: layer ${layer.name} ${layer.dims.join("x")}`);
     const totals = variants.map((): Totals => ({
@@ -98,9 +96,8 @@ try {
         height: s.height,
         data: s.objects[0]!.mask,
       }));
-      const explanation = await explainer.explain(images, {
+      const explanation = await explainCam(ctx, await ctx.targets(images, { classes }), {
         methods: variants.map((v) => v.method),
-        target: { classes },
       });
       const score = modelProbability(ctx, classes);
       for (const [j, result] of explanation.results.entries()) {

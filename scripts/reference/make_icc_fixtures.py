@@ -2,7 +2,7 @@
 """Records how PIL (and so torchvision's image loaders) decode the ICC-tagged test images.
 
 PIL's Image.convert("RGB") ignores embedded ICC profiles; camscope's decoder must give the same
-bytes by default. Writes src/image/fixtures/icc/pil.json: per file, the SHA-256 of the RGB bytes,
+bytes by default. Writes src/io/fixtures/icc/pil.json: per file, the SHA-256 of the RGB bytes,
 the size and the profile's length. Run after scripts/make-icc-fixtures.ts:
 
     /usr/bin/python3 scripts/reference/make_icc_fixtures.py

@@ -7,13 +7,12 @@
 // - "uniform": every value drawn uniformly between the preprocessed black and white of its
 //   channel (a random image), from createRng(deriveSeed(seed, row)), in [C, H, W] order;
 // - a custom tensor: [C, H, W] or [1, C, H, W] for every row, or [N, C, H, W] one per image.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamscopeError } from "../errors.ts";
 import { preprocess, type PreprocessSpec } from "../image/preprocess.ts";
-import { gaussianBlur } from "../metrics/deletion-insertion.ts";
-import { sizeOf } from "../onnx/tensor.ts";
 import { createRng, deriveSeed } from "../util/random.ts";
 import type { AttributionRun } from "./method.ts";
+import { sizeOf, type FloatTensor } from "../tensor/tensor.ts";
+import { gaussianBlur } from "../image/blur.ts";
 
 /**
  * A computed Integrated Gradients baseline: `black` (the preprocessed black image), `blur` (the
@@ -41,7 +40,7 @@ export function baselineInputs(baseline: Baseline, run: AttributionRun): Float32
   const itemDims = dims.slice(1);
   const size = sizeOf(itemDims);
   const out = new Float32Array(rows * size);
-  const spec = run.ctx.card.preprocessing;
+  const spec = run.runtime.card.preprocessing;
   if (typeof baseline !== "string") {
     const perImage = customRows(baseline, itemDims, run);
     for (let r = 0; r < rows; r++) out.set(perImage(r), r * size);

@@ -6,12 +6,12 @@ import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Engine } from "../engine/engine.ts";
-import { decodeImage } from "../image/decode.ts";
+import { decodeImage } from "../io/images.ts";
 import { preprocess } from "../image/preprocess.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
-import { BUNDLED_MODELS } from "../models/registry.ts";
-import { AttributionExplainer } from "./explainer.ts";
-import { resolveAttributionMethods } from "./methods/index.ts";
+import { type ModelRuntime } from "../runtime/runtime.ts";
+import { attributionInstances } from "../methods/testing/instances.ts";
+import { pixelExplain } from "./testing/runs.ts";
+import { BUNDLED_MODELS, openModel } from "../io/models.ts";
 
 const SAMPLES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "samples");
 const samplePaths = readdirSync(SAMPLES)
@@ -22,7 +22,7 @@ const samplePaths = readdirSync(SAMPLES)
 const engine = new Engine({ threads: 1 });
 after(() => engine.dispose());
 
-async function inputs(ctx: ModelContext, paths: readonly string[]) {
+async function inputs(ctx: ModelRuntime, paths: readonly string[]) {
   const images = await Promise.all(paths.map((p) => decodeImage(p)));
   const { tensor, dims } = preprocess(images, ctx.card.preprocessing);
   return { data: tensor, dims };
@@ -32,8 +32,8 @@ describe("Integrated Gradients completeness at 64 steps (black baseline)", () =>
   for (const name of BUNDLED_MODELS) {
     test(`${name}: sum of attributions within 1% of f(x) - f(x') on average, 2% at worst`, async (t) => {
       const ctx = await openModel(name, engine);
-      const e = await new AttributionExplainer(ctx).explain(await inputs(ctx, samplePaths), {
-        methods: resolveAttributionMethods(["ig"], { integratedGradients: { steps: 64 } }),
+      const e = await pixelExplain(ctx, await inputs(ctx, samplePaths), {
+        methods: attributionInstances(ctx.model, ["ig"], { ig: { steps: 64 } }),
       });
       const gaps = Array.from(e.results[0]!.completeness!.relativeGap, Math.abs);
       t.diagnostic(`relative gaps (%): ${gaps.map((g) => (100 * g).toFixed(2)).join(" ")}`);
@@ -48,14 +48,14 @@ describe("Integrated Gradients completeness at 64 steps (black baseline)", () =>
 describe("random methods are reproducible under a seed", () => {
   test("SmoothGrad, VarGrad, RISE and the uniform IG baseline: same seed same maps, other seed other maps", async () => {
     const ctx = await openModel("synth-resnet", engine);
-    const explainer = new AttributionExplainer(ctx);
     const images = await inputs(ctx, samplePaths.slice(0, 2));
-    const methods = resolveAttributionMethods(["smoothgrad", "vargrad", "rise", "ig"], {
-      smoothGrad: { samples: 3 },
+    const methods = attributionInstances(ctx.model, ["smoothgrad", "vargrad", "rise", "ig"], {
+      smoothgrad: { samples: 3 },
+      vargrad: { samples: 3 },
       rise: { masks: 24 },
-      integratedGradients: { steps: 4, baseline: "uniform" },
+      ig: { steps: 4, baseline: "uniform" },
     });
-    const run = (seed: number) => explainer.explain(images, { methods, seed, batchSize: 16 });
+    const run = (seed: number) => pixelExplain(ctx, images, { methods, seed, batchSize: 16 });
     const [a, b, c] = [await run(5), await run(5), await run(6)];
     a.results.forEach((result, m) => {
       const name = result.method.name;

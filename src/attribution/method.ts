@@ -1,14 +1,12 @@
 // The pixel-attribution method interface. A method turns the rows to explain (one preprocessed
-// input and target class per row) into one value per input pixel, [R, H, W]; the explainer
-// (explainer.ts) resolves the targets, times the method and scales the map for display. Methods
+// input and target class per row) into one value per input pixel, [R, H, W]; the pipeline
+// (pipeline.ts) times the method and scales the map for display. Methods
 // only describe what to evaluate: gradients and scores of many inputs go through `AttributionRun`,
 // which builds them chunk by chunk and runs each chunk as one batched ONNX Runtime session run.
-import type { FloatTensor } from "../compiler/backward-session.ts";
-import type { Composite } from "../compiler/lrp/composites.ts";
 import type { RuleSet } from "../compiler/rule.ts";
-import type { RelevanceStart } from "../lrp/relevance.ts";
-import type { ModelContext } from "../models/context.ts";
-import type { Targets } from "../cam/targets.ts";
+import type { ModelRuntime } from "../runtime/runtime.ts";
+import type { Targets } from "../runtime/targets.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /**
  * Writes input `item` (C x H x W values) into `out` and returns the target row it belongs to (its
@@ -19,7 +17,7 @@ export type FillInput = (item: number, out: Float32Array) => number;
 /** Everything a method may read or run. */
 export interface AttributionRun {
   /** The model explained. */
-  ctx: ModelContext;
+  runtime: ModelRuntime;
   /** The preprocessed inputs, one row per target (images repeated for top-k), [R, C, H, W]. */
   input: FloatTensor;
   /** The (image, class) pair of each row. */
@@ -41,14 +39,12 @@ export interface AttributionRun {
     fill: FillInput,
     take: (item: number, grad: Float32Array) => void,
   ): Promise<void>;
-  /**
-   * LRP relevance at every row's own input, [R, C, H, W], propagated from the logits by
-   * `composite` (src/compiler/lrp/composites.ts). Counts as backward passes.
-   */
-  relevance(composite: Composite | string, start: RelevanceStart): Promise<Float32Array>;
   /** Target scores of `count` inputs built by `fill`. Counts as forward passes. */
   score(count: number, fill: FillInput): Promise<Float32Array>;
-  /** The Grad-CAM map of every row at input resolution, [R, H, W] in [0, 1] (the CAM pipeline). */
+  /**
+   * The Grad-CAM map of every row at input resolution, [R, H, W] in [0, 1]: ReLU, min-max and
+   * bilinear upsampling of the gradient-weighted feature maps, as the CAM family makes it.
+   */
   gradCam(): Promise<FloatTensor>;
   /**
    * A value shared by the methods of one explain call (e.g. the noisy gradients SmoothGrad,
@@ -78,7 +74,7 @@ export interface AttributionResult {
 /** How a method's per-channel attribution [C, H, W] becomes one value per pixel. */
 export type ChannelReduction = "sum" | "max-abs" | "none";
 
-/** A pixel-attribution method; {@link attributionMethods} lists them all. */
+/** A pixel-attribution method; {@link METHODS} lists every method. */
 export interface AttributionMethod {
   /** CLI name, e.g. "saliency". */
   readonly name: string;

@@ -11,14 +11,15 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { ScoreKind } from "../cam/targets.ts";
+import type { ScoreKind } from "../runtime/targets.ts";
 import { Engine } from "../engine/engine.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
+import { type ModelRuntime } from "../runtime/runtime.ts";
 import { compressedFloats as floats, rowRelative } from "../testing/fixture-encoding.ts";
 import type { Baseline } from "./baselines.ts";
-import { AttributionExplainer } from "./explainer.ts";
+import { pixelExplain } from "./testing/runs.ts";
 import type { AttributionMethod } from "./method.ts";
-import { resolveAttributionMethods, type AttributionMethodOptions } from "./methods/index.ts";
+import { attributionInstances } from "../methods/testing/instances.ts";
+import { openModel } from "../io/models.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = join(HERE, "fixtures");
@@ -60,18 +61,18 @@ interface Fixture {
 }
 
 /** The method a case describes, built with the case's options. */
-function methodFor(c: FixtureCase, fx: Fixture): AttributionMethod {
+function methodFor(c: FixtureCase, fx: Fixture, ctx: ModelRuntime): AttributionMethod {
   const o = c.options;
-  const options: AttributionMethodOptions = {};
+  const options: Record<string, Record<string, unknown>> = {};
   if (c.method === "ig") {
     let baseline: Baseline = o.baseline as Baseline;
     if (o.baseline === "custom") {
       baseline = { data: floats(fx.customBaseline!), dims: fx.input.dims.slice(1) };
     }
-    options.integratedGradients = { steps: o.steps as number, baseline };
+    options.ig = { steps: o.steps as number, baseline };
   }
   if (["smoothgrad", "smoothgrad-sq", "vargrad"].includes(c.method)) {
-    options.smoothGrad = { samples: o.samples as number, noise: o.noise as number };
+    options[c.method] = { samples: o.samples as number, noise: o.noise as number };
   }
   if (c.method === "occlusion") {
     options.occlusion = {
@@ -84,7 +85,7 @@ function methodFor(c: FixtureCase, fx: Fixture): AttributionMethod {
     const { masks, cells, probability } = o as Record<string, number>;
     options.rise = { masks: masks!, cells: cells!, probability: probability! };
   }
-  return resolveAttributionMethods([c.method], options)[0]!;
+  return attributionInstances(ctx.model, [c.method], options)[0]!;
 }
 
 function bound(c: FixtureCase, row: number): { limit: number; why: string } {
@@ -111,14 +112,12 @@ for (const file of fixtureFiles) {
 
   describe(`pixel attribution on ${fx.name} matches the float64 PyTorch reference`, () => {
     let engine: Engine;
-    let ctx: ModelContext;
-    let explainer: AttributionExplainer;
+    let ctx: ModelRuntime;
     const images = () => ({ data: floats(fx.inputData), dims: [...fx.input.dims] });
 
     before(async () => {
       engine = new Engine({ threads: 1 });
       ctx = await openModel(join(REPO, fx.model), engine, { preprocessing: "unit", card: false });
-      explainer = new AttributionExplainer(ctx);
     });
     after(async () => {
       await engine.dispose();
@@ -130,8 +129,8 @@ for (const file of fixtureFiles) {
       if (cases.length === 0) continue;
       it(`${cases.length} methods (score: ${score})`, async (t) => {
         const rows = fx.input.dims[0];
-        const explanation = await explainer.explain(images(), {
-          methods: cases.map((c) => methodFor(c, fx)),
+        const explanation = await pixelExplain(ctx, images(), {
+          methods: cases.map((c) => methodFor(c, fx, ctx)),
           target: { classes: fx.classes, score },
           seed: fx.seed,
           batchSize: BATCH_SIZE,

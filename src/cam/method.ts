@@ -1,12 +1,12 @@
 // The CAM method interface. Methods differ only in how they weight the target layer's feature
-// maps; the pipeline (explainer.ts) does the rest: runs the model, applies ReLU, normalises and
+// maps; the pipeline (pipeline.ts) does the rest: runs the model, applies ReLU, normalises and
 // upsamples. A method is one of three kinds:
 // - "weights": one weight per channel and image; the map is sum_k w_k A_k.
 // - "pixel": a weight per channel and position; the map is sum_k W_k * A_k (element-wise).
 // - "map": the map itself (Eigen-CAM, perturbation methods that build maps their own way).
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
-import type { Targets } from "./targets.ts";
+import type { Targets } from "../runtime/targets.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** Everything a method may read or run for one target layer. */
 export interface CamRun {
@@ -52,11 +52,6 @@ interface MethodBase {
   readonly needsRelevance?: boolean;
   /** Whether the map goes through ReLU before normalisation (default true). */
   readonly relu?: boolean;
-  /**
-   * Why the method cannot explain `layer` (CAM needs a global-average-pooling + linear head after
-   * it), or undefined when it can. Methods without it apply to every layer.
-   */
-  notApplicable?(layer: LayerInfo): string | undefined;
 }
 
 /** A CAM method that weights each channel of the layer: map = sum_k w_k A_k. */
@@ -83,7 +78,7 @@ export interface MapMethod extends MethodBase {
   map(run: CamRun): Float32Array | Promise<Float32Array>;
 }
 
-/** A class activation map method; {@link camMethods} lists them all. */
+/** A class activation map method; {@link METHODS} lists every method. */
 export type CamMethod = WeightsMethod | PixelMethod | MapMethod;
 
 /** [N, K, h, w] dims of a layer tensor. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { maskInput, scoreInChunks, softmaxRows, upsampledMasks } from "./perturbation.ts";
+import { maskInput, scoreInChunks, upsampledMasks } from "./perturbation.ts";
+import { softmaxRows } from "../tensor/maps.ts";
 
 describe("perturbation helpers", () => {
   it("upsamples before normalising; a constant map becomes all zero", () => {

@@ -2,7 +2,7 @@
 // masks made from feature maps, and perturbed inputs built chunk by chunk and scored in batches, so
 // that memory stays bounded however many channels, samples or target rows there are.
 import { resizeBilinear } from "../image/resize.ts";
-import { normalizeInPlace } from "./maps.ts";
+import { normalizeInPlace } from "../tensor/maps.ts";
 
 /** Floats of perturbed inputs held at once (64 MiB): ~340 inputs of 3 x 224 x 224. */
 const CHUNK_FLOATS = 1 << 24;
@@ -66,21 +66,6 @@ export async function scoreInChunks(
     for (let i = 0; i < rows; i++) {
       out.set(scores.subarray(i * count, (i + 1) * count), i * perRow + start);
     }
-  }
-  return out;
-}
-
-/** Softmax of each row of a [rows, n] array, computed in double. */
-export function softmaxRows(values: Float32Array, rows: number): Float32Array {
-  const n = values.length / rows;
-  const out = new Float32Array(values.length);
-  for (let i = 0; i < rows; i++) {
-    const row = values.subarray(i * n, (i + 1) * n);
-    let max = -Infinity;
-    for (const v of row) max = Math.max(max, v);
-    let sum = 0;
-    for (const v of row) sum += Math.exp(v - max);
-    for (let k = 0; k < n; k++) out[i * n + k] = Math.exp(row[k]! - max) / sum;
   }
   return out;
 }

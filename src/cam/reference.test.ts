@@ -12,15 +12,19 @@ import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Engine } from "../engine/engine.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
+import { type ModelRuntime } from "../runtime/runtime.ts";
 import { decodeMap, floats, rowAbsolute, rowRelative } from "../testing/fixture-encoding.ts";
 import { createRng, deriveSeed } from "../util/random.ts";
-import { CamExplainer, type MethodMaps } from "./explainer.ts";
+import type { MethodMaps } from "./pipeline.ts";
 import type { CamMethod } from "./method.ts";
 import { clusterCam, type ClusterCamOptions } from "./methods/cluster-cam.ts";
-import { camMethods, resolveMethods } from "./methods/index.ts";
+import { camMethod } from "./methods/cam.ts";
+import { resolveMethodNames } from "../methods/registry.ts";
+import { camInstances } from "../methods/testing/instances.ts";
 import { isCam, ssCam, type IsCamOptions, type SsCamOptions } from "./methods/score-cam.ts";
-import type { ScoreKind } from "./targets.ts";
+import type { ScoreKind } from "../runtime/targets.ts";
+import { openModel } from "../io/models.ts";
+import { camExplain } from "./testing/runs.ts";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 
@@ -94,7 +98,7 @@ function methodFor(c: FixtureCase, registry: readonly CamMethod[]): CamMethod {
   const registered = registry.find((m) => m.name === c.method);
   assert.ok(
     registered,
-    `The fixture covers CAM method "${c.method}", which camMethods() does not register ` +
+    `The fixture covers CAM method "${c.method}", which the method registry does not register ` +
       `(registered: ${registry.map((m) => m.name).join(", ")})`,
   );
   if (Object.keys(c.options).length === 0) return registered;
@@ -164,8 +168,7 @@ for (const file of fixtureFiles) {
 
   describe(`CAM methods on ${fx.name} match the float64 PyTorch reference`, () => {
     let engine: Engine;
-    let ctx: ModelContext;
-    let explainer: CamExplainer;
+    let ctx: ModelRuntime;
     const images = () => ({ data: floats(fx.inputData), dims: [...fx.input.dims] });
 
     before(async () => {
@@ -174,7 +177,6 @@ for (const file of fixtureFiles) {
         preprocessing: "unit",
         card: false,
       });
-      explainer = new CamExplainer(ctx);
     });
     after(async () => {
       await engine.dispose();
@@ -199,7 +201,7 @@ for (const file of fixtureFiles) {
     });
 
     it("the fixture and the method registry list the same methods", () => {
-      const registry = camMethods(ctx.model)
+      const registry = camInstances(ctx.model)
         .map((m) => m.name)
         .filter((m) => !CHECKED_ELSEWHERE.includes(m));
       const covered = new Set([
@@ -211,12 +213,12 @@ for (const file of fixtureFiles) {
       assert.deepEqual(
         missingInRegistry,
         [],
-        `methods in the fixture but not in camMethods(): ${missingInRegistry.join(", ")}`,
+        `methods in the fixture but not in the registry: ${missingInRegistry.join(", ")}`,
       );
       assert.deepEqual(
         missingInFixture,
         [],
-        `methods in camMethods() without a reference in ${file}: ${missingInFixture.join(", ")} ` +
+        `methods in the registry without a reference in ${file}: ${missingInFixture.join(", ")} ` +
           "(add them to scripts/reference/make_cam_fixtures.py)",
       );
       // Every method is covered (or refused) on both layers.
@@ -229,8 +231,8 @@ for (const file of fixtureFiles) {
         }
       }
       assert.deepEqual(
-        resolveMethods(ctx.model, ["all"]).map((m) => m.name),
-        camMethods(ctx.model).map((m) => m.name),
+        resolveMethodNames(["all"]).map((m) => m.name),
+        camInstances(ctx.model).map((m) => m.name),
       );
     });
 
@@ -250,9 +252,9 @@ for (const file of fixtureFiles) {
 
     for (const { layer } of fx.unsupported) {
       it(`CAM refuses ${layer} (its head is not global average pooling + one linear layer)`, async () => {
-        const cam = resolveMethods(ctx.model, ["cam"]);
+        const cam = [camMethod(ctx.model)];
         await assert.rejects(
-          explainer.explain(images(), {
+          camExplain(ctx, images(), {
             methods: cam,
             layers: [layer],
             target: { classes: fx.classes },
@@ -271,9 +273,9 @@ for (const file of fixtureFiles) {
     for (const cases of groups.values()) {
       const { layer, score } = cases[0]!;
       it(`${cases.length} methods at ${layer} (score: ${score})`, async (t) => {
-        const registry = camMethods(ctx.model);
+        const registry = camInstances(ctx.model);
         const methods = cases.map((c) => methodFor(c, registry));
-        const explanation = await explainer.explain(images(), {
+        const explanation = await camExplain(ctx, images(), {
           methods,
           layers: [layer],
           target: { classes: fx.classes, score },

@@ -3,8 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Tensor } from "../engine/engine.ts";
-import { decodeImage } from "../image/decode.ts";
+import { decodeImage } from "../io/images.ts";
 import { writeTinyClassifier } from "../models/testing/tiny-classifier.ts";
 import { channelMean } from "./activation.ts";
 import { camscope, writeTestImages } from "./testing/harness.ts";
@@ -54,6 +53,6 @@ describe("camscope activation", () => {
 
 test("channelMean averages the channels of the first sample", () => {
   const data = Float32Array.from([1, 2, 3, 4, 3, 2, 1, 0]);
-  const map = channelMean(new Tensor("float32", data, [1, 2, 2, 2]));
+  const map = channelMean({ data, dims: [1, 2, 2, 2] });
   assert.deepEqual(map, { width: 2, height: 2, data: Float32Array.from([2, 2, 2, 2]) });
 });

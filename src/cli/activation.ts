@@ -1,18 +1,19 @@
 // `camscope activation`: a layer's channel-mean activation, coloured over the image. It needs no
 // gradients or class, so it is the quickest look at where a layer responds.
 import { Option, type Command } from "commander";
-import { Tensor, type OrtTensor } from "../engine/engine.ts";
-import { channelsFirst } from "../cam/layer-view.ts";
+import { channelsFirst } from "../runtime/layer-view.ts";
 import { CamscopeError } from "../errors.ts";
 import { COLORMAP_NAMES, type ColormapName } from "../image/colormap.ts";
-import { decodeImage } from "../image/decode.ts";
-import { overlayHeatmap } from "../image/overlay.ts";
-import { writePng } from "../image/png.ts";
+import { decodeImage } from "../io/images.ts";
+import { overlayOnOriginal } from "../image/overlay.ts";
+import { writePng } from "../io/png.ts";
 import { preprocess } from "../image/preprocess.ts";
-import { mapToOriginal, resizeMap } from "../image/resize.ts";
+import { resizeMap } from "../image/resize.ts";
 import type { FloatMap } from "../image/types.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
-import { withOutputs } from "../onnx/outputs.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
+import { checkFiniteRows } from "../util/finite.ts";
+import { prepareOutputFile } from "../util/files.ts";
 import type { Io } from "./io.ts";
 import { addModelOptions, openFromOptions, unitInterval, type ModelOptions } from "./options.ts";
 
@@ -52,25 +53,21 @@ export async function writeActivationOverlay(
   const { engine, ctx } = await openFromOptions(options);
   try {
     const layer = await ctx.layer(options.layer);
+    await prepareOutputFile(options.out);
     const rgb = await decodeImage(image, undefined, ctx.card.preprocessing);
     const { tensor, dims, transforms } = preprocess([rgb], ctx.card.preprocessing);
-    const session = await engine.session(withOutputs(ctx.model, [layer.name]));
-    const results = await session.run({ [ctx.input.name]: new Tensor("float32", tensor, dims) }, [
-      layer.name,
-    ]);
+    const { activations } = await ctx.forward({ data: tensor, dims }, { layers: [layer.name] });
     const transform = transforms[0]!;
-    const value = results[layer.name]!;
-    const view = channelsFirst(layer, { data: value.data as Float32Array, dims: [...value.dims] });
-    const atInput = resizeMap(
-      channelMean(new Tensor("float32", view.data, view.dims)),
-      transform.inputWidth,
-      transform.inputHeight,
-    );
-    // Pixels the center crop cut away were never seen: NaN leaves them uncoloured.
-    const map = mapToOriginal(atInput, transform, { outside: NaN });
+    const view = channelsFirst(layer, activations.get(layer.name)!);
+    const mean = channelMean(view);
+    checkFiniteRows(mean.data, 1, `the activations of layer "${layer.name}" on "${image}"`);
+    const atInput = resizeMap(mean, transform.inputWidth, transform.inputHeight);
     await writePng(
       options.out,
-      overlayHeatmap(rgb, map, { colormap: options.colormap, alpha: options.alpha }),
+      overlayOnOriginal(rgb, atInput, transform, {
+        colormap: options.colormap,
+        alpha: options.alpha,
+      }),
     );
     return layer;
   } finally {
@@ -79,7 +76,7 @@ export async function writeActivationOverlay(
 }
 
 /** The mean over channels of the first sample of an NCHW activation. */
-export function channelMean(activation: OrtTensor): FloatMap {
+export function channelMean(activation: FloatTensor): FloatMap {
   const [, channels, height, width] = activation.dims;
   if (activation.dims.length !== 4 || !channels || !height || !width) {
     throw new CamscopeError(
@@ -87,7 +84,7 @@ export function channelMean(activation: OrtTensor): FloatMap {
       `Expected an NCHW activation, got dims [${activation.dims.join(", ")}]`,
     );
   }
-  const data = activation.data as Float32Array;
+  const data = activation.data;
   const plane = height * width;
   const out = new Float32Array(plane);
   for (let c = 0; c < channels; c++) {

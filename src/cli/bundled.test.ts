@@ -5,11 +5,11 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { decodeImage } from "../image/decode.ts";
-import { BUNDLED_MODELS, MODELS_DIR } from "../models/registry.ts";
+import { decodeImage } from "../io/images.ts";
 import type { LayerListing } from "./layers.ts";
 import type { Prediction } from "./predict.ts";
 import { camscope } from "./testing/harness.ts";
+import { BUNDLED_MODELS, MODELS_DIR } from "../io/models.ts";
 
 const SAMPLES_DIR = fileURLToPath(new URL("../../samples/", import.meta.url));
 

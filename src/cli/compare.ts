@@ -1,6 +1,5 @@
 // `camscope compare run1/ run2/`: two evaluation runs side by side (text on stdout; with --out,
 // also compare.csv and a self-contained compare.html).
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import {
@@ -13,6 +12,7 @@ import {
 import { tableOptions, type EvaluateConfig } from "../evaluate/config.ts";
 import { readRun } from "../evaluate/store.ts";
 import { buildTables } from "../evaluate/tables.ts";
+import { prepareOutputDir, writeOutputFile } from "../util/files.ts";
 import type { Io } from "./io.ts";
 
 export const COMPARE_CSV = "compare.csv";
@@ -36,13 +36,13 @@ export function registerCompare(program: Command, io: Io): void {
     .argument("<run2>", "another one")
     .option("-o, --out <dir>", "also write compare.csv and compare.html here")
     .action(async (run1: string, run2: string, options: { out?: string }) => {
+      if (options.out !== undefined) await prepareOutputDir(options.out);
       const [a, b] = await Promise.all([loadComparedRun(run1), loadComparedRun(run2)]);
       const comparison = compareRuns(a, b);
       io.out.write(comparisonText(comparison));
       if (options.out !== undefined) {
-        await mkdir(options.out, { recursive: true });
-        await writeFile(join(options.out, COMPARE_CSV), comparisonCsv(comparison));
-        await writeFile(join(options.out, COMPARE_HTML), await renderComparison(a, b));
+        await writeOutputFile(join(options.out, COMPARE_CSV), comparisonCsv(comparison));
+        await writeOutputFile(join(options.out, COMPARE_HTML), await renderComparison(a, b));
         io.out.write(`${join(options.out, COMPARE_CSV)}\n${join(options.out, COMPARE_HTML)}\n`);
       }
     });

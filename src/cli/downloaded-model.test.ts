@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { decodeNpy } from "../cam/npy.ts";
-import type { FloatTensor } from "../compiler/backward-session.ts";
+import { decodeNpy } from "../tensor/npy.ts";
 import type { Prediction } from "./predict.ts";
 import { camscope } from "./testing/harness.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const ZOO = join(REPO, "src", "models", "zoo");

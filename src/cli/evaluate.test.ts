@@ -128,7 +128,7 @@ describe("camscope evaluate", () => {
     const run = await camscope(args(clean(), ["--seed", "1"]));
     assert.equal(run.code, 1);
     assert.match(run.stderr, /holds results of a different configuration \(seed: 0 -> 1\)/);
-    assert.match(run.stderr, /Use a new --out folder/);
+    assert.match(run.stderr, /\nuse a new --out folder, or delete ".*" to start over\n$/);
     assert.equal(await readFile(join(clean(), RECORDS_FILE), "utf8"), before);
   });
 

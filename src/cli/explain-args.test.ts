@@ -14,12 +14,16 @@ test("--target takes top1, one class for all images, or one per image", () => {
   assert.equal(parseTargetClasses("top1", labels, 3), "top1");
   assert.equal(parseTargetClasses("star", labels, 3), 2);
   assert.equal(parseTargetClasses("STAR", labels, 3), 2);
-  assert.equal(parseTargetClasses("7", labels, 3), 7);
+  assert.equal(parseTargetClasses("3", labels, 3), 3);
   assert.equal(parseTargetClasses("big, red", labels, 3), 3);
   assert.deepEqual(parseTargetClasses("star,0, square", labels, 3), [2, 0, 1]);
 });
 
 test("--target mistakes are user errors that say what is wrong", () => {
+  assert.throws(
+    () => parseTargetClasses("7", labels, 3),
+    /^CamscopeError: --target class 7 is out of range: the model's classes are 0 to 3$/,
+  );
   assert.throws(
     () => parseTargetClasses("star,circle", labels, 3),
     (e: unknown) =>

@@ -38,8 +38,19 @@ function classIndex(name: string, labels: readonly string[]): number {
   if (exact >= 0) return exact;
   const folded = labels.findIndex((l) => l.toLowerCase() === name.toLowerCase());
   if (folded >= 0) return folded;
-  // An index is checked against the model's output size when targets are resolved.
-  if (/^\d+$/.test(name)) return Number(name);
+  if (/^\d+$/.test(name)) {
+    const index = Number(name);
+    // A model with one output unit (binary) has classes 0 and 1 whatever its labels say; with
+    // no labels (a dynamic class count) the index is checked when targets are resolved.
+    const count = Math.max(labels.length, 2);
+    if (labels.length > 0 && index >= count) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `--target class ${index} is out of range: the model's classes are 0 to ${count - 1}`,
+      );
+    }
+    return index;
+  }
   const shown = labels.length <= 20 ? `: ${labels.join(", ")}` : "";
   throw new CamscopeError(
     "INVALID_ARGUMENT",

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { decodeNpy } from "../cam/npy.ts";
-import { decodeImage } from "../image/decode.ts";
+import { decodeNpy } from "../tensor/npy.ts";
+import { decodeImage } from "../io/images.ts";
 import type { MapsIndex } from "./explain-output.ts";
 import { camscope } from "./testing/harness.ts";
 

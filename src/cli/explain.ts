@@ -1,44 +1,29 @@
-// `camscope explain`: CAM explanations of images, written as overlays, grids, .npy maps and a
-// maps.json index. Images go through the model in chunks: each chunk is preprocessed into one
-// tensor and explained by every method in one explain call, while the next chunk decodes. An
-// image that cannot be decoded or preprocessed is reported and skipped; the command still
-// explains the others and then exits 1.
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+// `camscope explain`: explanations of images, written as overlays, grids, .npy maps and a maps.json
+// index: a thin layer over the explain service (src/explain/), which batches the images, explains
+// each batch with every method and renders the pictures; this command reads the files and writes
+// the results. An image that cannot be decoded or preprocessed is reported and skipped; the
+// command still explains the others and then exits 1.
+import { basename, join } from "node:path";
 import { Option, type Command } from "commander";
-import { AttributionExplainer } from "../attribution/explainer.ts";
-import { IG_DEFAULT_STEPS } from "../attribution/methods/integrated-gradients.ts";
-import { OCCLUSION_DEFAULTS } from "../attribution/methods/occlusion.ts";
-import { RISE_DEFAULTS } from "../attribution/methods/rise.ts";
-import { SMOOTHGRAD_DEFAULTS } from "../attribution/methods/smoothgrad.ts";
-import { applicableMethods } from "../cam/methods/index.ts";
-import { CamExplainer, type ExplainOptions } from "../cam/explainer.ts";
-import { explainSmoothed } from "../cam/smoothing.ts";
-import type { ScoreKind, TargetOptions } from "../cam/targets.ts";
-import { COMPOSITES } from "../compiler/lrp/composites.ts";
 import { CamscopeError } from "../errors.ts";
-import { RELEVANCE_STARTS } from "../lrp/relevance.ts";
+import { Explainer, type ExplainRequest, type ImageSource } from "../explain/explainer.ts";
+import { formatScore } from "../explain/render.ts";
 import { DEFAULT_CLIP_PERCENTILE } from "../image/clip.ts";
 import { COLORMAP_NAMES, type ColormapName } from "../image/colormap.ts";
-import { decodeImage } from "../image/decode.ts";
-import { preprocess, type PreprocessResult, type PreprocessSpec } from "../image/preprocess.ts";
-import type { RgbImage } from "../image/types.ts";
+import { decodeImage } from "../io/images.ts";
+import type { ScoreKind, TargetOptions } from "../runtime/targets.ts";
 import { commaList, imageDirNames, parseTargetClasses } from "./explain-args.ts";
-import { splitMethods, type PixelCliOptions } from "./explain-methods.ts";
 import {
-  formatScore,
   INDEX_FILE,
   writeExplanation,
-  type ExplainedImage,
   type FailedImage,
   type MapsIndex,
-  type WrittenMaps,
 } from "./explain-output.ts";
 import type { Io } from "./io.ts";
+import { addMethodFlags, checkAgainstInput, methodFlagValues } from "./method-flags.ts";
 import {
   addModelOptions,
   clipPercentile,
-  finiteNumber,
   nonNegativeInt,
   openFromOptions,
   positiveInt,
@@ -46,8 +31,10 @@ import {
   type ModelOptions,
 } from "./options.ts";
 import { Progress } from "./progress.ts";
+import { prepareOutputDir, writeOutputFile } from "../util/files.ts";
+import { intOption, LIMITS, numberOption } from "./validate.ts";
 
-export interface ExplainCliOptions extends ModelOptions, PixelCliOptions {
+export interface ExplainCliOptions extends ModelOptions {
   /** Comma-separated method names, "all" (CAM) or "pixel" (pixel attribution). */
   method: string;
   /** Comma-separated layer names, or "auto". */
@@ -58,6 +45,9 @@ export interface ExplainCliOptions extends ModelOptions, PixelCliOptions {
   score: ScoreKind;
   augSmooth: boolean;
   eigenSmooth: boolean;
+  /** Noisy copies per target for noise smoothing (absent: none). */
+  noiseSmooth?: number;
+  noiseSmoothSigma: number;
   batchSize: number;
   seed: number;
   colormap: ColormapName;
@@ -65,22 +55,17 @@ export interface ExplainCliOptions extends ModelOptions, PixelCliOptions {
   /** Display clip percentile of pixel methods (100: none). */
   clip: number;
   out: string;
+  /** The methods' option flags (see method-flags.ts). */
+  [flag: string]: unknown;
 }
 
-// Chunks are sized to take about CHUNK_MS, so that progress moves even when perturbation methods
-// spend seconds per image, up to MAX_CHUNK images, which bounds the images and maps held at once.
-// Small chunks cost little: the engine batches a method's perturbed inputs across and within
-// images anyway, and splits big batches into session runs of its own chunk size.
-const FIRST_CHUNK = 4;
-const MAX_CHUNK = 32;
-const CHUNK_MS = 10_000;
 const PROGRESS_BAR = 24;
 
 export function registerExplain(program: Command, io: Io): void {
-  addModelOptions(
+  const command = addModelOptions(
     program
       .command("explain")
-      .description("explain what the model looked at: CAM overlays, grids and .npy maps per image")
+      .description("explain what the model looked at: overlays, grids and .npy maps per image")
       .argument("<images...>", "PNG, JPEG or WebP files"),
   )
     .option(
@@ -107,6 +92,17 @@ export function registerExplain(program: Command, io: Io): void {
     .option("--aug-smooth", "average over flips and intensity changes (6x the work)", false)
     .option("--eigen-smooth", "first principal component instead of the channel sum", false)
     .option(
+      "--noise-smooth <n>",
+      `average every method that admits it over n noisy copies of the input (n x the work; 1 to ${LIMITS.samples})`,
+      intOption(1, LIMITS.samples),
+    )
+    .option(
+      "--noise-smooth-sigma <f>",
+      `noise smoothing: noise sigma as a fraction of the input's value range (0 to ${LIMITS.noise})`,
+      numberOption(0, LIMITS.noise),
+      0.15,
+    )
+    .option(
       "--batch-size <n>",
       "inputs per model run for perturbation and pixel-attribution methods",
       positiveInt,
@@ -114,64 +110,11 @@ export function registerExplain(program: Command, io: Io): void {
     )
     .option(
       "--seed <n>",
-      "seed of random draws (perturbation methods, SmoothGrad, RISE)",
+      "seed of random draws (perturbation methods, SmoothGrad, RISE, noise smoothing)",
       nonNegativeInt,
       0,
-    )
-    .option("--steps <n>", "ig: integration steps", positiveInt, IG_DEFAULT_STEPS)
-    .option(
-      "--baseline <kind>",
-      "ig: baseline: black (the preprocessed black image), blur, uniform (seeded noise), or a float32 .npy tensor [C,H,W] in model-input space",
-      "black",
-    )
-    .option(
-      "--samples <n>",
-      "smoothgrad, smoothgrad-sq, vargrad: noisy samples per image",
-      positiveInt,
-      SMOOTHGRAD_DEFAULTS.samples,
-    )
-    .option(
-      "--noise <f>",
-      "smoothgrad, smoothgrad-sq, vargrad: noise sigma as a fraction of the input's value range",
-      finiteNumber,
-      SMOOTHGRAD_DEFAULTS.noise,
-    )
-    .option(
-      "--window <n>",
-      "occlusion: square window side in pixels",
-      positiveInt,
-      OCCLUSION_DEFAULTS.window,
-    )
-    .option(
-      "--stride <n>",
-      "occlusion: step between windows in pixels",
-      positiveInt,
-      OCCLUSION_DEFAULTS.stride,
-    )
-    .option(
-      "--occlusion-value <v>",
-      "occlusion: value of occluded pixels in model-input space",
-      finiteNumber,
-      OCCLUSION_DEFAULTS.value,
-    )
-    .option("--masks <n>", "rise: number of random masks", positiveInt, RISE_DEFAULTS.masks)
-    .option("--cells <n>", "rise: grid cells per side of a mask", positiveInt, RISE_DEFAULTS.cells)
-    .option(
-      "--keep-probability <p>",
-      "rise: probability that a mask cell is kept",
-      unitInterval,
-      RISE_DEFAULTS.probability,
-    )
-    .option(
-      "--composite <name>",
-      `lrp: composite (${Object.keys(COMPOSITES).join(", ")}) or one rule for every layer (epsilon[:eps], zplus, alphabeta[:a,b], gamma[:g], flat, wsquare)`,
-      "epsilon-plus",
-    )
-    .addOption(
-      new Option("--lrp-start <kind>", "lrp: starting relevance at the logits")
-        .choices([...RELEVANCE_STARTS])
-        .default("one-hot"),
-    )
+    );
+  addMethodFlags(command)
     .addOption(
       new Option("--colormap <name>", "heatmap colormap").choices(COLORMAP_NAMES).default("jet"),
     )
@@ -202,19 +145,9 @@ export function registerExplain(program: Command, io: Io): void {
     });
 }
 
-interface Decoded {
-  /** Position among the paths given. */
-  index: number;
-  path: string;
-  dir: string;
-  rgb: RgbImage;
-}
-
-type Loaded = Decoded | { path: string; error: string };
-
 /**
  * Explains `paths` into `options.out` and returns the index it wrote there. Option mistakes
- * (unknown method, layer or class) throw before any image is read.
+ * (unknown method, option, layer or class) throw before any image is read.
  */
 export async function explainImages(
   paths: readonly string[],
@@ -223,183 +156,97 @@ export async function explainImages(
 ): Promise<MapsIndex> {
   const { engine, ctx } = await openFromOptions(options);
   try {
-    const split = await splitMethods(ctx.model, commaList(options.method, "--method"), options);
-    const { pixel } = split;
-    const layerNames = commaList(options.layer, "--layer");
-    // Resolved now so that a misspelt layer fails before the images are read.
-    const layers = await Promise.all(layerNames.map((name) => ctx.layer(name)));
-    const applicable = applicableMethods(split.cam, layers);
-    for (const { method, why } of applicable.skipped) {
-      if (split.named.has(method.name)) throw new CamscopeError("INVALID_ARGUMENT", why);
-      io.err.write(`note: ${method.name} left out of "all": ${why}\n`);
-    }
-    const methods = applicable.methods;
     const classes = parseTargetClasses(options.target, ctx.card.labels, paths.length);
     if (options.topK !== undefined && classes !== "top1") {
       throw new CamscopeError("INVALID_ARGUMENT", "Give either --target or --top-k, not both");
     }
-    const explainer = new CamExplainer(ctx);
-    const attributor = new AttributionExplainer(ctx);
-    // CAM methods and pixel attributions resolve the same targets from the same logits.
-    const explain = async (input: PreprocessResult, indices: readonly number[]) => {
-      const target: TargetOptions = {
-        classes: Array.isArray(classes) ? indices.map((i) => classes[i]!) : classes,
-        score: options.score,
-        ...(options.topK !== undefined ? { topK: options.topK } : {}),
-      };
-      const explainOptions: ExplainOptions = {
-        methods,
-        layers: layerNames,
-        target,
-        batchSize: options.batchSize,
-        seed: options.seed,
-        eigenSmooth: options.eigenSmooth,
-      };
-      const tensor = { data: input.tensor, dims: input.dims };
-      const cams =
-        methods.length === 0
-          ? undefined
-          : await (options.augSmooth
-              ? explainSmoothed(explainer, tensor, explainOptions)
-              : explainer.explain(tensor, explainOptions));
-      const pixels =
-        pixel.length === 0
-          ? undefined
-          : await attributor.explain(tensor, {
-              methods: pixel,
-              layers: layerNames,
-              target,
-              batchSize: options.batchSize,
-              seed: options.seed,
-            });
-      const results: WrittenMaps[] = [
-        ...(cams?.results ?? []),
-        ...(pixels?.results ?? []).map((r) => ({
-          method: r.method,
-          raw: [r.attribution],
-          map: r.map,
-          signed: r.signed,
-          pixel: true,
-          extraForwardPasses: r.forwardPasses,
-          milliseconds: r.milliseconds,
-        })),
-      ];
-      const { targets, scores } = cams ?? pixels!;
-      return { targets, scores, layers: cams?.layers ?? [], results };
+    const target: TargetOptions = {
+      classes,
+      score: options.score,
+      ...(options.topK !== undefined ? { topK: options.topK } : {}),
     };
-
+    const request: ExplainRequest = {
+      methods: commaList(options.method, "--method"),
+      options: await methodFlagValues(options, ctx.input.dims),
+      layers: commaList(options.layer, "--layer"),
+      target,
+      batchSize: options.batchSize,
+      seed: options.seed,
+      augSmooth: options.augSmooth,
+      eigenSmooth: options.eigenSmooth,
+      ...(options.noiseSmooth !== undefined
+        ? { noiseSmooth: { samples: options.noiseSmooth, noise: options.noiseSmoothSigma } }
+        : {}),
+    };
+    const explainer = new Explainer(ctx);
+    // Checked now, so that a misspelt method, option or layer fails before the images are read.
+    const plan = await explainer.plan(request);
+    checkAgainstInput(plan.choices, ctx.input.dims);
+    for (const { method, why } of plan.skipped) {
+      io.err.write(`note: ${method} left out of "all": ${why}\n`);
+    }
+    // A folder that cannot be written fails now, not after every image was explained (and
+    // after the options, so that a mistake in them leaves no folder behind).
+    await prepareOutputDir(options.out);
     const dirs = imageDirNames(paths, [INDEX_FILE]);
-    const load = (start: number, count: number): Promise<Loaded[]> =>
-      Promise.all(
-        paths.slice(start, start + count).map((path, j) =>
-          decodeImage(path, undefined, ctx.card.preprocessing).then(
-            (rgb): Loaded => ({ index: start + j, path, dir: dirs[start + j]!, rgb }),
-            (error: Error): Loaded => ({ path, error: error.message }),
-          ),
-        ),
-      );
-
     const index: MapsIndex = {
       model: ctx.model.source,
       input: ctx.input,
       score: options.score,
       augSmooth: options.augSmooth,
       eigenSmooth: options.eigenSmooth,
+      ...(options.noiseSmooth !== undefined
+        ? { noiseSmooth: { samples: options.noiseSmooth, noise: options.noiseSmoothSigma } }
+        : {}),
       seed: options.seed,
       clip: options.clip,
       layers: [],
-      methods: [
-        ...methods.map((m) => ({ name: m.name, title: m.title })),
-        ...pixel.map((m) => ({ name: m.name, title: m.title, signed: m.signed })),
-      ],
+      methods: plan.choices.map(({ method }) => ({
+        name: method.name,
+        title: method.title,
+        ...(method.level === "input" ? { signed: method.signed } : {}),
+      })),
       images: [],
       failed: [],
     };
     const progress = new Progress(io.err, paths.length, "images", { bar: PROGRESS_BAR });
-    const fail = (failure: FailedImage): void => {
-      index.failed.push(failure);
-      progress.log(`skipped: ${failure.error}`);
-    };
     const style = {
       colormap: options.colormap,
       alpha: options.alpha,
       clip: options.clip,
       perTargetDirs: (options.topK ?? 1) > 1,
     };
-    let size = Math.min(FIRST_CHUNK, paths.length);
-    let next = load(0, size);
-    let start = 0;
-    while (start < paths.length) {
-      const loaded = await next;
-      const began = performance.now();
-      const end = start + loaded.length;
-      // The next chunk decodes while this one is explained.
-      if (end < paths.length) next = load(end, size);
-      const decoded: Decoded[] = [];
-      for (const item of loaded) {
-        if ("error" in item) fail({ image: item.path, error: item.error });
-        else decoded.push(item);
+    const source: ImageSource<{ path: string; dir: string }> = {
+      items: paths.map((path, i) => ({ path, dir: dirs[i]! })),
+      load: (item) => decodeImage(item.path, undefined, ctx.card.preprocessing),
+      name: (item) => item.path,
+    };
+    const batches = explainer.stream(source, request, {
+      onProgress: (done) => progress.update(done),
+    });
+    for await (const batch of batches) {
+      for (const failure of batch.failed) {
+        const failed: FailedImage = { image: failure.item.path, error: failure.error };
+        index.failed.push(failed);
+        progress.log(`skipped: ${failed.error}`);
       }
-      const { input, images } = preprocessChunk(decoded, ctx.card.preprocessing, fail);
-      if (images.length > 0) {
-        const explanation = await explain(
-          input,
-          images.map((image) => image.index),
-        );
-        index.layers = explanation.layers.map(({ name, op, dims }) => ({ name, op, dims }));
-        index.images.push(
-          ...(await writeExplanation(options.out, ctx, images, explanation, style)),
-        );
-      }
-      progress.update(end);
-      const perImage = (performance.now() - began) / loaded.length;
-      size = Math.max(1, Math.min(MAX_CHUNK, Math.round(CHUNK_MS / perImage)));
-      start = end;
+      if (!batch.explanation) continue;
+      index.layers = batch.explanation.layers.map(({ name, op, dims }) => ({ name, op, dims }));
+      const images = batch.images.map((image) => ({
+        path: image.item.path,
+        dir: image.item.dir,
+        rgb: image.rgb,
+        transform: image.transform,
+        name: basename(image.item.path),
+      }));
+      index.images.push(
+        ...(await writeExplanation(options.out, ctx, images, batch.explanation, style)),
+      );
     }
     progress.finish();
-    await mkdir(options.out, { recursive: true });
-    await writeFile(join(options.out, INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
+    await writeOutputFile(join(options.out, INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
     return index;
   } finally {
     await engine.dispose();
-  }
-}
-
-/**
- * Preprocesses a chunk in one batch. Only an image preprocessing rejects (a wrong size for
- * resize "none") makes the batch fail; then each image is tried alone to find the culprits, which
- * are reported through `fail`, and the rest are preprocessed together.
- */
-function preprocessChunk(
-  images: readonly Decoded[],
-  spec: PreprocessSpec,
-  fail: (failure: FailedImage) => void,
-): { input: PreprocessResult; images: (Decoded & ExplainedImage)[] } {
-  const run = (batch: readonly Decoded[]) => {
-    const input = preprocess(
-      batch.map((image) => image.rgb),
-      spec,
-    );
-    return {
-      input,
-      images: batch.map((image, i) => ({ ...image, transform: input.transforms[i]! })),
-    };
-  };
-  try {
-    return run(images);
-  } catch {
-    const ok = images.filter((image) => {
-      try {
-        preprocess([image.rgb], spec);
-        return true;
-      } catch (error) {
-        fail({
-          image: image.path,
-          error: `Cannot preprocess image "${image.path}": ${(error as Error).message}`,
-        });
-        return false;
-      }
-    });
-    return run(ok);
   }
 }

@@ -1,9 +1,10 @@
 // Options shared by the commands: the model, its preprocessing override and the engine settings.
-import { Option, InvalidArgumentError, type Command } from "commander";
+import { Option, type Command } from "commander";
 import { Engine } from "../engine/engine.ts";
 import { PREPROCESS_PRESETS, type PresetName } from "../image/preprocess.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
-import { BUNDLED_MODELS } from "../models/registry.ts";
+import { type ModelRuntime } from "../runtime/runtime.ts";
+import { BUNDLED_MODELS, openModel } from "../io/models.ts";
+import { checkThreads, intOption, LIMITS, numberOption } from "./validate.ts";
 
 export interface ModelOptions {
   model: string;
@@ -13,42 +14,14 @@ export interface ModelOptions {
   layout?: "NCHW" | "NHWC";
   colorManagement?: boolean;
   threads?: number;
+  forceThreads?: boolean;
 }
 
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
-  return n;
-}
+// The numeric option parsers live in ./validate.ts (ranges in their messages).
+export { finiteNumber, nonNegativeInt, positiveInt, unitInterval } from "./validate.ts";
 
-export function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new InvalidArgumentError("must be a non-negative integer");
-  }
-  return n;
-}
-
-export function finiteNumber(value: string): number {
-  const a = Number(value);
-  if (value.trim() === "" || !Number.isFinite(a))
-    throw new InvalidArgumentError("must be a number");
-  return a;
-}
-
-export function unitInterval(value: string): number {
-  const a = Number(value);
-  if (!(a >= 0 && a <= 1)) throw new InvalidArgumentError("must be a number from 0 to 1");
-  return a;
-}
-
-export function clipPercentile(value: string): number {
-  const a = Number(value);
-  if (value.trim() === "" || !(a > 0 && a <= 100)) {
-    throw new InvalidArgumentError("must be a percentile above 0, at most 100");
-  }
-  return a;
-}
+/** --clip: a percentile above 0, at most 100. */
+export const clipPercentile = numberOption(0, 100, { minExclusive: true });
 
 /**
  * Adds --model, --preset, --output, --card, --layout, --color-management and --threads to a
@@ -77,14 +50,24 @@ export function addModelOptions(command: Command): Command {
       "--color-management",
       "convert images with embedded ICC profiles to sRGB (default: ignore profiles, as PIL and torchvision do)",
     )
-    .option("--threads <n>", "ONNX Runtime intra-op threads (default: all cores)", positiveInt);
+    .option(
+      "--threads <n>",
+      "ONNX Runtime intra-op threads, up to the machine's cores (default: all cores)",
+      intOption(1, LIMITS.threads),
+    )
+    .option("--force-threads", "allow --threads above the machine's cores");
 }
 
 /** An engine and the model opened on it; the caller disposes the engine. */
 export async function openFromOptions(
   options: ModelOptions,
-): Promise<{ engine: Engine; ctx: ModelContext }> {
-  const engine = new Engine(options.threads !== undefined ? { threads: options.threads } : {});
+): Promise<{ engine: Engine; ctx: ModelRuntime }> {
+  checkThreads(options.threads, options.forceThreads);
+  const engine = new Engine(
+    options.threads !== undefined
+      ? { threads: options.threads, forceThreads: options.forceThreads ?? false }
+      : {},
+  );
   try {
     const ctx = await openModel(options.model, engine, {
       ...(options.preset ? { preprocessing: options.preset } : {}),

@@ -6,11 +6,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Engine } from "../engine/engine.ts";
-import { inferShapes } from "../onnx/shapes.ts";
-import { sizeOf } from "../onnx/tensor.ts";
 import { createRng } from "../util/random.ts";
 import { assertGradients, vjpAt } from "./testing/assertions.ts";
 import { buildModel, type GraphSpec } from "./testing/graph.ts";
+import { sizeOf } from "../tensor/tensor.ts";
+import { inferShapes } from "../engine/probe.ts";
 
 function weights(dims: number[], seed: number): Float32Array {
   const rng = createRng(seed);

@@ -112,6 +112,7 @@ export class GraphBuilder {
     return this.reduce("ReduceSum", x, axes, keepdims);
   }
 
+  /** ReduceMean over `axes` (axes as attribute before opset 18 and as input from it). */
   reduceMean(x: string, axes: readonly number[], keepdims: boolean): string {
     return this.reduce("ReduceMean", x, axes, keepdims);
   }

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Engine } from "../engine/engine.ts";
-import { inferShapes } from "../onnx/shapes.ts";
 import { compileBackward } from "./compile.ts";
 import { extendRuleSet, type RuleSet } from "./rule.ts";
 import { guidedBackprop } from "./rules/guided.ts";
 import { exactGradient } from "./rules/index.ts";
 import { buildModel } from "./testing/graph.ts";
+import { inferShapes } from "../engine/probe.ts";
 
 // x -> Relu -> Selu (no rule) -> y: every method stops at the Selu node.
 const model = buildModel({

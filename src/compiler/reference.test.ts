@@ -6,10 +6,11 @@ import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Engine } from "../engine/engine.ts";
-import { OnnxModel } from "../onnx/model.ts";
-import { inferShapes, resolveInput } from "../onnx/shapes.ts";
-import { Backward, oneHotSeed } from "./backward-session.ts";
+import { resolveInput } from "../onnx/shapes.ts";
+import { Backward, oneHotSeed } from "../runtime/backward.ts";
 import { exactGradient } from "./rules/index.ts";
+import { inferShapes } from "../engine/probe.ts";
+import { readOnnxModel } from "../io/models.ts";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 
@@ -56,7 +57,7 @@ for (const file of fixtures) {
   test(`gradients of ${fx.name} match PyTorch autograd (input and ${fx.activation.name})`, async () => {
     const engine = new Engine();
     try {
-      const model = await OnnxModel.load(join(FIXTURES, `${fx.name}.onnx`));
+      const model = await readOnnxModel(join(FIXTURES, `${fx.name}.onnx`));
       const input = resolveInput(model, [fx.input.dims[2]!, fx.input.dims[3]!]);
       const shapes = await inferShapes(model, engine, input);
       const backward = new Backward(engine, model, shapes, input.name);

@@ -12,12 +12,14 @@ import * as web from "onnxruntime-web";
 import { Engine, Tensor } from "../engine/engine.ts";
 import type { AttrValue } from "../onnx/attributes.ts";
 import { OnnxModel } from "../onnx/model.ts";
-import { inferShapes, type ModelInput } from "../onnx/shapes.ts";
-import { sizeOf } from "../onnx/tensor.ts";
+import { type ModelInput } from "../onnx/shapes.ts";
 import { createRng } from "../util/random.ts";
 import { compileBackward } from "./compile.ts";
 import { exactGradient } from "./rules/index.ts";
 import { singleOp } from "./testing/graph.ts";
+import { sizeOf } from "../tensor/tensor.ts";
+import { inferShapes } from "../engine/probe.ts";
+import { readOnnxModel } from "../io/models.ts";
 
 web.env.wasm.numThreads = 1;
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
@@ -77,7 +79,7 @@ async function webVsNode(model: OnnxModel, wrtExtra: string[] = []): Promise<num
 
 for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith(".onnx"))) {
   test(`compiled gradients of ${file} run in onnxruntime-web as in onnxruntime-node`, async () => {
-    const model = await OnnxModel.load(join(FIXTURES, file));
+    const model = await readOnnxModel(join(FIXTURES, file));
     const error = await webVsNode(model, ["act"]);
     assert.ok(error < 1e-4, `relative difference ${error}`);
   });

@@ -9,12 +9,13 @@ import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Engine } from "../engine/engine.ts";
-import { foldStaticShapes } from "../onnx/fold-shapes.ts";
-import { OnnxModel } from "../onnx/model.ts";
-import { inferShapes, resolveInput } from "../onnx/shapes.ts";
+import { foldStaticShapes } from "../models/intake/fold-shapes.ts";
+import { resolveInput } from "../onnx/shapes.ts";
 import { floats, rowRelative } from "../testing/fixture-encoding.ts";
-import { Backward, oneHotSeed } from "./backward-session.ts";
+import { Backward, oneHotSeed } from "../runtime/backward.ts";
 import { exactGradient } from "./rules/index.ts";
+import { inferShapes } from "../engine/probe.ts";
+import { readOnnxModel } from "../io/models.ts";
 
 const ZOO = join(dirname(fileURLToPath(import.meta.url)), "..", "models", "zoo");
 const VARIANTS = new Set(["op13", "op17", "op21"]);
@@ -66,7 +67,7 @@ for (const zoo of members) {
     test(`gradients of ${zoo.member} ${exp.variant} match PyTorch autograd (input and ${zoo.act.name}${skipped})`, async (t) => {
       const engine = new Engine();
       try {
-        const loaded = await OnnxModel.load(join(ZOO, exp.file));
+        const loaded = await readOnnxModel(join(ZOO, exp.file));
         const input = resolveInput(loaded, [zoo.input.dims[2]!, zoo.input.dims[3]!]);
         const { model } = await foldStaticShapes(loaded, engine, input);
         const shapes = await inferShapes(model, engine, input);

@@ -5,14 +5,15 @@
 import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { CamscopeError } from "../errors.ts";
+import { describe } from "../util/validate.ts";
 import { isSyntheticCoco, loadCoco, readCocoJson } from "./datasets/coco.ts";
 import { loadImagenetFolders } from "./datasets/imagenet-folders.ts";
 import { checkRecords } from "./datasets/validate.ts";
 import { loadVoc } from "./datasets/voc.ts";
 import type { Candidates, Dataset, DatasetFormat, LoadDatasetOptions } from "./types.ts";
 
+export type { Box } from "../image/regions.ts";
 export type {
-  Box,
   Dataset,
   DatasetFormat,
   DatasetProblem,
@@ -32,10 +33,10 @@ export const DATASET_FORMATS: readonly DatasetFormat[] = [
 /** A COCO-style dataset may be named by its JSON file or by a folder holding annotations.json. */
 const COCO_FILE = "annotations.json";
 
-async function kind(path: string): Promise<"file" | "directory" | undefined> {
+async function kind(path: string): Promise<"file" | "directory" | "other" | undefined> {
   try {
     const info = await stat(path);
-    return info.isDirectory() ? "directory" : info.isFile() ? "file" : undefined;
+    return info.isDirectory() ? "directory" : info.isFile() ? "file" : "other";
   } catch {
     return undefined;
   }
@@ -57,6 +58,12 @@ export async function detectFormat(path: string): Promise<DatasetFormat> {
   if (k === undefined) {
     throw new CamscopeError("INVALID_ARGUMENT", `Dataset "${path}" does not exist`);
   }
+  if (k === "other") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Dataset "${path}" is neither a file nor a folder (a device, FIFO or socket)`,
+    );
+  }
   const json = await cocoFile(path);
   if (json) return isSyntheticCoco(await readCocoJson(json)) ? "synthetic" : "coco";
   if (k === "directory") {
@@ -75,6 +82,12 @@ export async function loadDataset(
   path: string,
   options: LoadDatasetOptions = {},
 ): Promise<Dataset> {
+  if (typeof path !== "string" || path === "") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `The dataset path must be a non-empty string, got ${describe(path)}`,
+    );
+  }
   const root = resolve(path);
   const { labels, limit } = options;
   if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {

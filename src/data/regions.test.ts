@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { inputToOriginal } from "../cam/localization.ts";
+import { inputToOriginal } from "../evaluate/localization.ts";
 import { preprocess, type PreprocessSpec } from "../image/preprocess.ts";
 import type { InputTransform } from "../image/types.ts";
 import { createRng } from "../util/random.ts";

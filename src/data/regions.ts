@@ -3,8 +3,9 @@
 // the original pixel whose area holds its centre, mapped through the resize and the crop.
 import { CamscopeError } from "../errors.ts";
 import type { InputTransform } from "../image/types.ts";
-import type { InputRegions } from "../metrics/maps.ts";
-import type { Box, DatasetRecord } from "./types.ts";
+import type { DatasetRecord } from "./types.ts";
+import type { Box } from "../image/regions.ts";
+import type { InputRegions } from "../image/regions.ts";
 
 /** Original coordinate of the centre of input pixel i along one axis. */
 function centre(i: number, crop: number, resized: number, original: number): number {

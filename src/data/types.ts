@@ -1,17 +1,6 @@
 // The plain-data shapes of an evaluation dataset, shared by the loaders in ./datasets/ and by
 // ./dataset.ts, which picks a loader and maps annotations into the model-input frame.
-
-/** A box in pixels: x0, y0 of its first pixel, x1, y1 exclusive. */
-export interface Box {
-  /** Left edge: the first column inside. */
-  x0: number;
-  /** Top edge: the first row inside. */
-  y0: number;
-  /** Right edge: the first column past the box. */
-  x1: number;
-  /** Bottom edge: the first row past the box. */
-  y1: number;
-}
+import type { Box } from "../image/regions.ts";
 
 /** One image of a dataset, with what is known of its object. */
 export interface DatasetRecord {
@@ -25,6 +14,11 @@ export interface DatasetRecord {
   boxes?: Box[];
   /** Object mask rasterised at the original image size (1 = object), when the dataset has masks. */
   mask?(width: number, height: number): Promise<Uint8Array>;
+  /**
+   * What the mask is rasterised from (the annotations' segmentations), so that the dataset's
+   * identity covers the mask without rasterising it.
+   */
+  maskSource?: unknown;
 }
 
 /** A record that was left out, and why. */

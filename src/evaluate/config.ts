@@ -3,16 +3,20 @@
 // folder are left out: they change how much is computed and how fast, not what a record holds
 // (batches are fixed dataset positions, so a larger --limit extends a run with equal records).
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { MODEL_FILE_LIMIT, readInputFile } from "../util/files.ts";
 import { join } from "node:path";
 import type { PreprocessSpec } from "../image/preprocess.ts";
-import { isBundledModel, MODELS_DIR } from "../models/registry.ts";
 import type { TableOptions } from "./tables.ts";
+import { isBundledModel, MODELS_DIR } from "../io/models.ts";
 
 export interface EvaluateConfig extends Record<string, unknown> {
   model: { name: string; sha256: string; preprocessing: PreprocessSpec };
+  /** sha256: of every record's annotations (./dataset-identity.ts); image bytes are checked
+   *  through the run folder's dataset.json. */
   dataset: { path: string; format: string; records: number; sha256: string };
   methods: string[];
+  /** The resolved options of the methods that declare any, by method name. */
+  methodOptions?: Record<string, Readonly<Record<string, unknown>>>;
   metrics: string[];
   layers: string[];
   target: "label" | "top1";
@@ -34,16 +38,10 @@ export function tableOptions(config: EvaluateConfig): TableOptions {
 /** SHA-256 of a model's ONNX file (bundled name or path). */
 export async function modelFileHash(nameOrPath: string): Promise<string> {
   const path = isBundledModel(nameOrPath) ? join(MODELS_DIR, `${nameOrPath}.onnx`) : nameOrPath;
-  return createHash("sha256")
-    .update(await readFile(path))
-    .digest("hex");
-}
-
-/** SHA-256 of a dataset's records (id, file, label), in order: it changes if the data does. */
-export function datasetHash(
-  records: readonly { id: string; file: string; label?: number }[],
-): string {
-  const hash = createHash("sha256");
-  for (const r of records) hash.update(`${r.id}\t${r.file}\t${r.label ?? ""}\n`);
-  return hash.digest("hex");
+  const bytes = await readInputFile(path, {
+    what: "ONNX model",
+    limit: MODEL_FILE_LIMIT,
+    code: "MODEL_LOAD",
+  });
+  return createHash("sha256").update(bytes).digest("hex");
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { CamscopeError } from "../errors.ts";
-import type { ModelContext } from "../models/context.ts";
+import type { ModelRuntime } from "../runtime/runtime.ts";
 import { EVAL_METRICS, resolveMetrics, type MetricBatch } from "./metrics.ts";
 
 // A 2-image batch of 1 x 8 x 8 inputs. The score of an input is the mean of its pixels (so
@@ -28,7 +28,7 @@ const masks = [square(2, 2, 4), square(0, 0, 2)];
 
 function batch(maps: Float32Array): MetricBatch {
   return {
-    ctx: {} as ModelContext,
+    ctx: {} as ModelRuntime,
     images,
     maps: { data: maps, dims: [2, H, W] },
     raw: [],

@@ -2,23 +2,24 @@
 // inputs of a batch of images, one method's maps of them, the explained classes) and returns
 // per-image columns, plus per-image curves where the metric has them. The metric modules in
 // src/metrics/ do the work and batch their perturbed inputs through the score function.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamscopeError } from "../errors.ts";
 import { averageDrop } from "../metrics/average-drop.ts";
 import { complexity, sparseness } from "../metrics/complexity.ts";
 import { deletionInsertion, type ScoreFunction } from "../metrics/deletion-insertion.ts";
 import { boxIou, maskIou } from "../metrics/iou.ts";
-import type { InputRegions } from "../metrics/maps.ts";
 import { energyPointing, pointingGame } from "../metrics/pointing.ts";
 import { road } from "../metrics/road.ts";
-import type { ModelContext } from "../models/context.ts";
+import type { ModelRuntime } from "../runtime/runtime.ts";
 import { sanityScores, type CascadeMaps } from "./sanity.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
+import type { InputRegions } from "../image/regions.ts";
+import { checkNames } from "../util/validate.ts";
 
 export type { InputRegions };
 
 /** One batch as a metric sees it; row i is image i of the batch. */
 export interface MetricBatch {
-  ctx: ModelContext;
+  ctx: ModelRuntime;
   /** Model inputs [N, C, H, W]. */
   images: FloatTensor;
   /** The method's final maps [N, H, W] at model-input resolution, in [0, 1]. */
@@ -323,6 +324,7 @@ export const EVAL_METRICS: readonly EvalMetric[] = [
 
 /** Metrics by name ("all" for every one); an unknown name lists the valid ones. */
 export function resolveMetrics(names: readonly string[]): EvalMetric[] {
+  checkNames(names, "metric names");
   if (names.length === 1 && names[0] === "all") return [...EVAL_METRICS];
   return names.map((name) => {
     const m = EVAL_METRICS.find((x) => x.name === name.toLowerCase());

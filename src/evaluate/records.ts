@@ -21,6 +21,12 @@ export interface EvalRecord {
   notes: string[];
   /** The overlay of the map on the image, relative to the run folder, for report examples. */
   example?: string;
+  /**
+   * Why the record has no values: NaN or Inf in the model's logits, activations, gradients or
+   * map for this image. A flagged record is stored (a resume does not recompute it) but left out
+   * of every table; its class is the label (-1 if none), its probability 0 and its values null.
+   */
+  flagged?: string;
 }
 
 /** What explaining the image cost the method (the metrics' own work is not included). */
@@ -35,4 +41,15 @@ export interface RecordCost {
 
 export function recordKey(image: string, method: string): string {
   return `${image}\u0000${method}`;
+}
+
+/**
+ * Where the runner stores records: a run folder's RunStore, or a queue worker's Redis store.
+ * `append` stores the records not stored yet, durably, before it resolves, and returns how many.
+ */
+export interface RecordSink {
+  /** The folder example overlays are written under (records name them relative to it). */
+  readonly dir: string;
+  has(image: string, method: string): boolean;
+  append(records: readonly EvalRecord[]): Promise<number>;
 }

@@ -2,9 +2,9 @@
 // Deletion/Insertion (and other) mean curves per method, a bar chart per metric column, and a
 // grid of example maps per method. Chart.js and the images are inlined; nothing is fetched.
 import { join } from "node:path";
-import { decodeImage } from "../image/decode.ts";
+import { decodeImage } from "../io/images.ts";
 import { makeGrid, type GridCell } from "../image/grid.ts";
-import { encodePng } from "../image/png.ts";
+import { encodePng } from "../io/png.ts";
 import type { EvaluateConfig } from "./config.ts";
 import {
   CHART_SCRIPT,

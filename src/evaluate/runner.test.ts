@@ -4,16 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { CamExplainer } from "../cam/explainer.ts";
-import { resolveMethods } from "../cam/methods/index.ts";
+import { Explainer } from "../explain/explainer.ts";
+import { chooseMethod, resolveMethodNames } from "../methods/registry.ts";
 import { Engine } from "../engine/engine.ts";
-import { decodeImage } from "../image/decode.ts";
+import { decodeImage } from "../io/images.ts";
 import { preprocess } from "../image/preprocess.ts";
 import { deletionInsertion, modelProbability } from "../metrics/deletion-insertion.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
+import { type ModelRuntime } from "../runtime/runtime.ts";
 import { resolveMetrics, type EvalMetric } from "./metrics.ts";
 import { runEvaluation, type EvalItem } from "./runner.ts";
 import { readRun, RunStore } from "./store.ts";
+import { openModel } from "../io/models.ts";
 
 const SAMPLES = fileURLToPath(new URL("../../samples/", import.meta.url));
 // Sample images with their labels (samples/annotations.json): star 3, arrow 9, ring 5.
@@ -25,7 +26,7 @@ const items: EvalItem[] = [
 
 let dir: string;
 let engine: Engine;
-let ctx: ModelContext;
+let ctx: ModelRuntime;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "camscope-runner-"));
   engine = new Engine({ threads: 1 });
@@ -63,7 +64,7 @@ describe("runEvaluation", () => {
   test("records every (image, method) with metric values equal to a direct computation, and costs", async () => {
     const out = join(dir, "direct");
     const { store } = await RunStore.open(out, { test: 1 });
-    const methods = resolveMethods(ctx.model, ["gradcam", "scorecam"]);
+    const methods = resolveMethodNames(["gradcam", "scorecam"]).map((m) => chooseMethod(m));
     const progress: number[] = [];
     const summary = await runEvaluation(ctx, items, store, {
       methods,
@@ -75,7 +76,7 @@ describe("runEvaluation", () => {
       examples: 2,
       onProgress: (done) => progress.push(done),
     });
-    assert.deepEqual(summary, { written: 6, resumed: 0, failed: [] });
+    assert.deepEqual(summary, { written: 6, resumed: 0, failed: [], flagged: [] });
     // Two batches ([star, arrow], [ring]) x two methods, stored in that order.
     assert.deepEqual(progress, [0, 2, 4, 5, 6]);
     const { records } = await readRun(out);
@@ -93,7 +94,7 @@ describe("runEvaluation", () => {
 
     // Independently: the ring (no label) is explained for its top-1 class, and the values are
     // what deletionInsertion gives on the explainer's maps of the same batch.
-    const explainer = new CamExplainer(ctx);
+    const explainer = new Explainer(ctx);
     const pre = preprocess([await decodeImage(items[2]!.file)], ctx.card.preprocessing);
     const tensor = { data: pre.tensor, dims: pre.dims };
     const explanation = await explainer.explain(tensor, { methods: [methods[0]!] });
@@ -124,6 +125,7 @@ describe("runEvaluation", () => {
     assert.equal(ring.example, undefined);
 
     // Run again: nothing left to do, nothing written twice.
+    await store.close();
     const again = await RunStore.open(out, { test: 1 });
     const second = await runEvaluation(ctx, items, again.store, {
       methods,
@@ -134,7 +136,7 @@ describe("runEvaluation", () => {
       seed: 0,
       examples: 2,
     });
-    assert.deepEqual(second, { written: 0, resumed: 6, failed: [] });
+    assert.deepEqual(second, { written: 0, resumed: 6, failed: [], flagged: [] });
     assert.equal((await readRun(out)).records.length, 6);
   });
 
@@ -145,7 +147,7 @@ describe("runEvaluation", () => {
     const failing = { id: "missing", file: join(dir, "nope.png"), label: 1 };
     const logs: string[] = [];
     const summary = await runEvaluation(ctx, [items[0]!, failing, items[1]!], store, {
-      methods: resolveMethods(ctx.model, ["gradcam"]),
+      methods: resolveMethodNames(["gradcam"]).map((m) => chooseMethod(m)),
       metrics: [probe],
       layers: ["auto"],
       target: "top1",

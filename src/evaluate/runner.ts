@@ -1,36 +1,40 @@
-// The evaluation loop. Images go in fixed batches (positions k*B .. (k+1)*B - 1 of the dataset),
-// so a resumed run sees exactly the batches, and therefore the seeds and results, of a run that
-// was never interrupted. Per batch: one forward pass picks each image's class, then per method
-// one explain call over the batch (timed; each method's first call in a run is preceded by an
-// untimed one on a single image that builds its sessions), one more per sanity-cascade model when
-// the sanity metric is asked for, and one batched call per metric; the (image, method) records
-// are appended to the store, fsync'ed, before the next method starts. A rerun skips the
-// (batch, method) pairs whose records are all stored, and recomputes a pair that was cut short,
-// appending only its missing records.
+// The evaluation loop, over the explain service. Images go in fixed batches (positions k*B ..
+// (k+1)*B - 1 of the dataset), so a resumed run sees exactly the batches, and therefore the seeds
+// and results, of a run that was never interrupted. Per batch: one forward pass picks each image's
+// class, then per method one explain call over the batch's resolved rows (timed; each method's
+// first call in a run is preceded by an untimed one on a single image that builds its sessions),
+// one more per sanity-cascade model when the sanity metric is asked for, and one batched call per
+// metric; the (image, method) records are appended to the store, fsync'ed, before the next method
+// starts. A rerun skips the (batch, method) pairs whose records are all stored, and recomputes a
+// pair that was cut short, appending only its missing records. `batches` runs only some batches (a
+// shard, a queue job) and `cache` carries warmed-up methods and the sanity cascade across calls on
+// one model.
 import { join, posix } from "node:path";
-import type { FloatTensor } from "../compiler/backward-session.ts";
-import { CamExplainer } from "../cam/explainer.ts";
-import type { CamMethod } from "../cam/method.ts";
-import { gatherRows, targetScores } from "../cam/targets.ts";
-import { decodeImage } from "../image/decode.ts";
-import { overlayHeatmap } from "../image/overlay.ts";
-import { writePng } from "../image/png.ts";
-import { preprocess } from "../image/preprocess.ts";
-import { mapToOriginal } from "../image/resize.ts";
+import { prepareBatch } from "../explain/batches.ts";
+import { Explainer, type ExplainRequest } from "../explain/explainer.ts";
+import { overlayOnOriginal } from "../image/overlay.ts";
 import type { InputTransform, RgbImage } from "../image/types.ts";
+import { decodeImage } from "../io/images.ts";
+import { writePng } from "../io/png.ts";
+import type { MethodChoice } from "../methods/registry.ts";
 import { modelProbability } from "../metrics/deletion-insertion.ts";
-import type { ModelContext } from "../models/context.ts";
+import type { ModelRuntime } from "../runtime/runtime.ts";
+import type { TargetBatch } from "../runtime/targets.ts";
+import { gatherRows, type FloatTensor } from "../tensor/tensor.ts";
+import { CamscopeError } from "../errors.ts";
+import { NonFiniteError } from "../util/finite.ts";
 import { deriveSeed } from "../util/random.ts";
+import { checkArray, checkChoice, checkInteger, checkSeed, describe } from "../util/validate.ts";
 import type { EvalMetric, InputRegions, MetricBatch } from "./metrics.ts";
-import type { EvalRecord } from "./records.ts";
+import type { EvalRecord, RecordSink } from "./records.ts";
 import {
   cascadeLength,
   DEFAULT_SANITY_STEPS,
   openCascade,
   spreadSteps,
   type CascadeMaps,
+  type CascadeStep,
 } from "./sanity.ts";
-import type { RunStore } from "./store.ts";
 
 /** A dataset record as the runner needs it (the dataset loaders' DatasetRecord fits). */
 export interface EvalItem {
@@ -40,7 +44,8 @@ export interface EvalItem {
 }
 
 export interface RunOptions<I extends EvalItem> {
-  methods: readonly CamMethod[];
+  /** The methods, with their options (see chooseMethod). */
+  methods: readonly MethodChoice[];
   metrics: readonly EvalMetric[];
   /** Target layers ("auto" for the model's default). */
   layers: readonly string[];
@@ -62,6 +67,14 @@ export interface RunOptions<I extends EvalItem> {
     original: { width: number; height: number },
     transform: InputTransform,
   ) => Promise<InputRegions | undefined>;
+  /**
+   * Only these batches (batch k: dataset positions k*batchSize .. (k+1)*batchSize - 1), for a
+   * shard or a queue job; default: every batch. Positions, seeds and examples stay the whole
+   * run's, so the records are those a run of every batch stores.
+   */
+  batches?: ReadonlySet<number>;
+  /** Kept across calls on one model runtime (a queue worker runs one batch per call). */
+  cache?: RunCache;
   /** Called after each stored batch of records: records written this run, records to write. */
   onProgress?: (done: number, total: number) => void;
   /** Notes for the user (skipped images). */
@@ -75,47 +88,97 @@ export interface RunSummary {
   resumed: number;
   /** Images that could not be decoded or preprocessed. */
   failed: { image: string; file: string; error: string }[];
+  /** Images whose logits, activations, gradients or maps held NaN or Inf: records flagged. */
+  flagged: { image: string; file: string; error: string }[];
 }
 
 export const EXAMPLES_DIR = "examples";
 
+/** What one call leaves for the next on the same model runtime: set-up that is not per batch. */
+export interface RunCache {
+  /** Methods whose sessions are built (their untimed warm-up run is done). */
+  warmed: Set<string>;
+  /** The sanity metric's randomised models, made once. */
+  cascade?: CascadeStep[];
+}
+
 /** Evaluates every (item, method) not yet in `store`, appending records as they finish. */
 export async function runEvaluation<I extends EvalItem>(
-  ctx: ModelContext,
+  ctx: ModelRuntime,
   items: readonly I[],
-  store: RunStore<Record<string, unknown>>,
+  store: RecordSink,
   options: RunOptions<I>,
 ): Promise<RunSummary> {
-  const explainer = new CamExplainer(ctx);
+  checkRunOptions(items, options);
+  const explainer = new Explainer(ctx);
   const needsRegions = options.metrics.some((m) => m.needs === "regions");
+  const cache = options.cache ?? { warmed: new Set<string>() };
   // The randomised models are made and opened once per run; their sessions stay in the engine.
   const cascade = options.metrics.some((m) => m.needs === "cascade")
-    ? openCascade(
+    ? (cache.cascade ??= openCascade(
         ctx,
         deriveSeed(options.seed, "sanity"),
         options.sanitySteps ?? spreadSteps(cascadeLength(ctx), DEFAULT_SANITY_STEPS),
-      )
+      ))
     : [];
-  const warmed = new Set<string>();
-  const pendingOf = (batch: readonly I[], method: CamMethod) =>
+  const warmed = cache.warmed;
+  const pendingOf = (batch: readonly I[], { method }: MethodChoice) =>
     batch.some((item) => !store.has(item.id, method.name));
+  const size = options.batchSize;
+  const selected = (batchIndex: number) => !options.batches || options.batches.has(batchIndex);
   let total = 0;
-  for (const item of items)
-    for (const m of options.methods) if (!store.has(item.id, m.name)) total++;
+  let count = 0;
+  items.forEach((item, position) => {
+    if (!selected(Math.floor(position / size))) return;
+    count++;
+    for (const { method } of options.methods) if (!store.has(item.id, method.name)) total++;
+  });
   const summary: RunSummary = {
     written: 0,
-    resumed: items.length * options.methods.length - total,
+    resumed: count * options.methods.length - total,
     failed: [],
+    flagged: [],
   };
   options.onProgress?.(0, total);
 
-  const size = options.batchSize;
   for (let start = 0, batchIndex = 0; start < items.length; start += size, batchIndex++) {
+    if (!selected(batchIndex)) continue;
     const batch = items.slice(start, start + size);
     const methods = options.methods.filter((m) => pendingOf(batch, m));
     if (methods.length === 0) continue;
-    const loaded = await loadBatch(batch, start, ctx, summary, options.log);
-    if (loaded.items.length === 0) continue;
+    let loaded = await loadBatch(batch, start, ctx, summary, options.log);
+    while (loaded.items.length > 0) {
+      try {
+        await evaluateLoaded(loaded, batchIndex);
+        break;
+      } catch (error) {
+        // NaN or Inf for some images: their pending records are stored flagged, and the batch
+        // goes on without them (a resume leaves them out the same way).
+        if (!(error instanceof NonFiniteError)) throw error;
+        const bad = new Set(error.images);
+        const flagged: EvalRecord[] = [];
+        for (const i of bad) {
+          const item = loaded.items[i]!;
+          const reason = `${error.what} hold ${error.found}`;
+          options.log?.(`flagged ${item.id} ("${item.file}"): ${reason}`);
+          summary.flagged.push({ image: item.id, file: item.file, error: reason });
+          for (const { method } of options.methods) {
+            if (!store.has(item.id, method.name))
+              flagged.push(flaggedRecord(ctx, item, method.name, reason, options.metrics));
+          }
+        }
+        summary.written += await store.append(flagged);
+        options.onProgress?.(summary.written, total);
+        loaded = subsetBatch(loaded, (i) => !bad.has(i));
+      }
+    }
+  }
+  return summary;
+
+  /** Explains and scores one loaded batch with every method that has records pending in it. */
+  async function evaluateLoaded(loaded: LoadedBatch<I>, batchIndex: number): Promise<void> {
+    const methods = options.methods.filter((m) => pendingOf(loaded.items, m));
+    if (methods.length === 0) return;
     const { tensor, transforms } = loaded;
     const regions = needsRegions
       ? await Promise.all(
@@ -126,40 +189,39 @@ export async function runEvaluation<I extends EvalItem>(
       : loaded.items.map(() => undefined);
 
     // One forward pass picks the classes; the probabilities go into the records.
-    const logits = await explainer.logits(tensor);
-    const units = logits.length / loaded.items.length;
-    const top1 = loaded.items.map((_, i) => argmax(logits.subarray(i * units, (i + 1) * units)));
-    const classes = loaded.items.map((item, i) =>
-      options.target === "label" && item.label !== undefined ? item.label : top1[i]!,
-    );
-    const probabilities = targetScores(logits, units, classes, "probability");
+    const rows = await ctx.targets(tensor, {
+      classes: loaded.items.map((item) =>
+        options.target === "label" && item.label !== undefined ? item.label : "top1",
+      ),
+    });
+    const classes = rows.targets.classes;
+    const probabilities = ctx.scores(rows.logits, classes, "probability");
     const score = modelProbability(ctx, classes, options.batchSize);
 
-    for (const method of methods) {
-      const explainOptions = {
-        methods: [method],
+    for (const choice of methods) {
+      const method = choice.method;
+      const request: ExplainRequest = {
+        methods: [choice],
         layers: options.layers,
-        target: { classes },
         batchSize: options.batchSize,
         seed: options.seed,
       };
       if (!warmed.has(method.name)) {
         // Untimed run on the first image: builds the method's ONNX Runtime sessions and compiles
         // its graphs, so the timed call below measures explaining, not set-up.
-        await explainer.explain(gatherRows(tensor, [0]), {
-          ...explainOptions,
-          target: { classes: [classes[0]!] },
-        });
+        await explainer.explain(firstRow(rows), request);
         warmed.add(method.name);
       }
       const started = performance.now();
-      const explanation = await explainer.explain(tensor, explainOptions);
+      const explanation = await explainer.explain(rows, request);
       const milliseconds = (performance.now() - started) / loaded.items.length;
       const result = explanation.results[0]!;
+      // Passes per image: a gradient or relevance run counts as a forward and a backward pass.
+      const shared = explanation.sharedPasses;
       const cost = {
         milliseconds,
-        forward: explanation.sharedPasses.forward + result.extraForwardPasses,
-        backward: explanation.sharedPasses.backward,
+        forward: shared.forward + shared.backward + result.passes.forward + result.passes.backward,
+        backward: shared.backward + result.passes.backward,
       };
       const records = loaded.items.map((item, i): EvalRecord => ({
         image: item.id,
@@ -175,7 +237,8 @@ export async function runEvaluation<I extends EvalItem>(
       }));
       const cascadeMaps: CascadeMaps[] = [];
       for (const step of cascade) {
-        const maps = (await step.explainer.explain(tensor, explainOptions)).results[0]!;
+        const target = { classes };
+        const maps = (await step.explainer.explain(tensor, { ...request, target })).results[0]!;
         cascadeMaps.push({ layers: step.layers, raw: maps.raw, map: maps.map });
       }
       const metricBatch: MetricBatch = {
@@ -208,7 +271,65 @@ export async function runEvaluation<I extends EvalItem>(
       options.onProgress?.(summary.written, total);
     }
   }
-  return summary;
+}
+
+/** The run options checked (types and ranges): a batch size of 0 would never advance. */
+function checkRunOptions<I extends EvalItem>(items: unknown, options: RunOptions<I>): void {
+  checkArray(items, "items");
+  if (options === null || typeof options !== "object") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `run options must be an object, got ${describe(options)}`,
+    );
+  }
+  checkArray(options.methods, "methods");
+  checkArray(options.metrics, "metrics");
+  checkArray(options.layers, "layers");
+  checkChoice(options.target, "target", ["label", "top1"] as const);
+  checkInteger(options.batchSize, "batchSize", { min: 1 });
+  checkSeed(options.seed);
+  checkInteger(options.examples, "examples", { min: 0 });
+  if (options.sanitySteps !== undefined) checkArray(options.sanitySteps, "sanitySteps");
+  if (options.batches !== undefined) {
+    for (const k of options.batches) checkInteger(k, "batches", { min: 0 });
+  }
+}
+
+/** The record stored for an image whose values were not finite (see EvalRecord.flagged). */
+function flaggedRecord(
+  ctx: ModelRuntime,
+  item: EvalItem,
+  method: string,
+  reason: string,
+  metrics: readonly EvalMetric[],
+): EvalRecord {
+  const cls = item.label ?? -1;
+  return {
+    image: item.id,
+    file: item.file,
+    method,
+    class: cls,
+    label: cls >= 0 ? ctx.label(cls) : "",
+    probability: 0,
+    values: Object.fromEntries(metrics.flatMap((m) => m.columns.map((c) => [c.name, null]))),
+    curves: {},
+    cost: { milliseconds: 0, forward: 0, backward: 0 },
+    notes: [`flagged: ${reason}`],
+    flagged: reason,
+  };
+}
+
+/** The rows of a loaded batch that `keep` accepts. */
+function subsetBatch<I>(loaded: LoadedBatch<I>, keep: (row: number) => boolean): LoadedBatch<I> {
+  const rows = loaded.items.map((_, i) => i).filter(keep);
+  return {
+    items: rows.map((i) => loaded.items[i]!),
+    rgb: rows.map((i) => loaded.rgb[i]!),
+    positions: rows.map((i) => loaded.positions[i]!),
+    transforms: rows.map((i) => loaded.transforms[i]!),
+    tensor:
+      rows.length > 0 ? gatherRows(loaded.tensor, rows) : { data: new Float32Array(0), dims: [0] },
+  };
 }
 
 /** Runs one metric on the rows it applies to and writes its columns into the records. */
@@ -283,14 +404,13 @@ interface LoadedBatch<I> {
 }
 
 /**
- * Decodes and preprocesses a batch (one preprocess call); images that fail are reported and left
- * out. Only a preprocessing that rejects an image (a wrong size for resize "none") fails the
- * batch call; then each image is tried alone to find the culprits.
+ * Decodes and preprocesses a batch (one preprocess call, see prepareBatch); images that fail are
+ * reported and left out.
  */
 async function loadBatch<I extends EvalItem>(
   batch: readonly I[],
   offset: number,
-  ctx: ModelContext,
+  ctx: ModelRuntime,
   summary: RunSummary,
   log: ((message: string) => void) | undefined,
 ): Promise<LoadedBatch<I>> {
@@ -301,7 +421,7 @@ async function loadBatch<I extends EvalItem>(
   const decoded = await Promise.all(
     batch.map((item, j) =>
       decodeImage(item.file, undefined, ctx.card.preprocessing).then(
-        (rgb) => ({ item, rgb, position: offset + j }),
+        (rgb) => ({ item, rgb, index: offset + j }),
         (error: Error) => {
           fail(item, error.message);
           return undefined;
@@ -309,38 +429,34 @@ async function loadBatch<I extends EvalItem>(
       ),
     ),
   );
-  let ok = decoded.filter((d) => d !== undefined);
-  const spec = ctx.card.preprocessing;
-  let pre;
-  try {
-    pre = preprocess(
-      ok.map((d) => d.rgb),
-      spec,
-    );
-  } catch {
-    ok = ok.filter((d) => {
-      try {
-        preprocess([d.rgb], spec);
-        return true;
-      } catch (error) {
-        fail(d.item, `Cannot preprocess image "${d.item.file}": ${(error as Error).message}`);
-        return false;
-      }
-    });
-    pre =
-      ok.length > 0
-        ? preprocess(
-            ok.map((d) => d.rgb),
-            spec,
-          )
-        : undefined;
-  }
+  const { images, input } = prepareBatch(
+    decoded.filter((d) => d !== undefined),
+    ctx.card.preprocessing,
+    (item) => item.file,
+    (f) => fail(f.item, f.error),
+  );
   return {
-    items: ok.map((d) => d.item),
-    rgb: ok.map((d) => d.rgb),
-    positions: ok.map((d) => d.position),
-    tensor: pre ? { data: pre.tensor, dims: pre.dims } : { data: new Float32Array(0), dims: [0] },
-    transforms: pre?.transforms ?? [],
+    items: images.map((d) => d.item),
+    rgb: images.map((d) => d.rgb),
+    positions: images.map((d) => d.index),
+    tensor: input,
+    transforms: images.map((d) => d.transform),
+  };
+}
+
+/** The rows of the first image of a batch (the warm-up run). */
+function firstRow(rows: TargetBatch): TargetBatch {
+  const index = rows.targets.image.flatMap((image, r) => (image === 0 ? [r] : []));
+  return {
+    images: 1,
+    targets: {
+      ...rows.targets,
+      image: index.map(() => 0),
+      classes: index.map((r) => rows.targets.classes[r]!),
+    },
+    input: gatherRows(rows.input, index),
+    logits: gatherRows(rows.logits, index),
+    scores: Float32Array.from(index, (r) => rows.scores[r]!),
   };
 }
 
@@ -362,19 +478,17 @@ async function writeExamples<I>(
     loaded.positions.map(async (position, i) => {
       if (position >= count) return undefined;
       const map = maps.data.subarray(i * area, (i + 1) * area);
-      const original = mapToOriginal({ width, height, data: map }, loaded.transforms[i]!, {
-        outside: NaN,
-      });
-      const overlay = overlayHeatmap(loaded.rgb[i]!, original, { normalize: "none" });
+      const overlay = overlayOnOriginal(
+        loaded.rgb[i]!,
+        { width, height, data: map },
+        loaded.transforms[i]!,
+        {
+          normalize: "none",
+        },
+      );
       const path = posix.join(EXAMPLES_DIR, method, `${position}.png`);
       await writePng(join(dir, path), overlay);
       return path;
     }),
   );
-}
-
-function argmax(values: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
-  return best;
 }

@@ -4,16 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { resolveMethods } from "../cam/methods/index.ts";
+import { chooseMethod, resolveMethodNames } from "../methods/registry.ts";
 import { Engine } from "../engine/engine.ts";
 import { CamscopeError } from "../errors.ts";
 import { resizeBilinear } from "../image/resize.ts";
 import { spearman, ssim } from "../metrics/sanity.ts";
-import { openModel, type ModelContext } from "../models/context.ts";
+import { type ModelRuntime } from "../runtime/runtime.ts";
 import { resolveMetrics } from "./metrics.ts";
 import { runEvaluation } from "./runner.ts";
 import { sanityScores, signedMaps, spreadSteps } from "./sanity.ts";
 import { readRun, RunStore } from "./store.ts";
+import { openModel } from "../io/models.ts";
 
 describe("sanity steps and map comparison", () => {
   test("steps spread from the classifier alone to every layer", () => {
@@ -79,7 +80,7 @@ const SAMPLES = fileURLToPath(new URL("../../samples/", import.meta.url));
 describe("the sanity metric on a bundled model", () => {
   let dir: string;
   let engine: Engine;
-  let ctx: ModelContext;
+  let ctx: ModelRuntime;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "camscope-sanity-"));
     engine = new Engine({ threads: 1 });
@@ -102,7 +103,7 @@ describe("the sanity metric on a bundled model", () => {
       ],
       store,
       {
-        methods: resolveMethods(ctx.model, ["gradcam", "eigencam"]),
+        methods: resolveMethodNames(["gradcam", "eigencam"]).map((m) => chooseMethod(m)),
         metrics: resolveMetrics(["sanity"]),
         layers: ["auto"],
         target: "label",

@@ -3,7 +3,7 @@
 // (cascadingRandomization), explaining the same classes, and compared with the original maps. A
 // method whose maps stay the same while the model is destroyed is not explaining the model.
 // - Steps are counted in randomised layers: step k re-initialises the top k parameterised layers.
-//   The cascade's models are opened once per run (a ModelContext and a CamExplainer each, sharing
+//   The cascade's models are opened once per run (a ModelRuntime and an Explainer each, sharing
 //   the engine and the model card), and every step costs one more explain call per batch and
 //   method.
 // - Spearman rank correlation compares the signed maps before ReLU and normalisation (the raw
@@ -11,8 +11,7 @@
 //   averaged), as they are and as absolute values: after ReLU the maps are non-negative, the two
 //   would coincide, and every zeroed pixel would be a tie. SSIM compares the final maps, the ones
 //   shown and scored by the other metrics.
-import type { FloatTensor } from "../compiler/backward-session.ts";
-import { CamExplainer } from "../cam/explainer.ts";
+import { Explainer } from "../explain/explainer.ts";
 import { CamscopeError } from "../errors.ts";
 import { resizeBilinear } from "../image/resize.ts";
 import {
@@ -22,7 +21,8 @@ import {
   rankCorrelation,
   ssim,
 } from "../metrics/sanity.ts";
-import { ModelContext } from "../models/context.ts";
+import { ModelRuntime } from "../runtime/runtime.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** Cascade steps `camscope evaluate` computes unless told otherwise. */
 export const DEFAULT_SANITY_STEPS = 4;
@@ -33,7 +33,7 @@ export interface CascadeStep {
   layers: number;
   /** The deepest layer re-initialised (the model's source for step 0). */
   layer: string;
-  explainer: CamExplainer;
+  explainer: Explainer;
 }
 
 /** A method's maps of a batch (the MethodMaps fields the sanity metric reads). */
@@ -70,10 +70,10 @@ export function spreadSteps(total: number, count: number): number[] {
 
 /**
  * The cascade's models for the layer counts `steps` (0 allowed: an unchanged copy, opened as its
- * own model), each a ModelContext with ctx's engine and card and its own CamExplainer.
+ * own model), each a ModelRuntime with ctx's engine and card and its own Explainer.
  */
 export function openCascade(
-  ctx: ModelContext,
+  ctx: ModelRuntime,
   seed: number,
   steps: readonly number[],
 ): CascadeStep[] {
@@ -88,12 +88,12 @@ export function openCascade(
     const model = k === 0 ? ctx.model.clone(`${ctx.model.source} (copy)`) : cascade[k - 1]!.model;
     const layer = k === 0 ? ctx.model.source : cascade[k - 1]!.layer;
     const step = ctx.derive(model);
-    return { layers: k, layer, explainer: new CamExplainer(step) };
+    return { layers: k, layer, explainer: new Explainer(step) };
   });
 }
 
 /** Parameterised layers the cascade can randomise in ctx's model. */
-export function cascadeLength(ctx: ModelContext): number {
+export function cascadeLength(ctx: ModelRuntime): number {
   return parameterLayers(ctx.model).length;
 }
 

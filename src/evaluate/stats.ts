@@ -4,6 +4,7 @@
 // sizes an evaluation uses; unlike a bootstrap it needs no random draws, so tables are
 // reproducible bit for bit. The t quantile comes from the regularised incomplete beta function
 // (continued fraction, evaluated by the modified Lentz method) inverted by bisection.
+import { CamscopeError } from "../errors.ts";
 
 export interface Summary {
   /** Values that counted (finite ones; missing and NaN values are left out). */
@@ -80,7 +81,10 @@ export function studentTCdf(t: number, df: number): number {
 /** The p-quantile (0.5 < p < 1) of Student's t with `df` degrees of freedom, by bisection. */
 export function studentTQuantile(p: number, df: number): number {
   if (!(p > 0.5 && p < 1) || !(df > 0)) {
-    throw new RangeError(`studentTQuantile needs 0.5 < p < 1 and df > 0, got p=${p}, df=${df}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `studentTQuantile needs 0.5 < p < 1 and df > 0, got p=${p}, df=${df}`,
+    );
   }
   let lo = 0;
   let hi = 1;

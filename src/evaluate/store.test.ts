@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CamscopeError } from "../errors.ts";
+import { annotationsHash, manifestEntries } from "./dataset-identity.ts";
 import type { EvalRecord } from "./records.ts";
 import { canonicalJson, configHash, readRun, RECORDS_FILE, RunStore } from "./store.ts";
 
@@ -45,6 +46,7 @@ describe("RunStore", () => {
     const { store } = await RunStore.open(out, config);
     assert.equal(await store.append([record("a", "gradcam", 0.1), record("b", "gradcam", 0.2)]), 2);
     assert.equal(await store.append([record("a", "gradcam", 0.9), record("c", "gradcam", 0.3)]), 1);
+    await store.close();
     const { store: again, droppedTornLine } = await RunStore.open(out, {
       seed: 0,
       methods: ["gradcam"],
@@ -68,6 +70,7 @@ describe("RunStore", () => {
     await store.append([record("a", "gradcam", 0.1)]);
     const full = JSON.stringify(record("b", "gradcam", 0.2));
     await appendFile(join(out, RECORDS_FILE), full.slice(0, 40));
+    await store.close();
     const reopened = await RunStore.open(out, config);
     assert.equal(reopened.droppedTornLine, true);
     assert.deepEqual(
@@ -85,12 +88,14 @@ describe("RunStore", () => {
     const out = join(dir, "changed");
     const { store } = await RunStore.open(out, config);
     await store.append([record("a", "gradcam", 0.1)]);
+    await store.close();
     await assert.rejects(
       RunStore.open(out, { ...config, methods: ["gradcam", "scorecam"] }),
       (error: unknown) =>
         error instanceof CamscopeError &&
+        error.code === "RUN_MISMATCH" &&
         error.message.includes(`methods: ["gradcam"] -> ["gradcam","scorecam"]`) &&
-        error.message.includes("Use a new --out folder"),
+        error.hint === `use a new --out folder, or delete "${out}" to start over`,
     );
     // The old results are untouched.
     assert.equal((await readRun(out)).records.length, 1);
@@ -98,12 +103,53 @@ describe("RunStore", () => {
 
   test("a corrupt line in the middle is an error, not silently skipped", async () => {
     const out = join(dir, "corrupt");
-    await RunStore.open(out, config);
+    await (await RunStore.open(out, config)).store.close();
     await writeFile(
       join(out, RECORDS_FILE),
       `${JSON.stringify(record("a", "gradcam", 1))}\n{oops\n`,
     );
     await assert.rejects(RunStore.open(out, config), /is corrupt at line 2/);
+  });
+
+  test("one writer at a time: a second open is refused until the first closes", async () => {
+    const out = join(dir, "locked");
+    const { store } = await RunStore.open(out, config);
+    await assert.rejects(
+      RunStore.open(out, config),
+      (e: unknown) => e instanceof CamscopeError && e.code === "RUN_IN_USE",
+    );
+    await store.close();
+    await (await RunStore.open(out, config)).store.close();
+  });
+
+  test("changed annotations or image bytes under the same names are refused, naming them", async () => {
+    const out = join(dir, "data");
+    const image = join(dir, "image.png");
+    await writeFile(image, "pixels");
+    const open = (x1: number) => {
+      const entries = manifestEntries([
+        { id: "1:3", file: image, boxes: [{ x0: 0, y0: 0, x1, y1: 2 }] },
+      ]);
+      const dataConfig = { ...config, dataset: annotationsHash(entries) };
+      return RunStore.open(out, dataConfig, { dataset: { entries, evaluate: new Set(["1:3"]) } });
+    };
+    const first = await open(2);
+    assert.equal(first.hashed, 1);
+    await first.store.close();
+    await assert.rejects(
+      open(3),
+      (e: unknown) =>
+        e instanceof CamscopeError &&
+        e.code === "RUN_MISMATCH" &&
+        e.message.includes(`the annotations of record "1:3" (image "${image}") changed`),
+    );
+    await writeFile(image, "new pixels");
+    await assert.rejects(
+      open(2),
+      (e: unknown) =>
+        e instanceof CamscopeError &&
+        e.message.includes(`image "${image}" (record "1:3") changed since the run began`),
+    );
   });
 
   test("reading a folder that is not a run names it", async () => {

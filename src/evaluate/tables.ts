@@ -70,8 +70,10 @@ export function buildTables(
     ...known.flatMap((m) => m?.columns.map((c) => ({ ...c, metric: m.name })) ?? []),
     ...COST_COLUMNS,
   ];
+  // Flagged records (NaN or Inf for their image) hold no values to tabulate.
+  const usable = records.filter((r) => !r.flagged);
   const byMethod = new Map<string, EvalRecord[]>(methods.map((m) => [m, []]));
-  for (const r of records) byMethod.get(r.method)?.push(r);
+  for (const r of usable) byMethod.get(r.method)?.push(r);
   const rows: TableRow[] = [];
   for (const method of methods) {
     const own = byMethod.get(method)!;
@@ -109,7 +111,7 @@ export function buildTables(
     columns,
     rows,
     curves,
-    ...(metrics.includes("average-drop") ? { wins: winTable(records, methods) } : {}),
+    ...(metrics.includes("average-drop") ? { wins: winTable(usable, methods) } : {}),
   };
 }
 

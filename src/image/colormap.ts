@@ -14,6 +14,7 @@
 // (the minimum and maximum of every normalised map), so each fit gets a small correction that
 // fades out towards the middle and pins it to the colormap's published end colours.
 
+import { CamscopeError } from "../errors.ts";
 import { morelandDiverging } from "./moreland.ts";
 import type { Rgb } from "./types.ts";
 
@@ -140,7 +141,10 @@ const tables = new Map<ColormapName, Uint8Array>();
 /** The colormap sampled at 256 evenly spaced points, as RGB bytes (768 entries). */
 export function colormapTable(name: ColormapName): Uint8Array {
   if (!(COLORMAP_NAMES as readonly string[]).includes(name)) {
-    throw new Error(`Unknown colormap "${name}" (valid: ${COLORMAP_NAMES.join(", ")})`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Unknown colormap "${name}" (valid: ${COLORMAP_NAMES.join(", ")})`,
+    );
   }
   let table = tables.get(name);
   if (!table) {
@@ -204,7 +208,10 @@ export function applySignedColormap(
 ): Uint8Array {
   const maxAbs = options.maxAbs ?? maxAbsOf(values);
   if (!(maxAbs > 0) || !Number.isFinite(maxAbs)) {
-    throw new Error(`maxAbs must be a positive finite number, got ${maxAbs}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `maxAbs must be a positive finite number, got ${maxAbs}`,
+    );
   }
   const scaled = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) scaled[i] = (values[i]! / maxAbs + 1) / 2;

@@ -1,6 +1,7 @@
 // Laying several images out in a captioned grid, e.g. one explanation method per cell, each
 // heatmap with its colour bar.
 import { colormapTable, type ColormapName } from "./colormap.ts";
+import { CamscopeError } from "../errors.ts";
 import { GLYPH_HEIGHT } from "./font.ts";
 import { resizeImage } from "./resample.ts";
 import { drawText, fitText, measureText } from "./text.ts";
@@ -54,16 +55,23 @@ export interface GridOptions {
 
 /** Draws the cells left to right, top to bottom, with captions beneath, into a new image. */
 export function makeGrid(cells: readonly GridCell[], options: GridOptions): RgbImage {
-  if (cells.length === 0) throw new Error("makeGrid needs at least one cell");
+  if (cells.length === 0)
+    throw new CamscopeError("INVALID_ARGUMENT", "makeGrid needs at least one cell");
   cells.forEach((cell, i) => assertRgbImage(cell.image, `grid cell ${i} image`));
   if (!Number.isInteger(options.columns) || options.columns < 1) {
-    throw new Error(`columns must be a positive integer, got ${options.columns}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `columns must be a positive integer, got ${options.columns}`,
+    );
   }
   const columns = Math.min(options.columns, cells.length);
   const rows = Math.ceil(cells.length / columns);
   const padding = options.padding ?? 8;
   if (!Number.isInteger(padding) || padding < 0) {
-    throw new Error(`padding must be a non-negative integer, got ${padding}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `padding must be a non-negative integer, got ${padding}`,
+    );
   }
   const background = options.background ?? [255, 255, 255];
   const textColor = options.textColor ?? contrastingInk(background);
@@ -77,7 +85,10 @@ export function makeGrid(cells: readonly GridCell[], options: GridOptions): RgbI
   const cellH = Math.max(...images.map((image) => image.height));
   const scale = options.fontScale ?? Math.max(1, Math.floor(cellW / 256));
   if (!Number.isInteger(scale) || scale < 1) {
-    throw new Error(`fontScale must be a positive integer, got ${scale}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `fontScale must be a positive integer, got ${scale}`,
+    );
   }
   const captions = cells.map((cell) => (cell.caption ? cell.caption.split("\n") : []));
   const captionLines = Math.max(...captions.map((lines) => lines.length));
@@ -156,7 +167,10 @@ function cellBounds(cellSize: GridOptions["cellSize"]): { width: number; height:
   if (cellSize === undefined) return null;
   const size = typeof cellSize === "number" ? { width: cellSize, height: cellSize } : cellSize;
   if (![size.width, size.height].every((v) => Number.isInteger(v) && v > 0)) {
-    throw new Error(`cellSize must be positive integers, got ${size.width}x${size.height}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `cellSize must be positive integers, got ${size.width}x${size.height}`,
+    );
   }
   return size;
 }

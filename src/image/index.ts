@@ -1,8 +1,7 @@
-// The image layer's public API. decode.ts and png.ts need Node (sharp); everything else is plain
-// TypeScript over typed arrays and runs in a browser as well.
+// The image layer's public API: plain TypeScript over typed arrays (preprocessing, resizing,
+// colormaps, overlays, grids), which runs in a browser as well. Decoding and PNG encoding need
+// Node (sharp) and live in src/io/.
 export type { FloatMap, InputTransform, Rgb, RgbImage } from "./types.ts";
-export { decodeImage, ImageDecodeError, readImages } from "./decode.ts";
-export type { DecodeOptions, ReadImagesOptions } from "./decode.ts";
 export { resizeImage } from "./resample.ts";
 export { PREPROCESS_PRESETS, preprocess } from "./preprocess.ts";
 export type {
@@ -18,10 +17,9 @@ export type { MapToOriginalOptions } from "./resize.ts";
 export { applyColormap, applySignedColormap, COLORMAP_NAMES, colormapTable } from "./colormap.ts";
 export type { ColormapName, ColormapOptions, SignedColormapOptions } from "./colormap.ts";
 export { clipThreshold, clipToThreshold, DEFAULT_CLIP_PERCENTILE } from "./clip.ts";
-export { normalizeMap, overlayHeatmap } from "./overlay.ts";
+export { normalizeMap, overlayHeatmap, overlayOnOriginal } from "./overlay.ts";
 export type { OverlayNormalize, OverlayOptions } from "./overlay.ts";
 export { drawText, fitText, measureText } from "./text.ts";
 export type { DrawTextOptions } from "./text.ts";
 export { makeGrid } from "./grid.ts";
 export type { ColorBar, GridCell, GridOptions } from "./grid.ts";
-export { encodePng, writePng } from "./png.ts";

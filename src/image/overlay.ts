@@ -1,8 +1,9 @@
 // Blending a colour-mapped heatmap over the photo it explains.
+import { CamscopeError } from "../errors.ts";
 import type { ColormapName } from "./colormap.ts";
 import { colormapTable, maxAbsOf } from "./colormap.ts";
-import { resizeBilinear } from "./resize.ts";
-import type { FloatMap, RgbImage } from "./types.ts";
+import { mapToOriginal, resizeBilinear } from "./resize.ts";
+import type { FloatMap, InputTransform, RgbImage } from "./types.ts";
 import { assertFloatMap, assertRgbImage } from "./types.ts";
 
 /**
@@ -37,7 +38,8 @@ export function overlayHeatmap(
   assertRgbImage(image);
   assertFloatMap(map, "heatmap");
   const alpha = options.alpha ?? 0.5;
-  if (!(alpha >= 0 && alpha <= 1)) throw new Error(`alpha must be in [0, 1], got ${alpha}`);
+  if (!(alpha >= 0 && alpha <= 1))
+    throw new CamscopeError("INVALID_ARGUMENT", `alpha must be in [0, 1], got ${alpha}`);
   const normalize = options.normalize ?? "minmax";
   const table = colormapTable(options.colormap ?? (normalize === "signed" ? "coolwarm" : "jet"));
 
@@ -78,7 +80,10 @@ export function normalizeMap(values: Float32Array, mode: OverlayNormalize): Floa
     return out;
   }
   if (mode !== "minmax") {
-    throw new Error(`Unknown normalize mode "${String(mode)}" (valid: minmax, none, signed)`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Unknown normalize mode "${String(mode)}" (valid: minmax, none, signed)`,
+    );
   }
   let lo = Infinity;
   let hi = -Infinity;
@@ -92,4 +97,18 @@ export function normalizeMap(values: Float32Array, mode: OverlayNormalize): Floa
     out[i] = range > 0 ? (values[i]! - lo) / range : Number.isNaN(values[i]!) ? NaN : 0;
   }
   return out;
+}
+
+/**
+ * A map at model-input resolution carried back through the preprocessing (resize and centre crop)
+ * onto the original photo and blended over it: the overlay every command and report shows.
+ * Pixels the crop cut away were never seen and stay uncoloured.
+ */
+export function overlayOnOriginal(
+  image: RgbImage,
+  map: FloatMap,
+  transform: InputTransform,
+  options: OverlayOptions = {},
+): RgbImage {
+  return overlayHeatmap(image, mapToOriginal(map, transform, { outside: NaN }), options);
 }

@@ -1,5 +1,6 @@
 // Turning decoded images into one model input tensor, the way torchvision's standard
 // Resize -> CenterCrop -> ToTensor -> Normalize pipeline does for PIL images.
+import { CamscopeError } from "../errors.ts";
 import { resizeImage } from "./resample.ts";
 import type { InputTransform, RgbImage } from "./types.ts";
 import { assertRgbImage } from "./types.ts";
@@ -111,38 +112,57 @@ function resolveSpec(spec: PreprocessSpec | PresetName): ResolvedSpec {
   if (typeof spec === "string") {
     if (!Object.hasOwn(PREPROCESS_PRESETS, spec)) {
       const names = Object.keys(PREPROCESS_PRESETS).join(", ");
-      throw new Error(`Unknown preprocessing preset "${spec}" (valid: ${names})`);
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `Unknown preprocessing preset "${spec}" (valid: ${names})`,
+      );
     }
     return resolveSpec(PREPROCESS_PRESETS[spec]);
   }
   const [height, width] = spec.size;
   if (!isPositiveInteger(height) || !isPositiveInteger(width)) {
-    throw new Error(`Preprocessing size must be two positive integers [h, w], got [${spec.size}]`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Preprocessing size must be two positive integers [h, w], got [${spec.size}]`,
+    );
   }
   if (!["shorter-crop", "stretch", "none"].includes(spec.resize)) {
-    throw new Error(`Unknown resize mode "${spec.resize}" (valid: shorter-crop, stretch, none)`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Unknown resize mode "${spec.resize}" (valid: shorter-crop, stretch, none)`,
+    );
   }
   const resizeTo = spec.resizeTo ?? Math.floor(Math.max(height, width) / 0.875);
   if (!isPositiveInteger(resizeTo)) {
-    throw new Error(`resizeTo must be a positive integer, got ${resizeTo}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `resizeTo must be a positive integer, got ${resizeTo}`,
+    );
   }
   const mean = spec.mean ?? [0, 0, 0];
   const std = spec.std ?? [1, 1, 1];
   if (mean.length !== 3 || std.length !== 3 || !mean.every(Number.isFinite)) {
-    throw new Error("mean and std must each have 3 finite values");
+    throw new CamscopeError("INVALID_ARGUMENT", "mean and std must each have 3 finite values");
   }
   if (!std.every((s) => Number.isFinite(s) && s !== 0)) {
-    throw new Error(`std values must be finite and non-zero, got [${std}]`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `std values must be finite and non-zero, got [${std}]`,
+    );
   }
   const scale = spec.scale ?? 1 / 255;
-  if (!Number.isFinite(scale)) throw new Error(`scale must be finite, got ${scale}`);
+  if (!Number.isFinite(scale))
+    throw new CamscopeError("INVALID_ARGUMENT", `scale must be finite, got ${scale}`);
   const layout = spec.layout ?? "NCHW";
   if (layout !== "NCHW" && layout !== "NHWC") {
-    throw new Error(`Unknown layout "${layout}" (valid: NCHW, NHWC)`);
+    throw new CamscopeError("INVALID_ARGUMENT", `Unknown layout "${layout}" (valid: NCHW, NHWC)`);
   }
   const channelOrder = spec.channelOrder ?? "RGB";
   if (channelOrder !== "RGB" && channelOrder !== "BGR") {
-    throw new Error(`Unknown channel order "${channelOrder}" (valid: RGB, BGR)`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Unknown channel order "${channelOrder}" (valid: RGB, BGR)`,
+    );
   }
   return { height, width, resize: spec.resize, resizeTo, mean, std, scale, layout, channelOrder };
 }
@@ -214,7 +234,8 @@ function geometry(
   let rh: number;
   if (s.resize === "none") {
     if (ow !== s.width || oh !== s.height) {
-      throw new Error(
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
         `image ${index} is ${ow}x${oh} but resize "none" needs exactly ${s.width}x${s.height} (w x h)`,
       );
     }

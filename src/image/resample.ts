@@ -11,6 +11,7 @@
 //   weights are renormalised to sum to 1 (so edges need no padding);
 // - weights are converted to 22-bit fixed point and each pass rounds and clamps to 8 bits;
 // - the horizontal pass runs first, then the vertical pass on its 8-bit result.
+import { CamscopeError } from "../errors.ts";
 import type { RgbImage } from "./types.ts";
 import { assertRgbImage } from "./types.ts";
 
@@ -76,7 +77,10 @@ function clip8(acc: number): number {
 export function resizeImage(image: RgbImage, width: number, height: number): RgbImage {
   assertRgbImage(image);
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new Error(`Cannot resize to ${width}x${height}: size must be positive integers`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Cannot resize to ${width}x${height}: size must be positive integers`,
+    );
   }
   let current = image;
   if (width !== image.width) current = resizeHorizontal(current, width);

@@ -1,4 +1,5 @@
 // Drawing single lines of text into an RgbImage with the built-in bitmap font (font.ts).
+import { CamscopeError } from "../errors.ts";
 import { GLYPH_HEIGHT, GLYPH_WIDTH, glyph } from "./font.ts";
 import type { RgbImage } from "./types.ts";
 
@@ -50,7 +51,10 @@ export function drawText(
 ): void {
   const scale = options.scale ?? 1;
   if (!Number.isInteger(scale) || scale < 1) {
-    throw new Error(`text scale must be a positive integer, got ${scale}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `text scale must be a positive integer, got ${scale}`,
+    );
   }
   const [r, g, b] = options.color ?? [0, 0, 0];
   let originX = Math.round(x);

@@ -1,5 +1,6 @@
 // Plain-data image types shared by the image layer. They hold nothing Node-specific so the same
 // code runs in a browser; only decode.ts and png.ts touch sharp.
+import { CamscopeError } from "../errors.ts";
 
 /** A colour as [red, green, blue] bytes, 0 to 255. */
 export type Rgb = readonly [number, number, number];
@@ -56,10 +57,11 @@ export interface InputTransform {
 export function assertRgbImage(image: RgbImage, what = "image"): void {
   const { width, height, data } = image;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new Error(`${what} has invalid size ${width}x${height}`);
+    throw new CamscopeError("INVALID_ARGUMENT", `${what} has invalid size ${width}x${height}`);
   }
   if (data.length !== width * height * 3) {
-    throw new Error(
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
       `${what} is ${width}x${height} RGB and needs ${width * height * 3} bytes, got ${data.length}`,
     );
   }
@@ -69,10 +71,11 @@ export function assertRgbImage(image: RgbImage, what = "image"): void {
 export function assertFloatMap(map: FloatMap, what = "map"): void {
   const { width, height, data } = map;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new Error(`${what} has invalid size ${width}x${height}`);
+    throw new CamscopeError("INVALID_ARGUMENT", `${what} has invalid size ${width}x${height}`);
   }
   if (data.length !== width * height) {
-    throw new Error(
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
       `${what} is ${width}x${height} and needs ${width * height} values, got ${data.length}`,
     );
   }

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { CamExplainer } from "../cam/explainer.ts";
 import { relevanceCam } from "../cam/methods/relevance-cam.ts";
 import { Engine } from "../engine/engine.ts";
-import { readImages } from "../image/decode.ts";
+import { readImages } from "../io/images.ts";
 import { preprocess } from "../image/preprocess.ts";
-import { openModel } from "../models/context.ts";
-import { RelevancePropagator, startingRelevance } from "./relevance.ts";
+import { RelevancePropagator } from "./relevance.ts";
+import { openModel } from "../io/models.ts";
+import { startingRelevance } from "../runtime/relevance.ts";
+import { camExplain } from "../cam/testing/runs.ts";
 
 const engine = new Engine({ threads: 1 });
 after(() => engine.dispose());
@@ -40,8 +41,7 @@ for (const name of ["synth-vgg", "synth-resnet"]) {
     }
 
     test("Relevance-CAM runs in the CAM pipeline, unrectified by default", async () => {
-      const explainer = new CamExplainer(ctx);
-      const e = await explainer.explain(images, {
+      const e = await camExplain(ctx, images, {
         methods: [relevanceCam(), relevanceCam({ relu: true })],
       });
       const [plain, rectified] = e.results;

@@ -9,10 +9,10 @@
 // - Scores are whatever the ScoreFunction returns: softmax probabilities with modelProbability
 //   (the usual choice). Drop needs positive scores: where Y_i <= 0 it is NaN.
 // Original and explained inputs of all images go through the score function in chunks.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamscopeError } from "../errors.ts";
 import type { ScoreFunction } from "./deletion-insertion.ts";
 import { inputLayout, scoreItems } from "./perturbed-scores.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** Options of {@link averageDrop}. */
 export interface AverageDropOptions {

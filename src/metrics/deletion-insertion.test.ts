@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { FloatTensor } from "../compiler/backward-session.ts";
-import { targetScores } from "../cam/targets.ts";
+import { targetScores } from "../runtime/targets.ts";
 import { patternImages } from "../cam/testing/runs.ts";
 import { Engine, Tensor } from "../engine/engine.ts";
-import { openModel } from "../models/context.ts";
 import {
   deletionInsertion,
-  gaussianBlur,
   modelProbability,
   saliencyOrder,
   trapezoidAuc,
   type ScoreFunction,
 } from "./deletion-insertion.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
+import { gaussianBlur } from "../image/blur.ts";
+import { openModel } from "../io/models.ts";
 
 const FIXTURE = new URL("../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 
@@ -87,32 +87,6 @@ describe("deletion and insertion", () => {
   it("integrates by the trapezoid rule", () => {
     assert.equal(trapezoidAuc(Float32Array.of(1, 0)), 0.5);
     assert.equal(trapezoidAuc(Float32Array.of(0, 1, 1)), 0.75);
-  });
-});
-
-describe("gaussianBlur", () => {
-  const kernel = Array.from({ length: 11 }, (_, i) => Math.exp(-((i - 5) ** 2) / 50));
-  const total = kernel.reduce((a, b) => a + b, 0);
-
-  it("spreads a delta into the normalised 11 x 11 Gaussian, sigma 5", () => {
-    const image = new Float32Array(21 * 21);
-    image[10 * 21 + 10] = 1;
-    const out = gaussianBlur(image, [1, 21, 21]);
-    for (let y = 0; y < 21; y++) {
-      for (let x = 0; x < 21; x++) {
-        const inside = Math.abs(y - 10) <= 5 && Math.abs(x - 10) <= 5;
-        const expected = inside ? (kernel[y - 5]! * kernel[x - 5]!) / (total * total) : 0;
-        assert.ok(Math.abs(out[y * 21 + x]! - expected) < 1e-7);
-      }
-    }
-  });
-
-  it("pads with zeros, channel by channel", () => {
-    const image = new Float32Array(2 * 12 * 12).fill(1).fill(3, 144);
-    const out = gaussianBlur(image, [2, 12, 12]);
-    const corner = (kernel.slice(5).reduce((a, b) => a + b, 0) / total) ** 2;
-    assert.ok(Math.abs(out[0]! - corner) < 1e-6);
-    assert.ok(Math.abs(out[144]! - 3 * corner) < 1e-6);
   });
 });
 

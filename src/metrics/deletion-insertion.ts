@@ -10,11 +10,13 @@
 // - The class probability is recorded at every step including the first; the AUC is the
 //   trapezoid rule over [0, 1]. Deletion: lower is better; insertion: higher is better.
 // Every step of every image goes through the score function in chunks, which batch-run the model.
-import type { FloatTensor } from "../compiler/backward-session.ts";
-import { targetScores } from "../cam/targets.ts";
+import { CamscopeError } from "../errors.ts";
+import { targetScores } from "../runtime/targets.ts";
 import { Tensor } from "../engine/engine.ts";
-import type { ModelContext } from "../models/context.ts";
+import type { ModelRuntime } from "../runtime/runtime.ts";
+import { gaussianBlur } from "../image/blur.ts";
 import { scoreItems } from "./perturbed-scores.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /**
  * Scores `count` inputs stored back to back; `rows[j]` is the image (target row) input j belongs
@@ -46,48 +48,6 @@ export interface DeletionInsertionResult {
   insertionCurves: Float32Array;
 }
 
-const BLUR_KERNEL = 11;
-const BLUR_SIGMA = 5;
-
-/** Separable Gaussian blur of each channel of one image [C, H, W], zero padding. */
-export function gaussianBlur(
-  image: Float32Array,
-  [channels, height, width]: readonly [number, number, number],
-  size = BLUR_KERNEL,
-  sigma = BLUR_SIGMA,
-): Float32Array {
-  const r = Math.floor(size / 2);
-  const kernel = Array.from({ length: size }, (_, i) =>
-    Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)),
-  );
-  const total = kernel.reduce((a, b) => a + b, 0);
-  const k = kernel.map((v) => v / total);
-  const rows = new Float32Array(image.length);
-  const out = new Float32Array(image.length);
-  for (let c = 0; c < channels; c++) {
-    const o = c * height * width;
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        let s = 0;
-        for (let i = Math.max(0, r - x); i < Math.min(size, width + r - x); i++) {
-          s += k[i]! * image[o + y * width + x + i - r]!;
-        }
-        rows[o + y * width + x] = s;
-      }
-    }
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        let s = 0;
-        for (let i = Math.max(0, r - y); i < Math.min(size, height + r - y); i++) {
-          s += k[i]! * rows[o + (y + i - r) * width + x]!;
-        }
-        out[o + y * width + x] = s;
-      }
-    }
-  }
-  return out;
-}
-
 /** Pixel indices by decreasing saliency, ties by increasing index. */
 export function saliencyOrder(saliency: Float32Array): Int32Array {
   return Int32Array.from(saliency.keys()).sort((a, b) => saliency[b]! - saliency[a]! || a - b);
@@ -116,14 +76,15 @@ export async function deletionInsertion(
   const steps = options.steps ?? 32;
   const chunk = options.chunk ?? 64;
   if (!Number.isSafeInteger(steps) || steps < 1)
-    throw new RangeError(`steps must be a positive integer, got ${steps}`);
+    throw new CamscopeError("INVALID_ARGUMENT", `steps must be a positive integer, got ${steps}`);
   if (!Number.isSafeInteger(chunk) || chunk < 1)
-    throw new RangeError(`chunk must be a positive integer, got ${chunk}`);
+    throw new CamscopeError("INVALID_ARGUMENT", `chunk must be a positive integer, got ${chunk}`);
   const [n, channels, height, width] = images.dims as [number, number, number, number];
   const area = height * width;
   const size = channels * area;
   if (saliency.length !== n * area) {
-    throw new RangeError(
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
       `saliency holds ${saliency.length} values, expected ${n} x ${height} x ${width}`,
     );
   }
@@ -170,7 +131,7 @@ export async function deletionInsertion(
  * class `classes[row]` under the model, run in batches of `batchSize`.
  */
 export function modelProbability(
-  ctx: ModelContext,
+  ctx: ModelRuntime,
   classes: readonly number[],
   batchSize = 32,
 ): ScoreFunction {

@@ -3,12 +3,17 @@
 // predicted box (box IoU), or all of them are the predicted mask (mask IoU). A map whose maximum
 // is not positive predicts nothing: IoU 0. NaN where the image has no annotation inside the input.
 // The CAM papers count a localization correct at IoU >= 0.5.
-import type { Box } from "../data/types.ts";
-import { mapCount, regionMask, type InputRegions } from "./maps.ts";
+import { CamscopeError } from "../errors.ts";
+import { mapCount, regionMask } from "./maps.ts";
+import type { Box } from "../image/regions.ts";
+import type { InputRegions } from "../image/regions.ts";
 
 function checkThreshold(threshold: number): void {
   if (!(threshold >= 0 && threshold <= 1)) {
-    throw new RangeError(`threshold must be a fraction of the maximum in [0, 1], got ${threshold}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `threshold must be a fraction of the maximum in [0, 1], got ${threshold}`,
+    );
   }
 }
 

@@ -1,15 +1,7 @@
 // What the map metrics share: the [N, H, W] map layout, the annotation of each map's image in
 // the model-input frame, and that annotation as a pixel mask.
-import type { Box } from "../data/types.ts";
 import { CamscopeError } from "../errors.ts";
-
-/** An image's annotation in the model-input frame (see regionsInInput in src/data/dataset.ts). */
-export interface InputRegions {
-  /** The object's boxes in input pixels. */
-  boxes: Box[];
-  /** The object's mask at the input size (1 = object), when the dataset has masks. */
-  mask?: Uint8Array;
-}
+import type { InputRegions } from "../image/regions.ts";
 
 /** The number of maps in `maps` ([N, height, width]); throws when the sizes disagree. */
 export function mapCount(

@@ -1,9 +1,9 @@
 // The batching every perturbation metric shares: items (perturbed inputs) are built into one
 // buffer chunk by chunk and each chunk is one ScoreFunction call, which batch-runs the model.
 // Items are numbered so that each metric can rebuild any of them from its index alone.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamscopeError } from "../errors.ts";
 import type { ScoreFunction } from "./deletion-insertion.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** Scores `total` items of `size` floats; `write` fills item j, `rowOf` names its image. */
 export async function scoreItems(
@@ -28,7 +28,10 @@ export async function scoreItems(
     }
     const out = await score(buffer.subarray(0, count * size), count, rows);
     if (out.length !== count) {
-      throw new Error(`score function returned ${out.length} scores for ${count} inputs`);
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `score function returned ${out.length} scores for ${count} inputs`,
+      );
     }
     scores.set(out, start);
   }

@@ -3,7 +3,9 @@
 // the paper's 15 px were in original-image pixels) of the annotated object. The energy-based
 // pointing game (Wang et al. 2020, Score-CAM) is the share of the map's energy inside the object.
 // Both read the mask when the annotation has one, else the union of its boxes.
-import { mapCount, peakIndex, regionMask, type InputRegions } from "./maps.ts";
+import { CamscopeError } from "../errors.ts";
+import { mapCount, peakIndex, regionMask } from "./maps.ts";
+import type { InputRegions } from "../image/regions.ts";
 
 /**
  * Per map: 1 hit, 0 miss, -1 when its image has no annotation inside the input. The peak is the
@@ -16,7 +18,8 @@ export function pointingGame(
   regions: readonly InputRegions[],
   tolerance = 15,
 ): Int8Array {
-  if (!(tolerance >= 0)) throw new RangeError(`tolerance must be >= 0, got ${tolerance}`);
+  if (!(tolerance >= 0))
+    throw new CamscopeError("INVALID_ARGUMENT", `tolerance must be >= 0, got ${tolerance}`);
   const n = mapCount(maps, height, width, regions);
   const area = height * width;
   const out = new Int8Array(n);

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { FloatTensor } from "../compiler/backward-session.ts";
-import { targetScores } from "../cam/targets.ts";
+import { targetScores } from "../runtime/targets.ts";
 import { Engine, Tensor } from "../engine/engine.ts";
-import { readImages } from "../image/decode.ts";
+import { readImages } from "../io/images.ts";
 import { preprocess } from "../image/preprocess.ts";
-import { openModel } from "../models/context.ts";
 import { createRng, deriveSeed } from "../util/random.ts";
 import { modelProbability, type ScoreFunction } from "./deletion-insertion.ts";
 import { noisyLinearImputation, road } from "./road.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
+import { openModel } from "../io/models.ts";
 
 const SAMPLES = new URL("../../samples/", import.meta.url).pathname;
 

@@ -18,11 +18,11 @@
 //   percentage).
 // Every perturbed input of every image goes through the score function in chunks; each item's
 // noise comes from deriveSeed(seed, image, curve, percentage), so chunking never changes results.
-import type { FloatTensor } from "../compiler/backward-session.ts";
 import { CamscopeError } from "../errors.ts";
 import { createRng, deriveSeed, type Rng } from "../util/random.ts";
 import { saliencyOrder, type ScoreFunction } from "./deletion-insertion.ts";
 import { inputLayout, scoreItems } from "./perturbed-scores.ts";
+import type { FloatTensor } from "../tensor/tensor.ts";
 
 /** Options of {@link road}. */
 export interface RoadOptions {
@@ -152,7 +152,11 @@ function bandCholesky(system: ImputationSystem): { factor: Float64Array; band: n
       if (j < i) {
         factor[rowI + j] = sum / factor[rowJ + j]!;
       } else {
-        if (!(sum > 0)) throw new Error("ROAD imputation: the system is not positive definite");
+        if (!(sum > 0))
+          throw new CamscopeError(
+            "NON_FINITE",
+            "ROAD imputation: the system is not positive definite",
+          );
         factor[rowI + i] = Math.sqrt(sum);
       }
     }

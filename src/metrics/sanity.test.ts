@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Engine, Tensor } from "../engine/engine.ts";
-import { loadModel } from "../models/registry.ts";
 import { tinyClassifier } from "../models/testing/tiny-classifier.ts";
 import { OnnxModel } from "../onnx/model.ts";
 import { DataType } from "../onnx/proto.ts";
@@ -15,6 +14,7 @@ import {
   ssim,
   structuralSimilarity,
 } from "./sanity.ts";
+import { loadModel } from "../io/models.ts";
 
 const close = (a: number, b: number, tol = 1e-9) =>
   assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);

@@ -7,8 +7,9 @@ import { CamscopeError } from "../errors.ts";
 import { attrInt } from "../onnx/attributes.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 import { DataType, type NodeProto, type TensorProto } from "../onnx/proto.ts";
-import { floatTensor, sizeOf } from "../onnx/tensor.ts";
+import { floatTensor } from "../onnx/tensor.ts";
 import { createRng, deriveSeed } from "../util/random.ts";
+import { sizeOf } from "../tensor/tensor.ts";
 
 /** Ranks 1..n of the values, tied values sharing the mean of their ranks. */
 export function averageRanks(values: ArrayLike<number>): Float64Array {

@@ -12,7 +12,12 @@ import {
 } from "../image/preprocess.ts";
 
 /** A card's preprocessing: a preset name, or a preset with overrides, or a full spec. */
-export type CardPreprocessing = PresetName | (Partial<PreprocessSpec> & { preset?: PresetName });
+export type CardPreprocessing =
+  | PresetName
+  | (Partial<PreprocessSpec> & {
+      /** The preset the other fields override. */
+      preset?: PresetName;
+    });
 
 /**
  * What camscope needs to know about a classifier beyond its ONNX graph (class names,
@@ -29,9 +34,15 @@ export interface CardFile {
   /** Class names in output order; defaults to ImageNet-1k's for 1000 classes. */
   labels?: string[];
   /** The image input as exported; null marks a symbolic (batch) dim. */
-  input?: { name: string; dims: (number | null)[] };
+  input?: {
+    /** The input's name. */
+    name: string;
+    /** Its dims. */
+    dims: (number | null)[];
+  };
   /** Name of the class-score output (required when the model has several outputs). */
   output?: string;
+  /** How images become the model's input tensor: a preset name or a spec (see docs/models.md). */
   preprocessing?: CardPreprocessing;
   /** The ONNX value CAM methods explain by default. */
   defaultLayer?: string;
@@ -62,8 +73,11 @@ export interface CardFile {
 
 /** A card with everything resolved against its model: names, labels and preprocessing. */
 export interface ModelCard extends Omit<CardFile, "labels" | "preprocessing"> {
+  /** The model's name. */
   name: string;
+  /** Class names in output order (the card's, ImageNet-1k's for 1000 classes, or class_<i>). */
   labels: string[];
+  /** The preprocessing in full, fitted to the model's input. */
   preprocessing: PreprocessSpec;
 }
 

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Engine } from "../engine/engine.ts";
-import { openModel } from "../models/context.ts";
+import { openModel } from "../io/models.ts";
 
 const ZOO = join(dirname(fileURLToPath(import.meta.url)), "..", "models", "zoo");
 

@@ -19,6 +19,7 @@ export interface LayerInfo {
   node: string;
   /** Dims as a CAM sees the layer, [1, C, h, w] at the model's input size and batch 1. */
   dims: number[];
+  /** How the value is laid out (channels-first, channels-last grid, tokens on a grid). */
   layout: LayerLayout;
   /** The value's own dims at batch 1 ([1, h, w, C] for NHWC, [1, T, C] for tokens). */
   valueDims: number[];

@@ -1,6 +1,5 @@
 // The ONNX model: parse and serialize with protobufjs, and a small mutable graph IR over the
 // decoded messages that the backward compiler rewrites.
-import { readFile } from "node:fs/promises";
 import { CamscopeError } from "../errors.ts";
 import type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from "./proto.ts";
 import { ModelProtoType } from "./schema.ts";
@@ -78,21 +77,6 @@ export class OnnxModel {
       node.attribute ??= [];
     }
     return new OnnxModel(proto, source);
-  }
-
-  /** Reads and decodes an `.onnx` file (see {@link OnnxModel.fromBytes}). */
-  static async load(path: string): Promise<OnnxModel> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(path);
-    } catch (error) {
-      throw new CamscopeError(
-        "MODEL_LOAD",
-        `Cannot read ONNX model "${path}": ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    return OnnxModel.fromBytes(bytes, path);
   }
 
   /** Encodes the model as ONNX protobuf bytes. */

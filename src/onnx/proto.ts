@@ -162,6 +162,7 @@ export const DataType = {
   FLOAT16: 10,
   /** float64. */
   DOUBLE: 11,
+  /** bfloat16 (widened to float32 at load, like FLOAT16). */
   BFLOAT16: 16,
 } as const;
 

@@ -10,13 +10,6 @@ function copyBytes(raw: Uint8Array): ArrayBuffer {
   return raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer;
 }
 
-/** The number of elements of a tensor with these dims (1 for a scalar). */
-export function sizeOf(dims: readonly number[]): number {
-  let n = 1;
-  for (const d of dims) n *= d;
-  return n;
-}
-
 /** Decodes a TensorProto's data into a typed array of its element type. */
 export function tensorData(t: TensorProto): NumericArray {
   const raw = t.raw_data && t.raw_data.byteLength > 0 ? t.raw_data : undefined;

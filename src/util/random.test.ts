@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRng, deriveSeed } from "./random.ts";
+import { CamscopeError } from "../errors.ts";
 
 function draws(seed: number, n: number): number[] {
   const rng = createRng(seed);
@@ -75,8 +76,8 @@ test("int() covers [lo, hiExclusive) evenly", () => {
     [-2, -1, 0, 1, 2, 3],
   );
   for (const count of counts.values()) assert.ok(Math.abs(count - 10_000) < 500, `${count}`);
-  assert.throws(() => rng.int(3, 3), RangeError);
-  assert.throws(() => rng.int(0, 2.5), RangeError);
+  assert.throws(() => rng.int(3, 3), CamscopeError);
+  assert.throws(() => rng.int(0, 2.5), CamscopeError);
 });
 
 test("range(), chance(), pick() and shuffle() stay in bounds", () => {
@@ -91,7 +92,7 @@ test("range(), chance(), pick() and shuffle() stay in bounds", () => {
   const items = ["a", "b", "c"];
   const picked = new Set(Array.from({ length: 100 }, () => rng.pick(items)));
   assert.deepEqual([...picked].sort(), items);
-  assert.throws(() => rng.pick([]), RangeError);
+  assert.throws(() => rng.pick([]), CamscopeError);
   const deck = Array.from({ length: 50 }, (_, i) => i);
   const shuffled = rng.shuffle([...deck]);
   assert.notDeepEqual(shuffled, deck);
@@ -116,8 +117,8 @@ test("deriveSeed() gives reproducible, distinct child seeds", () => {
   ];
   assert.equal(new Set(children).size, children.length);
   for (const seed of children) assert.ok(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32);
-  assert.throws(() => deriveSeed(1.5), RangeError);
-  assert.throws(() => deriveSeed(1, Number.NaN), RangeError);
+  assert.throws(() => deriveSeed(1.5), CamscopeError);
+  assert.throws(() => deriveSeed(1, Number.NaN), CamscopeError);
 });
 
 test("child streams of neighbouring indices are uncorrelated", () => {

@@ -6,6 +6,7 @@
 // then use only exactly rounded double operations and are just as portable. normal() alone calls
 // Math.log / Math.cos, which V8 implements with its own fdlibm port (identical across platforms
 // in Node), but which the ECMAScript specification does not pin down across engines.
+import { CamscopeError } from "../errors.ts";
 
 /** A seeded stream of pseudo-random numbers. Not for cryptography. */
 export interface Rng {
@@ -49,7 +50,7 @@ function hashString(text: string): number {
 
 function checkSeed(seed: number, what: string): void {
   if (!Number.isSafeInteger(seed)) {
-    throw new RangeError(`${what} must be a safe integer, got ${seed}`);
+    throw new CamscopeError("INVALID_ARGUMENT", `${what} must be a safe integer, got ${seed}`);
   }
 }
 
@@ -109,7 +110,10 @@ export function createRng(seed: number): Rng {
     next,
     int(lo, hiExclusive) {
       if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hiExclusive) || hiExclusive <= lo) {
-        throw new RangeError(`int(${lo}, ${hiExclusive}): need integers with lo < hiExclusive`);
+        throw new CamscopeError(
+          "INVALID_ARGUMENT",
+          `int(${lo}, ${hiExclusive}): need integers with lo < hiExclusive`,
+        );
       }
       // Multiply-and-floor: bias at most (hi - lo) / 2^32, irrelevant for the ranges used here.
       return lo + Math.floor(next() * (hiExclusive - lo));
@@ -132,7 +136,8 @@ export function createRng(seed: number): Rng {
       return radius * Math.cos(angle);
     },
     pick<T>(items: readonly T[]): T {
-      if (items.length === 0) throw new RangeError("pick() from an empty array");
+      if (items.length === 0)
+        throw new CamscopeError("INVALID_ARGUMENT", "pick() from an empty array");
       return items[Math.floor(next() * items.length)]!;
     },
     shuffle<T>(items: T[]): T[] {

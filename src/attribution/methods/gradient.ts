@@ -11,9 +11,9 @@
 import { guidedBackprop, deconvnet } from "../../compiler/rules/guided.ts";
 import { exactGradient } from "../../compiler/rules/index.ts";
 import type { RuleSet } from "../../compiler/rule.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
-import { reduceChannels } from "../maps.ts";
 import type { AttributionMethod, AttributionRun, ChannelReduction } from "../method.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
+import { reduceChannels } from "../../tensor/maps.ts";
 
 /** The rule set's signal at the input for every row's own input, [R, C, H, W]. */
 export function inputSignal(run: AttributionRun, ruleSet: RuleSet): Promise<Float32Array> {

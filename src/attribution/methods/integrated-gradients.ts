@@ -4,11 +4,13 @@
 // Completeness says the attributions sum to score(x) - score(x'); the gap of that sum, absolute and
 // relative, is reported per row (one batched forward pass scores the baselines).
 import { exactGradient } from "../../compiler/rules/index.ts";
-import { CamscopeError } from "../../errors.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
-import { baselineInputs, type Baseline } from "../baselines.ts";
-import { reduceChannels } from "../maps.ts";
+import { checkFiniteRows } from "../../util/finite.ts";
+import { resolveOptions, type OptionSpec } from "../../util/options.ts";
+import { WORK_LIMITS } from "../../util/validate.ts";
+import { BASELINE_KINDS, baselineInputs, type Baseline } from "../baselines.ts";
 import type { AttributionMethod } from "../method.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
+import { reduceChannels } from "../../tensor/maps.ts";
 
 /** Options of Integrated Gradients. */
 export interface IntegratedGradientsOptions {
@@ -18,14 +20,33 @@ export interface IntegratedGradientsOptions {
   baseline?: Baseline;
 }
 
-export const IG_DEFAULT_STEPS = 64;
+/** Integrated Gradients' options, declared once (validation, CLI flags, run configurations). */
+export const IG_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "steps",
+    kind: "integer",
+    default: 64,
+    min: 1,
+    max: WORK_LIMITS.steps,
+    help: `ig: integration steps (1 to ${WORK_LIMITS.steps})`,
+  },
+  {
+    name: "baseline",
+    kind: "choice",
+    default: "black",
+    choices: BASELINE_KINDS,
+    tensor: true,
+    placeholder: "kind",
+    help: "ig: baseline: black (the preprocessed black image), blur, uniform (seeded noise), or a float32 .npy tensor [C,H,W] in model-input space",
+  },
+];
 
 export function integratedGradients(options: IntegratedGradientsOptions = {}): AttributionMethod {
-  const steps = options.steps ?? IG_DEFAULT_STEPS;
-  if (!Number.isSafeInteger(steps) || steps < 1) {
-    throw new CamscopeError("INVALID_ARGUMENT", `steps must be a positive integer, got ${steps}`);
-  }
-  const baseline = options.baseline ?? "black";
+  const { steps, baseline } = resolveOptions<Required<IntegratedGradientsOptions>>(
+    "Integrated Gradients",
+    IG_OPTIONS,
+    { ...options },
+  );
   return {
     name: "ig",
     title: "Integrated Gradients",
@@ -60,6 +81,13 @@ export function integratedGradients(options: IntegratedGradientsOptions = {}): A
         out.set(base.subarray(r * size, (r + 1) * size));
         return r;
       });
+      // f(x') must be defined: NaN or Inf there makes the completeness check meaningless.
+      checkFiniteRows(
+        baselineScores,
+        rows,
+        "the target scores of the Integrated Gradients baseline",
+        (r) => run.targets.image[r]!,
+      );
       const gap = new Float32Array(rows);
       const relativeGap = new Float32Array(rows);
       for (let r = 0; r < rows; r++) {

@@ -4,6 +4,7 @@
 // `stride` pixels, plus one flush with the bottom / right edge when the stride does not land
 // there, so every pixel is covered. One forward pass per window and row, batched across rows.
 import { CamscopeError } from "../../errors.ts";
+import { resolveOptions, type OptionSpec } from "../../util/options.ts";
 import type { AttributionMethod } from "../method.ts";
 
 /** Options of occlusion. */
@@ -16,7 +17,33 @@ export interface OcclusionOptions {
   value?: number;
 }
 
-export const OCCLUSION_DEFAULTS = { window: 16, stride: 8, value: 0 } as const;
+/** Occlusion's options, declared once (validation, CLI flags, run configurations). */
+export const OCCLUSION_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "window",
+    kind: "integer",
+    default: 16,
+    min: 1,
+    pair: true,
+    help: "occlusion: square window side in pixels",
+  },
+  {
+    name: "stride",
+    kind: "integer",
+    default: 8,
+    min: 1,
+    pair: true,
+    help: "occlusion: step between windows in pixels, at most the window",
+  },
+  {
+    name: "value",
+    flag: "occlusion-value",
+    kind: "number",
+    default: 0,
+    placeholder: "v",
+    help: "occlusion: value of occluded pixels in model-input space",
+  },
+];
 
 /** Window starts along one axis of length `size`. */
 export function windowStarts(size: number, window: number, stride: number): number[] {
@@ -27,24 +54,27 @@ export function windowStarts(size: number, window: number, stride: number): numb
   return starts;
 }
 
-function pair(value: number | readonly [number, number], what: string): [number, number] {
-  const [a, b] = typeof value === "number" ? [value, value] : value;
-  if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || a < 1 || b < 1) {
-    throw new CamscopeError(
-      "INVALID_ARGUMENT",
-      `${what} must be positive integers, got ${String(value)}`,
-    );
-  }
-  return [a, b];
+function pair(value: number | readonly [number, number]): [number, number] {
+  return typeof value === "number" ? [value, value] : [value[0], value[1]];
+}
+
+/**
+ * Why windows of `window` every `stride` leave some pixel of a `size`-pixel side uncovered, or
+ * undefined when they cover it: a stride longer than the window skips the pixels in between
+ * (a window as large as the side covers it whatever the stride).
+ */
+export function coverageProblem(size: number, window: number, stride: number): string | undefined {
+  if (window >= size || stride <= window) return undefined;
+  return `a stride of ${stride} is longer than the window of ${window}: pixels between windows would be covered by none (give a stride of at most the window)`;
 }
 
 export function occlusion(options: OcclusionOptions = {}): AttributionMethod {
-  const [windowH, windowW] = pair(options.window ?? OCCLUSION_DEFAULTS.window, "window");
-  const [strideH, strideW] = pair(options.stride ?? OCCLUSION_DEFAULTS.stride, "stride");
-  const value = options.value ?? OCCLUSION_DEFAULTS.value;
-  if (!Number.isFinite(value)) {
-    throw new CamscopeError("INVALID_ARGUMENT", `The occlusion value must be finite, got ${value}`);
-  }
+  const resolved = resolveOptions<Required<OcclusionOptions>>("Occlusion", OCCLUSION_OPTIONS, {
+    ...options,
+  });
+  const [windowH, windowW] = pair(resolved.window);
+  const [strideH, strideW] = pair(resolved.stride);
+  const value = resolved.value;
   return {
     name: "occlusion",
     title: "Occlusion",
@@ -53,6 +83,15 @@ export function occlusion(options: OcclusionOptions = {}): AttributionMethod {
     async attribute(run) {
       const { data: x, dims } = run.input;
       const [rows, channels, height, width] = dims as [number, number, number, number];
+      for (const [side, w, s] of [
+        [height, windowH, strideH],
+        [width, windowW, strideW],
+      ] as const) {
+        const problem = coverageProblem(side, w, s);
+        if (problem) {
+          throw new CamscopeError("INVALID_ARGUMENT", `Occlusion window and stride: ${problem}`);
+        }
+      }
       const area = height * width;
       const size = channels * area;
       const ys = windowStarts(height, windowH, strideH);

@@ -6,9 +6,10 @@
 // createRng(deriveSeed(seed, RISE_STREAM, i)), its grid in row-major order (next() < p), then the
 // vertical and the horizontal shift (int(0, cell size)). All rows share the masks, as in the
 // paper; one forward pass per mask and row, batched across rows.
-import { CamscopeError } from "../../errors.ts";
 import { resizeBilinear } from "../../image/resize.ts";
+import { resolveOptions, type OptionSpec } from "../../util/options.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
+import { checkInteger, WORK_LIMITS } from "../../util/validate.ts";
 import type { AttributionMethod } from "../method.ts";
 
 /** Options of RISE. */
@@ -21,7 +22,34 @@ export interface RiseOptions {
   probability?: number;
 }
 
-export const RISE_DEFAULTS = { masks: 1000, cells: 8, probability: 0.5 } as const;
+/** RISE's options, declared once (validation, CLI flags, run configurations). */
+export const RISE_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "masks",
+    kind: "integer",
+    default: 1000,
+    min: 1,
+    max: WORK_LIMITS.masks,
+    help: `rise: number of random masks (1 to ${WORK_LIMITS.masks})`,
+  },
+  {
+    name: "cells",
+    kind: "integer",
+    default: 8,
+    min: 1,
+    help: "rise: grid cells per side of a mask, at most the input's side",
+  },
+  {
+    name: "probability",
+    flag: "keep-probability",
+    kind: "number",
+    default: 0.5,
+    above: 0,
+    max: 1,
+    placeholder: "p",
+    help: "rise: probability that a mask cell is kept, above 0 and at most 1",
+  },
+];
 
 /** "RISE" in ASCII: the seed path of the masks, apart from other methods' draws. */
 export const RISE_STREAM = 0x52495345;
@@ -53,26 +81,11 @@ export function riseMask(
 }
 
 export function rise(options: RiseOptions = {}): AttributionMethod {
-  const count = options.masks ?? RISE_DEFAULTS.masks;
-  const cells = options.cells ?? RISE_DEFAULTS.cells;
-  const probability = options.probability ?? RISE_DEFAULTS.probability;
-  for (const [what, v] of [
-    ["masks", count],
-    ["cells", cells],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 1) {
-      throw new CamscopeError(
-        "INVALID_ARGUMENT",
-        `RISE ${what} must be a positive integer, got ${v}`,
-      );
-    }
-  }
-  if (!(probability > 0 && probability <= 1)) {
-    throw new CamscopeError(
-      "INVALID_ARGUMENT",
-      `RISE probability must be in (0, 1], got ${probability}`,
-    );
-  }
+  const {
+    masks: count,
+    cells,
+    probability,
+  } = resolveOptions<Required<RiseOptions>>("RISE", RISE_OPTIONS, { ...options });
   return {
     name: "rise",
     title: "RISE",
@@ -81,6 +94,11 @@ export function rise(options: RiseOptions = {}): AttributionMethod {
     async attribute(run) {
       const { data: x, dims } = run.input;
       const [rows, channels, height, width] = dims as [number, number, number, number];
+      // A cell is at least a pixel: more cells than pixels per side only cost memory.
+      checkInteger(cells, `RISE cells (${height} x ${width} input)`, {
+        min: 1,
+        max: Math.min(height, width),
+      });
       const area = height * width;
       const size = channels * area;
       // Items are mask-major, so each mask is drawn once for building and once for summing.

@@ -5,11 +5,12 @@
 // Copy s of row r draws its C*H*W normals, in order, from createRng(deriveSeed(seed, r, s)); the
 // three methods share one batched pass when their samples and noise agree.
 import { exactGradient } from "../../compiler/rules/index.ts";
-import { CamscopeError } from "../../errors.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
+import { resolveOptions, type OptionSpec } from "../../util/options.ts";
+import { WORK_LIMITS } from "../../util/validate.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
-import { reduceChannels } from "../maps.ts";
 import type { AttributionMethod, AttributionRun } from "../method.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
+import { reduceChannels } from "../../tensor/maps.ts";
 
 /** Options of SmoothGrad, SmoothGrad-squared and VarGrad. */
 export interface SmoothGradOptions {
@@ -19,7 +20,26 @@ export interface SmoothGradOptions {
   noise?: number;
 }
 
-export const SMOOTHGRAD_DEFAULTS = { samples: 25, noise: 0.15 } as const;
+/** The options SmoothGrad, SmoothGrad-squared and VarGrad share, declared once. */
+export const SMOOTHGRAD_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "samples",
+    kind: "integer",
+    default: 25,
+    min: 1,
+    max: WORK_LIMITS.samples,
+    help: `smoothgrad, smoothgrad-sq, vargrad: noisy samples per image (1 to ${WORK_LIMITS.samples})`,
+  },
+  {
+    name: "noise",
+    kind: "number",
+    default: 0.15,
+    min: 0,
+    max: WORK_LIMITS.noise,
+    placeholder: "f",
+    help: `smoothgrad, smoothgrad-sq, vargrad: noise sigma as a fraction of the input's value range (0 to ${WORK_LIMITS.noise})`,
+  },
+];
 
 interface GradientMoments {
   mean: Float64Array;
@@ -76,20 +96,11 @@ function noisyMethod(
   options: SmoothGradOptions,
   statistic: (m: GradientMoments, e: number) => number,
 ): AttributionMethod {
-  const samples = options.samples ?? SMOOTHGRAD_DEFAULTS.samples;
-  const noise = options.noise ?? SMOOTHGRAD_DEFAULTS.noise;
-  if (!Number.isSafeInteger(samples) || samples < 1) {
-    throw new CamscopeError(
-      "INVALID_ARGUMENT",
-      `samples must be a positive integer, got ${samples}`,
-    );
-  }
-  if (!(noise >= 0) || !Number.isFinite(noise)) {
-    throw new CamscopeError(
-      "INVALID_ARGUMENT",
-      `noise must be a non-negative number, got ${noise}`,
-    );
-  }
+  const { samples, noise } = resolveOptions<Required<SmoothGradOptions>>(
+    title,
+    SMOOTHGRAD_OPTIONS,
+    { ...options },
+  );
   return {
     name,
     title,

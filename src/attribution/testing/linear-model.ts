@@ -1,14 +1,14 @@
 // A linear classifier built in code (Flatten -> Gemm), whose attributions have closed forms:
 // the gradient of class k is the row W_k whatever the input, so Integrated Gradients is exactly
 // (x - x') W_k and an occluded window changes the logit by W_k . (x - value) over the window.
-import type { FloatTensor } from "../../compiler/backward-session.ts";
 import { buildModel } from "../../compiler/testing/graph.ts";
 import type { Engine } from "../../engine/engine.ts";
-import { ModelContext } from "../../models/context.ts";
+import { ModelRuntime } from "../../runtime/runtime.ts";
 import { createRng } from "../../util/random.ts";
+import type { FloatTensor } from "../../tensor/tensor.ts";
 
 export interface LinearModel {
-  ctx: ModelContext;
+  ctx: ModelRuntime;
   /** [classes, C * H * W]. */
   weights: Float32Array;
   bias: Float32Array;
@@ -37,7 +37,7 @@ export function linearModel(
     ],
     outputs: ["logits"],
   });
-  const ctx = new ModelContext(
+  const ctx = new ModelRuntime(
     {
       model,
       card: {

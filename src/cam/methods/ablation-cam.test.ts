@@ -1,21 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { FloatTensor } from "../../compiler/backward-session.ts";
 import { Engine } from "../../engine/engine.ts";
 import { CamscopeError } from "../../errors.ts";
-import { openModel, type ModelContext } from "../../models/context.ts";
-import {
-  channelMaskStrategy,
-  extractTail,
-  scoreChannelMasks,
-  type ChannelMaskStrategy,
-} from "../channel-masks.ts";
-import { CamExplainer } from "../explainer.ts";
+import { type ModelRuntime } from "../../runtime/runtime.ts";
+import { extractTail, type ChannelMaskStrategy } from "../../runtime/channel-masks.ts";
 import type { CamRun } from "../method.ts";
-import { explainerRun, fakeRun, patternImages } from "../testing/runs.ts";
+import { explainerRun, fakeRun, patternImages, camExplain } from "../testing/runs.ts";
 import { ablationCam } from "./ablation-cam.ts";
 import { linearHeadWeights } from "./cam.ts";
 import { assertClose } from "../testing/assertions.ts";
+import type { FloatTensor } from "../../tensor/tensor.ts";
+import { openModel } from "../../io/models.ts";
 
 const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 // The ReLU inside the last residual block: the block's shortcut reads the block input, so the
@@ -24,13 +19,11 @@ const INNER = "/model/layer4/layer4.1/relu/Relu_output_0";
 
 describe("Ablation-CAM", () => {
   let engine: Engine;
-  let ctx: ModelContext;
-  let explainer: CamExplainer;
+  let ctx: ModelRuntime;
   let images: FloatTensor;
   before(async () => {
     engine = new Engine({ threads: 2 });
     ctx = await openModel(FIXTURE, engine, { preprocessing: "unit", card: false });
-    explainer = new CamExplainer(ctx);
     images = patternImages(ctx.input.dims, 3);
   });
   after(() => engine.dispose());
@@ -39,13 +32,13 @@ describe("Ablation-CAM", () => {
   function forced(run: CamRun, strategy: ChannelMaskStrategy): CamRun {
     return {
       ...run,
-      scoreChannelMasks: (masks, perRow) => scoreChannelMasks(ctx, run, masks, perRow, strategy),
+      scoreChannelMasks: (masks, perRow) => ctx.scoreChannelMasks(run, masks, perRow, strategy),
     };
   }
 
   it("equals w_k = W[c, k] mean(A_k) / y on a pooling + linear head", async () => {
-    const run = await explainerRun(explainer, images);
-    assert.equal(await channelMaskStrategy(ctx, run), "tail");
+    const run = await explainerRun(ctx, images);
+    assert.equal(await ctx.channelMaskStrategy(run.layer), "tail");
     const weights = await ablationCam.weights(run);
     const head = linearHeadWeights(ctx.model, run.layer.name);
     const [rows, channels, h, w] = run.activations.dims as [number, number, number, number];
@@ -64,23 +57,23 @@ describe("Ablation-CAM", () => {
   });
 
   it("gives the same weights by the tail and by mask injection, K passes each", async () => {
-    const run = await explainerRun(explainer, images, { layers: ["act"], batchSize: 5 });
+    const run = await explainerRun(ctx, images, { layers: ["act"], batchSize: 5 });
     const tail = await ablationCam.weights(forced(run, "tail"));
     const injected = await ablationCam.weights(forced(run, "injection"));
     assertClose(tail, injected, 1e-4);
     const options = { methods: [ablationCam], layers: ["act"] };
-    const result = await explainer.explain(images, options);
+    const result = await camExplain(ctx, images, options);
     assert.equal(result.results[0]!.extraForwardPasses, run.activations.dims[1]);
-    const again = await explainer.explain(images, options);
+    const again = await camExplain(ctx, images, options);
     assert.deepEqual(again.results[0]!.raw[0]!.data, result.results[0]!.raw[0]!.data);
   });
 
   it("falls back to mask injection inside a residual block", async () => {
     const layer = await ctx.layer(INNER);
     assert.equal(extractTail(ctx.model, layer.name, layer.dims, ctx.output), undefined);
-    const run = await explainerRun(explainer, images, { layers: [INNER] });
-    assert.equal(await channelMaskStrategy(ctx, run), "injection");
-    await assert.rejects(channelMaskStrategy(ctx, run, "tail"), /reads values from before it/);
+    const run = await explainerRun(ctx, images, { layers: [INNER] });
+    assert.equal(await ctx.channelMaskStrategy(run.layer), "injection");
+    await assert.rejects(ctx.channelMaskStrategy(run.layer, "tail"), /reads values from before it/);
     // All-ones masks leave the scores as they were.
     const [rows, channels] = run.activations.dims as [number, number];
     const ones = await run.scoreChannelMasks!(new Float32Array(rows * 2 * channels).fill(1), 2);
@@ -89,16 +82,16 @@ describe("Ablation-CAM", () => {
       Array.from({ length: rows * 2 }, (_, j) => run.scores[Math.floor(j / 2)]!),
       1e-4,
     );
-    const result = await explainer.explain(images, { methods: [ablationCam], layers: [INNER] });
+    const result = await camExplain(ctx, images, { methods: [ablationCam], layers: [INNER] });
     assert.equal(result.results[0]!.extraForwardPasses, channels);
     assert.deepEqual(result.results[0]!.raw[0]!.dims, [rows, ...layer.dims.slice(2)]);
   });
 
   it("the tail model fed the activations reproduces the logits", async () => {
-    const run = await explainerRun(explainer, images, { layers: ["act"] });
+    const run = await explainerRun(ctx, images, { layers: ["act"] });
     const [rows, channels] = run.activations.dims as [number, number];
     const masks = new Float32Array(rows * channels).fill(1);
-    assertClose(await scoreChannelMasks(ctx, run, masks, 1, "tail"), run.scores, 1e-4);
+    assertClose(await ctx.scoreChannelMasks(run, masks, 1, "tail"), run.scores, 1e-4);
   });
 
   it("needs a run that can score channel masks", async () => {

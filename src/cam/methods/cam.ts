@@ -47,6 +47,20 @@ export function linearHeadWeights(
   const w = initializers.get(node.input[1]!);
   if (!w || !w.dims || w.dims.length !== 2)
     return fail("the linear layer's weights are not a constant matrix");
+  // The linear layer's output must be the logits: a hidden layer (MobileNetV3's two-layer
+  // classifier) would make its hidden units pass for classes.
+  const outputs = new Set(model.outputs().map((o) => o.name));
+  let after = node;
+  for (;;) {
+    const out = after.output[0]!;
+    if (outputs.has(out)) break;
+    const next = only(out);
+    const bias = next?.op_type === "Add" && after.op_type === "MatMul" && after === node;
+    if (!next || !(RESHAPES.has(next.op_type) || bias)) {
+      return fail(`found ${next?.op_type ?? "several consumers"} after the linear layer`);
+    }
+    after = next;
+  }
   const data = tensorData(w) as Float32Array;
   const [rows, cols] = w.dims as [number, number];
   // Gemm with transB (PyTorch's Linear) stores [classes, K]; MatMul and plain Gemm store [K, classes].
@@ -71,14 +85,6 @@ export function camMethod(model: OnnxModel): WeightsMethod {
     title: "CAM",
     kind: "weights",
     needsGradients: false,
-    notApplicable: (layer) => {
-      try {
-        linearHeadWeights(model, layer.name);
-        return undefined;
-      } catch (error) {
-        return (error as Error).message;
-      }
-    },
     weights: ({ layer, targets }) => {
       const head = linearHeadWeights(model, layer.name);
       const out = new Float32Array(targets.classes.length * head.channels);

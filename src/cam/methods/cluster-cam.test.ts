@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { FloatTensor } from "../../compiler/backward-session.ts";
 import { Engine } from "../../engine/engine.ts";
+import { CamscopeError } from "../../errors.ts";
 import { resizeBilinear } from "../../image/resize.ts";
-import { openModel, type ModelContext } from "../../models/context.ts";
-import { CamExplainer } from "../explainer.ts";
-import { explainerRun, fakeRun, patternImages } from "../testing/runs.ts";
+import { type ModelRuntime } from "../../runtime/runtime.ts";
+import { explainerRun, fakeRun, patternImages, camExplain } from "../testing/runs.ts";
 import { clusterCam } from "./cluster-cam.ts";
 import { assertClose } from "../testing/assertions.ts";
+import type { FloatTensor } from "../../tensor/tensor.ts";
+import { openModel } from "../../io/models.ts";
 
 const FIXTURE = new URL("../../compiler/fixtures/resnet_basic.onnx", import.meta.url).pathname;
 
@@ -131,29 +132,27 @@ describe("Cluster-CAM on an analytic score", () => {
   });
 
   it("rejects bad options", () => {
-    assert.throws(() => clusterCam({ clusters: 0 }), RangeError);
-    assert.throws(() => clusterCam({ merge: "add" as "cut" }), RangeError);
-    assert.throws(() => clusterCam({ baseline: "blur" as "none" }), RangeError);
+    assert.throws(() => clusterCam({ clusters: 0 }), CamscopeError);
+    assert.throws(() => clusterCam({ merge: "add" as "cut" }), CamscopeError);
+    assert.throws(() => clusterCam({ baseline: "blur" as "none" }), CamscopeError);
   });
 });
 
 describe("Cluster-CAM on a model", () => {
   let engine: Engine;
-  let ctx: ModelContext;
-  let explainer: CamExplainer;
+  let ctx: ModelRuntime;
   let images: FloatTensor;
   before(async () => {
     engine = new Engine({ threads: 2 });
     ctx = await openModel(FIXTURE, engine, { preprocessing: "unit", card: false });
-    explainer = new CamExplainer(ctx);
     images = patternImages(ctx.input.dims, 2, 1);
   });
   after(() => engine.dispose());
 
   it("gives layer-resolution maps with C + 1 passes, deterministically", async () => {
     const methods = [clusterCam({ clusters: 3, merge: "subtract" }), clusterCam({ clusters: 5 })];
-    const first = await explainer.explain(images, { methods, layers: ["act"] });
-    const again = await explainer.explain(images, { methods, layers: ["act"] });
+    const first = await camExplain(ctx, images, { methods, layers: ["act"] });
+    const again = await camExplain(ctx, images, { methods, layers: ["act"] });
     const [, , h, w] = first.layers[0]!.dims as number[];
     assert.deepEqual(
       first.results.map((r) => r.extraForwardPasses),
@@ -166,7 +165,7 @@ describe("Cluster-CAM on a model", () => {
   });
 
   it("with one cluster per channel weights each distinct map by its score gain", async () => {
-    const run = await explainerRun(explainer, images, { layers: ["act"] });
+    const run = await explainerRun(ctx, images, { layers: ["act"] });
     const [rows, channels, h, w] = run.activations.dims as [number, number, number, number];
     const map = await clusterCam({ clusters: channels, merge: "subtract" }).map(run);
     const [, , height, width] = run.input.dims as [number, number, number, number];
@@ -187,10 +186,12 @@ describe("Cluster-CAM on a model", () => {
           (j + 1) * inputSize,
         );
       });
-      const logits = await explainer.logits({
-        data: inputs,
-        dims: [distinct.length + 1, ...run.input.dims.slice(1)],
-      });
+      const logits = (
+        await ctx.forward({
+          data: inputs,
+          dims: [distinct.length + 1, ...run.input.dims.slice(1)],
+        })
+      ).logits.data;
       const units = logits.length / (distinct.length + 1);
       const c = run.targets.classes[i]!;
       const d = distinct.map((_, j) => logits[(j + 1) * units + c]! - logits[c]!);

@@ -14,15 +14,45 @@
 // significant for twice the passes. With 16 and "cut", 17 passes per image instead of Score-CAM's
 // ~139 gave a better Deletion AUC (-0.0093, t = -3.1) and the same Insertion AUC.
 import { resizeBilinear } from "../../image/resize.ts";
+import { resolveOptions, type OptionSpec } from "../../util/options.ts";
 import { clusterPoints } from "../clustering.ts";
-import { normalizeInPlace, spatialSum } from "../maps.ts";
+import { normalizeInPlace, spatialSum } from "../../tensor/maps.ts";
 import { layerDims, type CamRun, type MapMethod } from "../method.ts";
 import { maskInput, scoreInChunks } from "../perturbation.ts";
 
+/** How the cognition-scissors S are cut out of the cognition-base B: "subtract" gives B - S, "cut" gives B * (1 - minmax(S)). */
 export type ClusterMerge = "subtract" | "cut";
 /** "zeros": d_j is measured against the score of the all-zero input X * 0; "none": d_j = s(X * M_j). */
 export type ClusterBaseline = "zeros" | "none";
 
+/** Cluster-CAM's options, declared once (validation, CLI flags, run configurations). */
+export const CLUSTERCAM_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "clusters",
+    kind: "integer",
+    default: 16,
+    min: 1,
+    help: "clustercam: number of clusters of feature maps (at most the layer's channels are used)",
+  },
+  {
+    name: "merge",
+    flag: "cluster-merge",
+    kind: "choice",
+    default: "cut",
+    choices: ["subtract", "cut"],
+    help: "clustercam: how the cognition-scissors cut the cognition-base map",
+  },
+  {
+    name: "baseline",
+    flag: "cluster-baseline",
+    kind: "choice",
+    default: "zeros",
+    choices: ["zeros", "none"],
+    help: "clustercam: score each cluster against the all-zero input (zeros) or not (none)",
+  },
+];
+
+/** Options of Cluster-CAM. */
 export interface ClusterCamOptions {
   /** Number of clusters N (at most K are used). Default 16. */
   clusters?: number;
@@ -63,18 +93,11 @@ function rowClusters(
 }
 
 export function clusterCam(options: ClusterCamOptions = {}): MapMethod {
-  const clusters = options.clusters ?? 16;
-  if (!Number.isSafeInteger(clusters) || clusters < 1) {
-    throw new RangeError(`Cluster-CAM clusters must be a positive integer, got ${clusters}`);
-  }
-  const merge = options.merge ?? "cut";
-  if (merge !== "subtract" && merge !== "cut") {
-    throw new RangeError(`Cluster-CAM merge must be "subtract" or "cut", got "${merge}"`);
-  }
-  const baseline = options.baseline ?? "zeros";
-  if (baseline !== "zeros" && baseline !== "none") {
-    throw new RangeError(`Cluster-CAM baseline must be "zeros" or "none", got "${baseline}"`);
-  }
+  const { clusters, merge, baseline } = resolveOptions<Required<ClusterCamOptions>>(
+    "Cluster-CAM",
+    CLUSTERCAM_OPTIONS,
+    { ...options },
+  );
   return {
     name: "clustercam",
     title: "Cluster-CAM",

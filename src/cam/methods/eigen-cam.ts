@@ -1,5 +1,5 @@
 import { layerDims, type MapMethod } from "../method.ts";
-import { firstComponentProjection } from "../maps.ts";
+import { firstComponentProjection } from "../../tensor/maps.ts";
 
 // Eigen-CAM (Muhammad & Yeasin 2020): the activations' first principal component, class-agnostic.
 export const eigenCam: MapMethod = {

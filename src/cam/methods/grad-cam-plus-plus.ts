@@ -1,5 +1,5 @@
 import { layerDims, type WeightsMethod } from "../method.ts";
-import { spatialSum } from "../maps.ts";
+import { spatialSum } from "../../tensor/maps.ts";
 
 // Grad-CAM++ (Chattopadhay et al. 2018), with the exponential-score simplification:
 // alpha_ij = g_ij^2 / (2 g_ij^2 + sum_ab A_ab g_ij^3) (0 where g = 0 or the denominator is 0),

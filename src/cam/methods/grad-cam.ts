@@ -1,5 +1,5 @@
-import { layerDims, type WeightsMethod } from "../method.ts";
-import { spatialSum } from "../maps.ts";
+import type { WeightsMethod } from "../method.ts";
+import { spatialMean } from "../../tensor/maps.ts";
 
 // Grad-CAM (Selvaraju et al. 2017): w_k = mean over positions of dy/dA_k.
 export const gradCam: WeightsMethod = {
@@ -7,9 +7,5 @@ export const gradCam: WeightsMethod = {
   title: "Grad-CAM",
   kind: "weights",
   needsGradients: true,
-  weights: ({ gradients }) => {
-    const dims = layerDims(gradients!);
-    const area = dims[2] * dims[3];
-    return spatialSum(gradients!.data, dims).map((s) => s / area);
-  },
+  weights: ({ gradients }) => spatialMean(gradients!.data, gradients!.dims),
 };

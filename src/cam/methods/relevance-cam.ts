@@ -1,5 +1,6 @@
-import { spatialSum } from "../maps.ts";
-import { layerDims, type WeightsMethod } from "../method.ts";
+import { spatialMean } from "../../tensor/maps.ts";
+import { resolveOptions, type OptionSpec } from "../../util/options.ts";
+import type { WeightsMethod } from "../method.ts";
 
 /**
  * Relevance-CAM (Lee et al. 2021): w_k = mean over positions of the LRP relevance of A_k, with
@@ -8,18 +9,37 @@ import { layerDims, type WeightsMethod } from "../method.ts";
  * which is the method's point. The official code applies no ReLU to the map; that is the default
  * here too (`relu: true` gives the ReLU variant).
  */
-export function relevanceCam(options: { relu?: boolean } = {}): WeightsMethod {
+/** Relevance-CAM's options, declared once (validation, CLI flags, run configurations). */
+export const RELEVANCECAM_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "relu",
+    flag: "relevancecam-relu",
+    kind: "boolean",
+    default: false,
+    help: "relevancecam: ReLU the map before normalising it (the official code does not)",
+  },
+];
+
+/** Options of Relevance-CAM. */
+export interface RelevanceCamOptions {
+  /** Apply ReLU to the map before normalisation (default false, as the official code). */
+  relu?: boolean;
+}
+
+/** Relevance-CAM (Lee et al. 2021): channel weights from the LRP relevance at the layer. */
+export function relevanceCam(options: RelevanceCamOptions = {}): WeightsMethod {
+  const { relu } = resolveOptions<Required<RelevanceCamOptions>>(
+    "Relevance-CAM",
+    RELEVANCECAM_OPTIONS,
+    { ...options },
+  );
   return {
     name: "relevancecam",
     title: "Relevance-CAM",
     kind: "weights",
     needsGradients: false,
     needsRelevance: true,
-    relu: options.relu ?? false,
-    weights: ({ relevance }) => {
-      const dims = layerDims(relevance!);
-      const area = dims[2] * dims[3];
-      return spatialSum(relevance!.data, dims).map((s) => s / area);
-    },
+    relu,
+    weights: ({ relevance }) => spatialMean(relevance!.data, relevance!.dims),
   };
 }

@@ -3,9 +3,11 @@
 // minmax(up(A_k)) masks every colour channel of X, and the weights are the softmax over channels
 // of the (averaged) target scores of the masked inputs. The variants average over noisy (SS-CAM)
 // or scaled (IS-CAM) copies of each mask; all three share the batched scoring below.
+import { resolveOptions, type OptionSpec } from "../../util/options.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
 import { layerDims, type CamRun, type WeightsMethod } from "../method.ts";
-import { maskInput, scoreInChunks, softmaxRows, upsampledMasks } from "../perturbation.ts";
+import { maskInput, scoreInChunks, upsampledMasks } from "../perturbation.ts";
+import { softmaxRows } from "../../tensor/maps.ts";
 
 /**
  * The mask of copy j of channel k of target row i, from H_k (`base`, [H*W]): `base` itself or
@@ -62,13 +64,6 @@ async function maskScoreWeights(
   return softmaxRows(mean, rows);
 }
 
-function checkCount(what: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${what} must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
 /** Score-CAM: s_k = s(X * H_k); K forward passes per target. */
 export const scoreCam: WeightsMethod = {
   name: "scorecam",
@@ -78,6 +73,27 @@ export const scoreCam: WeightsMethod = {
   weights: (run) => maskScoreWeights(run, 1, (_i, _k, _j, base) => base),
 };
 
+/** SS-CAM's options, declared once (validation, CLI flags, run configurations). */
+export const SSCAM_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "samples",
+    flag: "sscam-samples",
+    kind: "integer",
+    default: 8,
+    min: 1,
+    help: "sscam: noisy copies of each channel's mask",
+  },
+  {
+    name: "sigma",
+    flag: "sscam-sigma",
+    kind: "number",
+    default: 0.5,
+    min: 0,
+    help: "sscam: standard deviation of the mask noise (masks lie in [0, 1])",
+  },
+];
+
+/** Options of SS-CAM. */
 export interface SsCamOptions {
   /** Noisy copies per channel, n. Default 8. */
   samples?: number;
@@ -92,11 +108,9 @@ export interface SsCamOptions {
  * reproducible on its own, whatever the chunking. K * n forward passes per target.
  */
 export function ssCam(options: SsCamOptions = {}): WeightsMethod {
-  const samples = checkCount("SS-CAM samples", options.samples ?? 8);
-  const sigma = options.sigma ?? 0.5;
-  if (!(sigma >= 0 && Number.isFinite(sigma))) {
-    throw new RangeError(`SS-CAM sigma must be a non-negative number, got ${sigma}`);
-  }
+  const { samples, sigma } = resolveOptions<Required<SsCamOptions>>("SS-CAM", SSCAM_OPTIONS, {
+    ...options,
+  });
   return {
     name: "sscam",
     title: "SS-CAM",
@@ -113,6 +127,19 @@ export function ssCam(options: SsCamOptions = {}): WeightsMethod {
   };
 }
 
+/** IS-CAM's options, declared once (validation, CLI flags, run configurations). */
+export const ISCAM_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "steps",
+    flag: "iscam-steps",
+    kind: "integer",
+    default: 8,
+    min: 1,
+    help: "iscam: integration steps from the black input to the masked one",
+  },
+];
+
+/** Options of IS-CAM. */
 export interface IsCamOptions {
   /** Integration steps n. Default 8. */
   steps?: number;
@@ -123,7 +150,7 @@ export interface IsCamOptions {
  * the score averaged along the path from the black input to the masked one. K * n forward passes.
  */
 export function isCam(options: IsCamOptions = {}): WeightsMethod {
-  const steps = checkCount("IS-CAM steps", options.steps ?? 8);
+  const { steps } = resolveOptions<Required<IsCamOptions>>("IS-CAM", ISCAM_OPTIONS, { ...options });
   return {
     name: "iscam",
     title: "IS-CAM",

@@ -1,5 +1,5 @@
 import { layerDims, type WeightsMethod } from "../method.ts";
-import { spatialSum } from "../maps.ts";
+import { spatialSum } from "../../tensor/maps.ts";
 
 // XGrad-CAM (Fu et al. 2020): w_k = sum_ij (A_ij / sum_ab A_ab) g_ij (0 where sum_ab A_ab = 0).
 export const xgradCam: WeightsMethod = {

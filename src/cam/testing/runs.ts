@@ -1,8 +1,11 @@
 // CamRuns for tests of the perturbation methods: a hand-built one whose target score is a plain
-// function of the input (answers computable by hand), and the one the explainer builds for a model.
-import type { FloatTensor } from "../../compiler/backward-session.ts";
-import type { CamExplainer, ExplainOptions } from "../explainer.ts";
+// function of the input (answers computable by hand), and the one the pipeline builds for a model;
+// and the CAM pipeline on images whose targets the runtime resolves first.
+import type { ModelRuntime } from "../../runtime/runtime.ts";
+import type { TargetBatch, TargetOptions } from "../../runtime/targets.ts";
+import { explainCam, type CamExplanation, type CamOptions } from "../pipeline.ts";
 import type { CamRun, WeightsMethod } from "../method.ts";
+import type { FloatTensor } from "../../tensor/tensor.ts";
 
 export interface FakeRun extends CamRun {
   /** Inputs scored per row so far (forward passes). */
@@ -55,11 +58,26 @@ export function fakeRun(
   return run;
 }
 
-/** The CamRun the explainer builds for `images` (first layer of `options.layers`). */
-export async function explainerRun(
-  explainer: CamExplainer,
+/** Options of {@link camExplain}: the pipeline's, and which targets the runtime resolves. */
+export interface CamExplainOptions extends CamOptions {
+  target?: TargetOptions;
+}
+
+/** The CAM pipeline on images: targets resolved by the runtime (one forward pass), then explained. */
+export async function camExplain(
+  rt: ModelRuntime,
   images: FloatTensor,
-  options: Omit<ExplainOptions, "methods"> = {},
+  options: CamExplainOptions,
+): Promise<TargetBatch & CamExplanation> {
+  const rows = await rt.targets(images, options.target);
+  return { ...rows, ...(await explainCam(rt, rows, options)) };
+}
+
+/** The CamRun the pipeline builds for `images` (first layer of `options.layers`). */
+export async function explainerRun(
+  rt: ModelRuntime,
+  images: FloatTensor,
+  options: Omit<CamExplainOptions, "methods"> = {},
 ): Promise<CamRun> {
   let captured: CamRun | undefined;
   const capture: WeightsMethod = {
@@ -72,7 +90,7 @@ export async function explainerRun(
       return new Float32Array(run.activations.dims[0]! * run.activations.dims[1]!);
     },
   };
-  await explainer.explain(images, { ...options, methods: [capture] });
+  await camExplain(rt, images, { ...options, methods: [capture] });
   return captured!;
 }
 

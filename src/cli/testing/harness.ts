@@ -1,7 +1,7 @@
 // Running the CLI in-process for tests: captured stdout and stderr, and small input files.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { encodePng } from "../../image/png.ts";
+import { encodePng } from "../../io/png.ts";
 import type { Io } from "../io.ts";
 import { runCli } from "../program.ts";
 

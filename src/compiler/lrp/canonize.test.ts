@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { Engine, Tensor } from "../../engine/engine.ts";
-import { loadModel } from "../../models/registry.ts";
 import { createRng } from "../../util/random.ts";
 import { buildModel } from "../testing/graph.ts";
 import { foldBatchNorm } from "./canonize.ts";
+import { loadModel } from "../../io/models.ts";
 
 const engine = new Engine({ threads: 1 });
 after(() => engine.dispose());

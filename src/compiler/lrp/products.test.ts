@@ -3,12 +3,12 @@ import { describe, test } from "node:test";
 import { CamscopeError } from "../../errors.ts";
 import { Engine, Tensor } from "../../engine/engine.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
-import { inferShapes } from "../../onnx/shapes.ts";
 import { createRng } from "../../util/random.ts";
 import { compileBackward } from "../compile.ts";
 import { vjpAt } from "../testing/assertions.ts";
 import { buildModel } from "../testing/graph.ts";
 import { lrpRuleSet, uniformComposite } from "./composites.ts";
+import { inferShapes } from "../../engine/probe.ts";
 
 function draw(n: number, seed: number): Float32Array {
   const rng = createRng(seed);

@@ -14,10 +14,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { CamExplainer } from "../../cam/explainer.ts";
 import { relevanceCam } from "../../cam/methods/relevance-cam.ts";
 import { Engine } from "../../engine/engine.ts";
-import { openModel, type ModelContext } from "../../models/context.ts";
+import { type ModelRuntime } from "../../runtime/runtime.ts";
 import {
   decodeMap,
   decodeQuantized,
@@ -25,13 +24,13 @@ import {
   rowAbsolute,
   rowRelative,
 } from "../../testing/fixture-encoding.ts";
-import {
-  RelevancePropagator,
-  startingRelevance,
-  type RelevanceStart,
-} from "../../lrp/relevance.ts";
-import { Backward, type FloatTensor } from "../backward-session.ts";
+import { RelevancePropagator } from "../../lrp/relevance.ts";
+import { Backward } from "../../runtime/backward.ts";
 import { lrpRuleSet, type Composite, type RuleChoice } from "./composites.ts";
+import type { FloatTensor } from "../../tensor/tensor.ts";
+import { openModel } from "../../io/models.ts";
+import { startingRelevance, type RelevanceStart } from "../../runtime/relevance.ts";
+import { camExplain } from "../../cam/testing/runs.ts";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 const MODERN = join(FIXTURES, "modern");
@@ -154,7 +153,7 @@ it("the LRP reference fixtures are present", () => {
 });
 
 /** A fixture model opened as a user's file is (intake folds ShuffleNet's, ViT's, Swin's shapes). */
-function openFixture(path: string, engine: Engine): Promise<ModelContext> {
+function openFixture(path: string, engine: Engine): Promise<ModelRuntime> {
   return openModel(path, engine, { preprocessing: "unit", card: false });
 }
 
@@ -181,7 +180,7 @@ for (const { dir, fx } of fixtures) {
   for (const file of fx.onnx ?? [`${fx.name}.onnx`]) {
     describe(`LRP on ${fx.name} (${file}) matches the float64 PyTorch reference`, () => {
       let engine: Engine;
-      let ctx: ModelContext;
+      let ctx: ModelRuntime;
       let propagator: RelevancePropagator;
       let spatial: Set<string>;
       before(async () => {
@@ -275,12 +274,11 @@ for (const { dir, fx } of fixtures) {
 
       if (fx.relevanceCam.length === 0) return;
       it("Relevance-CAM raw and final maps at three stages", async (t) => {
-        const explainer = new CamExplainer(ctx);
         const failures: string[] = [];
         let [compared, skipped, worstRaw, worstMap] = [0, 0, 0, 0];
         const [height, width] = fx.input.dims.slice(2) as [number, number];
         for (const entry of fx.relevanceCam) {
-          const e = await explainer.explain(images(), {
+          const e = await camExplain(ctx, images(), {
             methods: [relevanceCam({ relu: entry.relu })],
             layers: [entry.layer],
             target: { classes: fx.classes },

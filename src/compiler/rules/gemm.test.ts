@@ -1,8 +1,8 @@
 import { test } from "node:test";
-import { sizeOf } from "../../onnx/tensor.ts";
 import { createRng } from "../../util/random.ts";
 import { assertGradients } from "../testing/assertions.ts";
 import { buildModel, type GraphSpec } from "../testing/graph.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
 
 // Gemm is linear in each operand, so central differences are exact for any eps up to float32
 // rounding of the outputs, which a large eps (1/16) divides down: relative error well under 1e-4.

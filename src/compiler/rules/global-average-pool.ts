@@ -1,5 +1,5 @@
-import { sizeOf } from "../../onnx/tensor.ts";
 import type { OpRule } from "../rule.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
 
 // Every input position receives 1/(H*W) of its channel's output gradient.
 export const globalAveragePool: OpRule = {

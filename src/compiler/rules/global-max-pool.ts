@@ -1,6 +1,6 @@
 import { DataType } from "../../onnx/proto.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
 import type { OpRule } from "../rule.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
 
 // Each channel's gradient goes to the first maximum of its spatial positions in row-major order
 // (PyTorch's adaptive_max_pool index): ArgMax over the flattened positions, which returns the

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Engine, Tensor } from "../../engine/engine.ts";
-import { inferShapes } from "../../onnx/shapes.ts";
 import { compileBackward } from "../compile.ts";
 import type { RuleSet } from "../rule.ts";
 import { buildModel } from "../testing/graph.ts";
 import { deconvnet, guidedBackprop } from "./guided.ts";
 import { exactGradient } from "./index.ts";
+import { inferShapes } from "../../engine/probe.ts";
 
 // y = Relu(x) * 2 then Clip(0, 6): the ReLU-like ops are where the three rule sets differ.
 const model = buildModel({

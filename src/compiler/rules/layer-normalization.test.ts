@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { AttrValue } from "../../onnx/attributes.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
 import { createRng } from "../../util/random.ts";
 import { assertGradients, vjpAt } from "../testing/assertions.ts";
 import { buildModel } from "../testing/graph.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
 
 // LayerNorm is smooth, but like Softmax not elementwise: one perturbed input moves its whole
 // normalised group, and the central difference errs by eps^2 times third derivatives that grow as

@@ -1,8 +1,8 @@
 import { test } from "node:test";
-import { sizeOf } from "../../onnx/tensor.ts";
 import { createRng } from "../../util/random.ts";
 import { assertGradients } from "../testing/assertions.ts";
 import { buildModel } from "../testing/graph.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
 
 // MatMul is linear in each operand (bilinear when both are live, quadratic for x @ x), so central
 // differences are exact for any eps up to float32 rounding of the outputs, which a large eps

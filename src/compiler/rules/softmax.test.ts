@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { sizeOf } from "../../onnx/tensor.ts";
 import { createRng } from "../../util/random.ts";
 import { assertGradients, vjpAt } from "../testing/assertions.ts";
 import { buildModel, singleOp } from "../testing/graph.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
 
 // Softmax is smooth but not elementwise: one perturbed input moves its whole group of outputs.
 // The central difference's truncation error grows as eps^2 and its float32 rounding error as

@@ -5,12 +5,12 @@ import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import { Engine, Tensor } from "../../engine/engine.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
-import { inferShapes } from "../../onnx/shapes.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
 import { compileBackward } from "../compile.ts";
 import type { RuleSet } from "../rule.ts";
 import { exactGradient } from "../rules/index.ts";
 import { checkGradients, type FdOptions } from "./finite-difference.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
+import { inferShapes } from "../../engine/probe.ts";
 
 /** Asserts that every input's gradient is nonzero and within `maxError` (relative) of finite differences. */
 export async function assertGradients(

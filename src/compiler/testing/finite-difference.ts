@@ -2,12 +2,12 @@
 // vector-Jacobian product must equal the central difference of v . f(x) at every input element.
 import { Engine, Tensor, type OrtTensor } from "../../engine/engine.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
-import { inferShapes } from "../../onnx/shapes.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
 import { createRng } from "../../util/random.ts";
 import { compileBackward } from "../compile.ts";
 import { exactGradient } from "../rules/index.ts";
 import type { RuleSet } from "../rule.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
+import { inferShapes } from "../../engine/probe.ts";
 
 export interface FdOptions {
   batch?: number;

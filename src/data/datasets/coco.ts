@@ -4,12 +4,13 @@
 // have segmentations, their union as the mask. bbox [x, y, w, h] (continuous pixel coordinates)
 // becomes the pixels it touches: x0 = floor(x), x1 = ceil(x + w). Image file names are relative
 // to the JSON file's folder.
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { CamscopeError } from "../../errors.ts";
-import type { Box, CandidateRecord, Candidates, DatasetProblem } from "../types.ts";
+import { readInputText, TEXT_FILE_LIMIT } from "../../util/files.ts";
+import type { CandidateRecord, Candidates, DatasetProblem } from "../types.ts";
 import { labelIndex } from "./labels.ts";
 import { rasterise, segmentationProblem, type Segmentation } from "./segmentation.ts";
+import type { Box } from "../../image/regions.ts";
 
 interface CocoImageEntry {
   id: number;
@@ -35,9 +36,15 @@ interface CocoJson {
 
 /** The parsed JSON file, or a CamscopeError naming it. */
 export async function readCocoJson(path: string): Promise<CocoJson> {
+  // A regular file under the text limit: a FIFO named annotations.json would block the read.
+  const text = await readInputText(path, {
+    what: "COCO annotations",
+    limit: TEXT_FILE_LIMIT,
+    code: "INVALID_ARGUMENT",
+  });
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(path, "utf8"));
+    json = JSON.parse(text);
   } catch (err) {
     throw new CamscopeError(
       "INVALID_ARGUMENT",
@@ -81,7 +88,22 @@ export async function loadCoco(
   const index = labelIndex(labels);
   const problems: DatasetProblem[] = [];
   const categories = new Map(json.categories.map((c) => [c.id, c.name]));
-  const images = new Map(json.images.map((image) => [image.id, image]));
+  // Record ids come from image ids: a second image with the same id would share them (and be
+  // skipped as done on a resume), so it is reported and left out.
+  const images = new Map<number, CocoImageEntry>();
+  const duplicates = new Set<CocoImageEntry>();
+  for (const image of json.images) {
+    if (images.has(image.id)) {
+      duplicates.add(image);
+      problems.push({
+        id: String(image.id),
+        file: resolve(root, String(image.file_name)),
+        reason: `duplicate image id ${image.id} (also "${images.get(image.id)!.file_name}"): left out`,
+      });
+    } else {
+      images.set(image.id, image);
+    }
+  }
   // Annotations grouped by image, then category, in file order.
   const grouped = new Map<number, Map<number, CocoAnnotationEntry[]>>();
   for (const a of json.annotations) {
@@ -105,6 +127,7 @@ export async function loadCoco(
   }
   const records: CandidateRecord[] = [];
   for (const image of json.images) {
+    if (duplicates.has(image)) continue;
     const file = resolve(root, image.file_name);
     const perImage = grouped.get(image.id);
     if (!perImage) {
@@ -140,6 +163,7 @@ export async function loadCoco(
         ...(declared && { declaredSize: declared }),
       };
       if (declared && segmentations.length > 0) {
+        record.maskSource = segmentations;
         record.mask = async (width, height) => {
           if (width !== declared.width || height !== declared.height) {
             throw new CamscopeError(

@@ -4,7 +4,8 @@
 // damaged past its header is caught when the runner decodes it.
 import { stat } from "node:fs/promises";
 import sharp from "sharp";
-import type { Box, CandidateRecord, DatasetProblem, DatasetRecord } from "../types.ts";
+import type { CandidateRecord, DatasetProblem, DatasetRecord } from "../types.ts";
+import type { Box } from "../../image/regions.ts";
 
 /** Annotation coordinates may overshoot the image by rounding; this much is clipped silently. */
 const BOX_SLACK = 1;

@@ -2,10 +2,12 @@
 // per image and class present, id "<stem>:<class>", holding the boxes of that class's objects
 // (difficult ones included). VOC boxes are 1-based with inclusive ends, so xmin..xmax becomes
 // x0 = xmin - 1, x1 = xmax. Masks (SegmentationClass) are not read.
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { Box, CandidateRecord, Candidates, DatasetProblem } from "../types.ts";
+import type { CandidateRecord, Candidates, DatasetProblem } from "../types.ts";
+import { readInputText, TEXT_FILE_LIMIT } from "../../util/files.ts";
 import { labelIndex } from "./labels.ts";
+import type { Box } from "../../image/regions.ts";
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 
@@ -73,7 +75,13 @@ export async function loadVoc(
   for (const name of files) {
     const stem = name.slice(0, -4);
     const path = join(annotations, name);
-    const parsed = parseVocXml(await readFile(path, "utf8"));
+    const parsed = parseVocXml(
+      await readInputText(path, {
+        what: "VOC annotation",
+        limit: TEXT_FILE_LIMIT,
+        code: "INVALID_ARGUMENT",
+      }),
+    );
     const file = join(root, "JPEGImages", parsed.filename ?? `${stem}.jpg`);
     if (parsed.objects.length === 0) {
       problems.push({ id: stem, file: path, reason: "annotation lists no objects" });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { SYNTHETIC_CLASSES, generateSample, generateSplit } from "./generator.ts";
 import type { SyntheticObject, SyntheticSample } from "./generator.ts";
 import { datasetHash } from "./hash.ts";
+import { CamscopeError } from "../../errors.ts";
 
 const HELD_OUT = { seed: 3, split: "test", count: 200 };
 // Generated once and shared: the property tests below all inspect the same 200 images.
@@ -52,11 +53,11 @@ test("images are 128 × 128 RGB by default, other sizes on request", () => {
   const small = generateSample({ seed: 1, split: "x", index: 0, size: 64 });
   assert.equal(small.rgb.length, 64 * 64 * 3);
   assert.equal(small.objects[0]!.mask.length, 64 * 64);
-  assert.throws(() => generateSample({ seed: 1, split: "x", index: 0, size: 16 }), RangeError);
-  assert.throws(() => generateSample({ seed: 1, split: "x", index: -1 }), RangeError);
+  assert.throws(() => generateSample({ seed: 1, split: "x", index: 0, size: 16 }), CamscopeError);
+  assert.throws(() => generateSample({ seed: 1, split: "x", index: -1 }), CamscopeError);
   assert.throws(
     () => generateSample({ seed: 1, split: "x", index: 0, twoObjectShare: 2 }),
-    RangeError,
+    CamscopeError,
   );
 });
 

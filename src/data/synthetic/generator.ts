@@ -20,6 +20,7 @@
 // objects. An object's mask is exactly the pixels its colour was drawn on (no anti-aliasing; holes
 // such as the ring's show background) and its bbox is the tight [x, y, width, height] box of the
 // mask, COCO style, in pixels.
+import { CamscopeError } from "../../errors.ts";
 import { createRng, deriveSeed } from "../../util/random.ts";
 import type { Rng } from "../../util/random.ts";
 import { drawBackdrop, drawDistractors } from "./background.ts";
@@ -197,13 +198,19 @@ function checkOptions(options: SampleOptions): { size: number; twoObjectShare: n
   const size = options.size ?? DEFAULT_IMAGE_SIZE;
   const twoObjectShare = options.twoObjectShare ?? DEFAULT_TWO_OBJECT_SHARE;
   if (!Number.isInteger(size) || size < MIN_IMAGE_SIZE || size > MAX_IMAGE_SIZE) {
-    throw new RangeError(`size must be an integer in [${MIN_IMAGE_SIZE}, ${MAX_IMAGE_SIZE}]`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `size must be an integer in [${MIN_IMAGE_SIZE}, ${MAX_IMAGE_SIZE}]`,
+    );
   }
   if (!(twoObjectShare >= 0 && twoObjectShare <= 1)) {
-    throw new RangeError("twoObjectShare must be in [0, 1]");
+    throw new CamscopeError("INVALID_ARGUMENT", "twoObjectShare must be in [0, 1]");
   }
   if (!Number.isSafeInteger(options.index) || options.index < 0) {
-    throw new RangeError(`index must be a non-negative integer, got ${options.index}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `index must be a non-negative integer, got ${options.index}`,
+    );
   }
   return { size, twoObjectShare };
 }
@@ -253,7 +260,10 @@ export function generateSample(options: SampleOptions): SyntheticSample {
 export function* generateSplit(options: SplitOptions): Generator<SyntheticSample> {
   const start = options.start ?? 0;
   if (!Number.isSafeInteger(options.count) || options.count < 0) {
-    throw new RangeError(`count must be a non-negative integer, got ${options.count}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `count must be a non-negative integer, got ${options.count}`,
+    );
   }
   for (let index = start; index < start + options.count; index++) {
     yield generateSample({ ...options, index });

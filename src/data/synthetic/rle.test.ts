@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRng } from "../../util/random.ts";
 import { decodeRle, encodeRle } from "./rle.ts";
+import { CamscopeError } from "../../errors.ts";
 
 test("encodeRle() runs down the columns and starts with background", () => {
   // 2 rows × 3 columns, row-major:  1 0 0
@@ -24,5 +25,5 @@ test("decodeRle() inverts encodeRle()", () => {
       assert.deepEqual(decodeRle(encodeRle(mask, width, height)), mask);
     }
   }
-  assert.throws(() => decodeRle({ counts: [2, 1], size: [2, 2] }), RangeError);
+  assert.throws(() => decodeRle({ counts: [2, 1], size: [2, 2] }), CamscopeError);
 });

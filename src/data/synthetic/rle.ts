@@ -1,6 +1,7 @@
 // COCO's uncompressed run-length encoding of binary masks: run lengths over the mask read in
 // column-major (Fortran) order, alternating background and object and starting with background
 // (a zero-length first run when the first pixel is set); size is [height, width].
+import { CamscopeError } from "../../errors.ts";
 
 export interface UncompressedRle {
   counts: number[];
@@ -41,7 +42,10 @@ export function decodeRle(rle: UncompressedRle): Uint8Array {
     position += run;
   });
   if (position !== width * height) {
-    throw new RangeError(`RLE covers ${position} pixels, expected ${width * height}`);
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `RLE covers ${position} pixels, expected ${width * height}`,
+    );
   }
   return mask;
 }

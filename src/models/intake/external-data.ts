@@ -1,9 +1,7 @@
 // Initializers whose bytes live in separate files (ONNX "external data", written for models over
 // 2 GB and by some exporters for every model). camscope hands ONNX Runtime the model as bytes, so
-// Runtime cannot find those files itself: they are read here, from the model's own folder (never
-// the working directory), and inlined.
-import { readFile } from "node:fs/promises";
-import { isAbsolute, join, normalize, relative } from "node:path";
+// Runtime cannot find those files itself: they are read here through a reader the caller gives
+// (src/io/models.ts reads the model's own folder, never the working directory), and inlined.
 import { CamscopeError } from "../../errors.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
 import type { TensorProto } from "../../onnx/proto.ts";
@@ -37,17 +35,40 @@ export function hasExternalData(model: OnnxModel): boolean {
 }
 
 /**
- * Reads every external initializer from `modelDir` (the folder of the .onnx file) into a copy of
- * the tensor with raw_data. Locations must stay inside that folder, as the ONNX spec requires, so a
- * model cannot make camscope read arbitrary files.
+ * Reads a file named by an external-data location, relative to the model's folder (the location
+ * is checked to stay inside it first).
+ */
+export type ExternalDataReader = (location: string) => Promise<Uint8Array>;
+
+/**
+ * A location inside the model's folder, "/"-separated, or undefined for one that is absolute or
+ * climbs out of it with "..": the ONNX spec requires locations relative to the model's folder, and
+ * a model must not make camscope read arbitrary files.
+ */
+export function insideLocation(file: string): string | undefined {
+  if (/^([/\\]|[A-Za-z]:)/.test(file)) return undefined;
+  const parts: string[] = [];
+  for (const part of file.split(/[/\\]+/)) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (parts.length === 0) return undefined;
+      parts.pop();
+    } else parts.push(part);
+  }
+  return parts.length > 0 ? parts.join("/") : undefined;
+}
+
+/**
+ * Reads every external initializer through `read` into a copy of the tensor with raw_data.
+ * Locations must stay inside the model's folder (insideLocation).
  */
 export async function inlineExternalData(
   model: OnnxModel,
-  modelDir: string | undefined,
+  read: ExternalDataReader | undefined,
 ): Promise<number> {
   const external = model.graph.initializer.filter((t) => t.data_location === EXTERNAL);
   if (external.length === 0) return 0;
-  if (modelDir === undefined) {
+  if (read === undefined) {
     throw new CamscopeError(
       "MODEL_LOAD",
       `Model "${model.source}" keeps ${external.length} tensors in external files; load it from its file path so camscope can find them beside it`,
@@ -57,9 +78,8 @@ export async function inlineExternalData(
   const inlined = new Map<TensorProto, TensorProto>();
   for (const t of external) {
     const { file, offset, length } = locationOf(t, model);
-    const path = normalize(join(modelDir, file));
-    const rel = relative(modelDir, path);
-    if (isAbsolute(file) || rel.startsWith("..") || isAbsolute(rel)) {
+    const path = insideLocation(file);
+    if (path === undefined) {
       throw new CamscopeError(
         "MODEL_LOAD",
         `Model "${model.source}" tensor "${t.name ?? ""}" points outside the model's folder ("${file}")`,
@@ -67,16 +87,15 @@ export async function inlineExternalData(
     }
     let bytes = files.get(path);
     if (!bytes) {
-      bytes = readFile(path).then(
-        (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
-        (error: NodeJS.ErrnoException) => {
-          throw new CamscopeError(
-            "MODEL_LOAD",
-            `Model "${model.source}" keeps tensor "${t.name ?? ""}" in "${path}", which cannot be read (${error.code ?? error.message})`,
-            { cause: error },
-          );
-        },
-      );
+      // The reader's error message is the reason (src/io/models.ts: "file not found", "is a FIFO
+      // (named pipe), not a regular file", ...).
+      bytes = read(path).catch((error: Error) => {
+        throw new CamscopeError(
+          "MODEL_LOAD",
+          `Model "${model.source}" keeps tensor "${t.name ?? ""}" in "${path}", which cannot be read: ${error.message}`,
+          { cause: error },
+        );
+      });
       files.set(path, bytes);
     }
     const data = await bytes;

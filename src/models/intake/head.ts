@@ -7,7 +7,7 @@ import { attrInt } from "../../onnx/attributes.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
 import { DataType, type TensorShapeDimension } from "../../onnx/proto.ts";
 import { pruneDead } from "../../onnx/prune.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
 
 /** What the model's chosen output held: raw class scores, or their softmax / log-softmax. */
 export type HeadKind = "logits" | "softmax" | "logsoftmax";

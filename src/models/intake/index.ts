@@ -4,25 +4,26 @@
 // any batch size. Each pass says what it changed; the report is shown by `camscope layers`.
 import { Tensor, type Engine, type ModelSession } from "../../engine/engine.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
-import { foldStaticShapes } from "../../onnx/fold-shapes.ts";
+import { foldStaticShapes } from "./fold-shapes.ts";
 import { pruneDead } from "../../onnx/prune.ts";
-import { inferShapes, resolveInput } from "../../onnx/shapes.ts";
-import { sizeOf } from "../../onnx/tensor.ts";
+import { resolveInput } from "../../onnx/shapes.ts";
 import { createRng } from "../../util/random.ts";
 import { fixedBatchOf, makeBatchSymbolic } from "./batch.ts";
-import { inlineExternalData } from "./external-data.ts";
+import { inlineExternalData, type ExternalDataReader } from "./external-data.ts";
 import { widenHalfPrecision } from "./float16.ts";
 import { chooseOutput, normalizeHead, type HeadKind } from "./head.ts";
 import { detectLayout, toChannelsFirst, type Layout } from "./layout.ts";
 import { DEFAULT_TARGET_OPSET, upgradeOpset } from "./opset.ts";
+import { sizeOf } from "../../tensor/tensor.ts";
+import { inferShapes } from "../../engine/probe.ts";
 
 export type { HeadKind } from "./head.ts";
 export type { Layout } from "./layout.ts";
 
 export interface IntakeOptions {
   engine: Engine;
-  /** The folder of the .onnx file (external data is read from there). */
-  modelDir?: string;
+  /** Reads external-data files beside the model (see external-data.ts); none: such models fail. */
+  readExternal?: ExternalDataReader;
   /** The class-score output, when the model has several; `outputFrom` names who chose it. */
   output?: string;
   outputFrom?: string;
@@ -32,22 +33,56 @@ export interface IntakeOptions {
   spatial?: readonly [number, number];
 }
 
+/**
+ * How intake handled the batch dimension: `dynamic` as exported; `symbolic`: exported with a fixed
+ * batch and rewritten to take any (verified on real runs); `chunked`: a fixed batch that could not
+ * be rewritten, so the model runs in chunks of that size (`why` says what failed).
+ */
 export type BatchHandling =
-  | { kind: "dynamic" }
-  /** Exported with a fixed batch, rewritten to take any batch (verified on real runs). */
-  | { kind: "symbolic"; exported: number }
-  /** Exported with a fixed batch that could not be rewritten: runs in chunks of that size. */
-  | { kind: "chunked"; exported: number; why: string };
+  | {
+      /** The kind of handling. */
+      kind: "dynamic";
+    }
+  | {
+      /** The kind of handling. */
+      kind: "symbolic";
+      /** The batch size the model was exported with. */
+      exported: number;
+    }
+  | {
+      /** The kind of handling. */
+      kind: "chunked";
+      /** The batch size the model was exported with. */
+      exported: number;
+      /** Why the rewrite to a symbolic batch was not kept. */
+      why: string;
+    };
 
+/** What intake found in a model as exported and what it changed. */
 export interface IntakeReport {
-  opset: { exported: number; running: number };
+  /** The default-domain opset as exported and as run (old opsets are upgraded to 13). */
+  opset: {
+    /** As exported. */
+    exported: number;
+    /** As run. */
+    running: number;
+  };
   /** The precision of the exported weights and input ("float16" ones run in float32). */
   precision: "float32" | "float16";
+  /** The image input's layout as exported (camscope always feeds NCHW). */
   layout: Layout;
+  /** What the chosen output held: logits, or probabilities whose Softmax was stripped. */
   head: HeadKind;
   /** The chosen output as exported, and its dims (batch as probed). */
-  exportedOutput: { name: string; dims: number[] };
+  exportedOutput: {
+    /** The output's name. */
+    name: string;
+    /** Its dims at the probed batch size. */
+    dims: number[];
+  };
+  /** The number of classes (1 for a binary classifier's single logit). */
   classes: number;
+  /** How the batch dimension was handled. */
   batch: BatchHandling;
   /** Initializers read from external data files. */
   externalTensors: number;
@@ -71,7 +106,7 @@ const BATCH_TOLERANCE = 1e-4;
 export async function intake(original: OnnxModel, options: IntakeOptions): Promise<IntakeResult> {
   let model = original.clone();
   const changes: string[] = [];
-  const externalTensors = await inlineExternalData(model, options.modelDir);
+  const externalTensors = await inlineExternalData(model, options.readExternal);
   if (externalTensors > 0) changes.push(`read ${externalTensors} tensors from external data files`);
 
   const half = widenHalfPrecision(model);
@@ -195,7 +230,12 @@ async function batchMismatch(
       rewritten = await options.engine.open(candidate);
       actual = (await rewritten.run(feed, [output]))[output]!.data as Float32Array;
     } catch (error) {
-      return `ONNX Runtime rejects the rewrite: ${String((error as Error).message).split("\n")[0]}`;
+      // Name the node, not Runtime's internals: the usual cause is a shape constant that mixes the
+      // batch with another axis (ViT's attention reshapes [tokens, batch * heads, d]).
+      const node = /Name:'([^']*)'/.exec(String((error as Error).message))?.[1];
+      return node === undefined
+        ? "the rewritten graph does not run at another batch size"
+        : `node "${node}" does not run at another batch size`;
     }
     if (actual.length !== expected.length) {
       return `the rewrite gives ${actual.length / rows} values per row instead of ${expected.length / rows}`;

@@ -7,6 +7,7 @@ import { attrInts } from "../../onnx/attributes.ts";
 import type { OnnxModel } from "../../onnx/model.ts";
 import type { TensorShapeDimension } from "../../onnx/proto.ts";
 
+/** An image tensor's layout: channels first or channels last. */
 export type Layout = "NCHW" | "NHWC";
 
 /** Ops that rescale pixels without moving them; a layout Transpose may come after them. */

@@ -10,16 +10,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { AttributionExplainer } from "../../attribution/explainer.ts";
-import { attributionMethods } from "../../attribution/methods/index.ts";
-import { CamExplainer } from "../../cam/explainer.ts";
-import { gradCam } from "../../cam/methods/grad-cam.ts";
-import { applicableMethods, camMethods } from "../../cam/methods/index.ts";
-import { Backward, oneHotSeed } from "../../compiler/backward-session.ts";
+import { Explainer } from "../../explain/explainer.ts";
+import { Backward, oneHotSeed } from "../../runtime/backward.ts";
 import { exactGradient } from "../../compiler/rules/index.ts";
 import { Engine, Tensor } from "../../engine/engine.ts";
 import { floats, rowRelative } from "../../testing/fixture-encoding.ts";
-import { openModel, type ModelContext } from "../context.ts";
+import { type ModelRuntime } from "../../runtime/runtime.ts";
+import { openModel } from "../../io/models.ts";
 
 const ZOO = join(dirname(fileURLToPath(import.meta.url)), "..", "zoo");
 const BOUND = 1e-4;
@@ -65,8 +62,10 @@ after(() => engine.dispose());
 
 /** Fast settings for the perturbation and path methods: they must run, not converge. */
 const PIXEL_OPTIONS = {
-  integratedGradients: { steps: 4 },
-  smoothGrad: { samples: 2 },
+  ig: { steps: 4 },
+  smoothgrad: { samples: 2 },
+  "smoothgrad-sq": { samples: 2 },
+  vargrad: { samples: 2 },
   occlusion: { window: 8, stride: 4 },
   rise: { masks: 8, cells: 4 },
 };
@@ -104,7 +103,7 @@ function compare(
   return worst;
 }
 
-async function checkReference(ctx: ModelContext, zoo: ZooMember, ref: Reference): Promise<string> {
+async function checkReference(ctx: ModelRuntime, zoo: ZooMember, ref: Reference): Promise<string> {
   const x = { data: floats(ref.inputData ?? zoo.inputData), dims: zoo.input.dims };
   const session = await ctx.session();
   const out = await session.run({ [ctx.input.name]: new Tensor("float32", x.data, x.dims) }, [
@@ -134,24 +133,26 @@ async function checkReference(ctx: ModelContext, zoo: ZooMember, ref: Reference)
   return `logits ${logits.toExponential(1)}, input ${input.toExponential(1)}, act ${act.toExponential(1)}${skipped ? `, ${skipped} flagged sample(s) not compared` : ""}`;
 }
 
-async function runEveryMethod(ctx: ModelContext, zoo: ZooMember): Promise<string> {
+async function runEveryMethod(ctx: ModelRuntime, zoo: ZooMember): Promise<string> {
   const images = { data: floats(zoo.inputData), dims: zoo.input.dims };
+  const explainer = new Explainer(ctx);
   // CAM itself is defined only for a head of global average pooling and one linear layer.
-  const { methods, skipped } = applicableMethods(camMethods(ctx.model), [await ctx.defaultLayer()]);
+  const cams = await explainer.explain(images, { methods: ["all"], batchSize: 64 });
+  const skipped = cams.skipped;
   for (const s of skipped) assert.match(s.why, /^CAM needs global average pooling/);
-  const cams = await new CamExplainer(ctx).explain(images, { methods, batchSize: 64 });
   for (const r of cams.results) assertFinite(r.map.data, `${r.method.name} map`);
   // The probability score differentiates through a Softmax appended to the logits.
-  const probability = await new CamExplainer(ctx).explain(images, {
-    methods: [gradCam],
+  const probability = await explainer.explain(images, {
+    methods: ["gradcam"],
     target: { score: "probability" },
   });
   assertFinite(probability.results[0]!.map.data, "Grad-CAM of the probability");
-  const pixels = await new AttributionExplainer(ctx).explain(images, {
-    methods: attributionMethods(PIXEL_OPTIONS),
+  const pixels = await explainer.explain(images, {
+    methods: ["pixel"],
+    options: PIXEL_OPTIONS,
     batchSize: 64,
   });
-  for (const r of pixels.results) assertFinite(r.attribution.data, `${r.method.name} attribution`);
+  for (const r of pixels.results) assertFinite(r.raw[0]!.data, `${r.method.name} attribution`);
   const layer = cams.layers[0]!;
   const without = skipped.length ? " (CAM itself does not apply: no GAP + linear head)" : "";
   return `${cams.results.length} CAM methods at ${layer.name} (${layer.layout} ${layer.dims.slice(1).join("x")})${without}, ${pixels.results.length} pixel methods`;
