@@ -1,6 +1,7 @@
-// `camscope evaluate`: every CAM method named, on every image of a dataset, scored by every metric
-// named; records persist as they finish (resumable after a kill), then tables (CSV, JSON) and a
-// self-contained HTML report are written to the run folder.
+// `camscope evaluate`: every method named (CAM, pixel attribution, LRP), on every image of a
+// dataset, scored by every metric named (signed maps read per metric column: see
+// evaluate/metrics.ts); records persist as they finish (resumable after a kill), then tables (CSV,
+// JSON) and a self-contained HTML report are written to the run folder.
 import { join, resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { DATASET_FORMATS, loadDataset, regionsInInput } from "../data/dataset.ts";
@@ -56,7 +57,7 @@ export function registerEvaluate(program: Command, io: Io): void {
     program
       .command("evaluate")
       .description(
-        "score CAM methods on a dataset with faithfulness, localization and cost metrics; resumable",
+        "score explanation methods on a dataset with faithfulness, localization and cost metrics; resumable",
       ),
   )
     .requiredOption("-d, --data <path>", "dataset: COCO JSON, VOC folder, ImageNet-style folders")
@@ -65,7 +66,11 @@ export function registerEvaluate(program: Command, io: Io): void {
         DATASET_FORMATS,
       ),
     )
-    .option("--methods <names>", 'CAM methods, comma-separated, or "all"', "all")
+    .option(
+      "--methods <names>",
+      'methods, comma-separated: CAM methods ("all": every one) and pixel-attribution methods ("pixel": every one)',
+      "all",
+    )
     .option(
       "--metrics <names>",
       `metrics, comma-separated, or "all" (${EVAL_METRICS.map((m) => m.name).join(", ")})`,
@@ -106,13 +111,6 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
       methods: commaList(options.methods, "--methods"),
       layers,
     });
-    const pixel = plan.choices.find((c) => c.method.level !== "layer");
-    if (pixel) {
-      throw new CamscopeError(
-        "INVALID_ARGUMENT",
-        `evaluate scores CAM methods; "${pixel.method.name}" is a pixel-attribution method`,
-      );
-    }
     for (const { method, why } of plan.skipped) {
       io.err.write(`note: ${method} left out of "all": ${why}\n`);
     }

@@ -10,6 +10,8 @@
 import { join, posix } from "node:path";
 import { prepareBatch } from "../explain/batches.ts";
 import { Explainer, type ExplainRequest } from "../explain/explainer.ts";
+import type { MethodResult } from "../explain/explanation.ts";
+import { displayOf } from "../explain/render.ts";
 import { overlayOnOriginal } from "../image/overlay.ts";
 import type { InputTransform, RgbImage } from "../image/types.ts";
 import { decodeImage } from "../io/images.ts";
@@ -220,6 +222,7 @@ export async function runEvaluation<I extends EvalItem>(
         ctx,
         images: tensor,
         maps: result.map,
+        signed: result.signed,
         raw: result.raw,
         cascade: cascadeMaps,
         classes,
@@ -231,13 +234,7 @@ export async function runEvaluation<I extends EvalItem>(
       for (const metric of options.metrics) {
         await computeMetric(metric, metricBatch, regions, records);
       }
-      const examples = await writeExamples(
-        store.dir,
-        method.name,
-        loaded,
-        result.map,
-        options.examples,
-      );
+      const examples = await writeExamples(store.dir, loaded, result, options.examples);
       examples.forEach((path, i) => {
         if (path) records[i]!.example = path;
       });
@@ -439,26 +436,29 @@ function firstRow(rows: TargetBatch): TargetBatch {
  */
 async function writeExamples<I>(
   dir: string,
-  method: string,
   loaded: LoadedBatch<I>,
-  maps: FloatTensor,
+  result: MethodResult,
   count: number,
 ): Promise<(string | undefined)[]> {
-  const [, height, width] = maps.dims as [number, number, number];
+  const [, height, width] = result.map.dims as [number, number, number];
   const area = height * width;
+  const [, rawH, rawW] = result.raw[0]!.dims as [number, number, number];
   return Promise.all(
     loaded.positions.map(async (position, i) => {
       if (position >= count) return undefined;
-      const map = maps.data.subarray(i * area, (i + 1) * area);
+      // Shown as `camscope explain` shows it: signed maps in a diverging colormap around 0.
+      const shown = displayOf(
+        result,
+        result.map.data.subarray(i * area, (i + 1) * area),
+        result.raw[0]!.data.subarray(i * rawH * rawW, (i + 1) * rawH * rawW),
+      );
       const overlay = overlayOnOriginal(
         loaded.rgb[i]!,
-        { width, height, data: map },
+        { width, height, data: shown.positions },
         loaded.transforms[i]!,
-        {
-          normalize: "none",
-        },
+        { colormap: shown.colormap, normalize: "none" },
       );
-      const path = posix.join(EXAMPLES_DIR, method, `${position}.png`);
+      const path = posix.join(EXAMPLES_DIR, result.method.name, `${position}.png`);
       await writePng(join(dir, path), overlay);
       return path;
     }),
