@@ -43,8 +43,13 @@ export interface EvaluateCliOptions extends ModelOptions {
   batchSize: number;
   examples: number;
   sanitySteps: number;
+  averageDropMask: AverageDropMask;
   out: string;
 }
+
+/** How Average Drop / Increase show an image: through its map, or a hard mask of its top 50%. */
+const AVERAGE_DROP_MASKS = ["map", "top50"] as const;
+type AverageDropMask = (typeof AVERAGE_DROP_MASKS)[number];
 
 export const TABLE_JSON = "summary.json";
 export const TABLE_CSV = "summary.csv";
@@ -91,6 +96,14 @@ export function registerEvaluate(program: Command, io: Io): void {
       "sanity metric: randomised models, spread from the classifier alone to every layer",
       positiveInt,
       DEFAULT_SANITY_STEPS,
+    )
+    .addOption(
+      new Option(
+        "--average-drop-mask <mask>",
+        "average-drop: show the image through its map (map, Grad-CAM++'s protocol) or through a hard mask of the top 50% of its pixels (top50, Relevance-CAM's evaluation)",
+      )
+        .choices(AVERAGE_DROP_MASKS)
+        .default("map"),
     )
     .requiredOption("-o, --out <dir>", "run folder (resumed if it holds this configuration)")
     .action(async (options: EvaluateCliOptions) => {
@@ -165,6 +178,10 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
             },
           }
         : {}),
+      // Recorded only when it applies, so that other runs keep their configuration's hash.
+      ...(options.averageDropMask === "top50" && metrics.some((m) => m.name === "average-drop")
+        ? { averageDrop: { keep: 0.5 } }
+        : {}),
     };
     const items = dataset.records.slice(0, options.limit ?? dataset.records.length);
     const opened = await RunStore.open(options.out, config, {
@@ -184,6 +201,7 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
       seed: options.seed,
       examples: options.examples,
       ...(config.sanity ? { sanitySteps: config.sanity.steps } : {}),
+      ...(config.averageDrop ? { averageDropKeep: config.averageDrop.keep } : {}),
       regions: async (item, original, transform) =>
         item.boxes !== undefined || item.mask !== undefined
           ? regionsInInput(item, original, transform)

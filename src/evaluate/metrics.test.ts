@@ -75,6 +75,14 @@ describe("evaluation metric adapters", () => {
     assert.deepEqual([...half.values.explained_probability!], [0.25, 0.25]);
   });
 
+  test("average drop through a hard mask of the top 50% (Relevance-CAM's protocol)", async () => {
+    // The all-ones map drops nothing; its hard top-half mask shows half the pixels: score 0.25.
+    const ones = batch(new Float32Array(2 * area).fill(1));
+    const hard = await metric("average-drop").compute({ ...ones, averageDropKeep: 0.5 });
+    assert.deepEqual([...hard.values.average_drop!], [50, 50]);
+    assert.deepEqual([...hard.values.explained_probability!], [0.25, 0.25]);
+  });
+
   test("deletion of a constant-score model: every step scores the mean of what is left", async () => {
     // Deleting a share t of the pixels (set to 0) leaves mean 0.5 (1 - t): AUC 0.25.
     const out = await metric("deletion-insertion").compute(

@@ -59,6 +59,8 @@ export interface MetricBatch {
   seed: number;
   /** Inputs per model run. */
   batchSize: number;
+  /** Average Drop / Increase through a hard mask of this top share of pixels (default: the map). */
+  averageDropKeep?: number;
 }
 
 export interface MetricColumn {
@@ -170,6 +172,7 @@ const averageDropMetric: EvalMetric = {
     const maps = mapsFor(batch, column(averageDropMetric, "average_drop"));
     const r = await averageDrop(batch.images, maps, batch.score, {
       chunk: 2 * batch.batchSize,
+      ...(batch.averageDropKeep !== undefined ? { keep: batch.averageDropKeep } : {}),
     });
     return {
       values: {

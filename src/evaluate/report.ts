@@ -219,6 +219,7 @@ export async function renderReport(
 <dt>dataset</dt><dd>${escapeHtml(config.dataset.path)} (${escapeHtml(config.dataset.format)}, ${images} of ${config.dataset.records} images evaluated)</dd>
 <dt>methods</dt><dd>${escapeHtml(config.methods.join(", "))}</dd>
 <dt>metrics</dt><dd>${escapeHtml(config.metrics.join(", "))}</dd>
+${config.averageDrop ? `<dt>average drop</dt><dd>each image through a hard mask of the top ${100 * config.averageDrop.keep}% of its map's pixels (Relevance-CAM's evaluation), not through the map</dd>` : ""}
 <dt>target</dt><dd>${config.target === "label" ? "the labelled class (top-1 where unlabelled)" : "the top-1 class"}</dd>
 <dt>layers</dt><dd>${escapeHtml(config.layers.join(", "))}</dd>
 <dt>seed, batch size</dt><dd>${config.seed}, ${config.batchSize}</dd>

@@ -24,7 +24,14 @@ import { gatherRows, type FloatTensor } from "../tensor/tensor.ts";
 import { CamscopeError } from "../errors.ts";
 import { NonFiniteError } from "../util/finite.ts";
 import { deriveSeed } from "../util/random.ts";
-import { checkArray, checkChoice, checkInteger, checkSeed, describe } from "../util/validate.ts";
+import {
+  checkArray,
+  checkChoice,
+  checkInteger,
+  checkNumber,
+  checkSeed,
+  describe,
+} from "../util/validate.ts";
 import type { EvalMetric, InputRegions, MetricBatch } from "./metrics.ts";
 import type { EvalRecord } from "./records.ts";
 import {
@@ -61,6 +68,11 @@ export interface RunOptions<I extends EvalItem> {
    * unchanged copy). Default: DEFAULT_SANITY_STEPS spread over the cascade (spreadSteps).
    */
   sanitySteps?: readonly number[];
+  /**
+   * Average Drop / Increase through a hard mask of the top `keep` share of each map's pixels
+   * (Relevance-CAM's protocol: 0.5) instead of through the map.
+   */
+  averageDropKeep?: number;
   /** Boxes and mask of an item in the model-input frame; undefined where it has none. */
   regions?: (
     item: I,
@@ -230,6 +242,9 @@ export async function runEvaluation<I extends EvalItem>(
         regions: [],
         seed: deriveSeed(options.seed, "metrics", batchIndex),
         batchSize: options.batchSize,
+        ...(options.averageDropKeep !== undefined
+          ? { averageDropKeep: options.averageDropKeep }
+          : {}),
       };
       for (const metric of options.metrics) {
         await computeMetric(metric, metricBatch, regions, records);
@@ -262,6 +277,9 @@ function checkRunOptions<I extends EvalItem>(items: unknown, options: RunOptions
   checkSeed(options.seed);
   checkInteger(options.examples, "examples", { min: 0 });
   if (options.sanitySteps !== undefined) checkArray(options.sanitySteps, "sanitySteps");
+  if (options.averageDropKeep !== undefined) {
+    checkNumber(options.averageDropKeep, "averageDropKeep", { min: 0, max: 1, minExclusive: true });
+  }
 }
 
 /** The record stored for an image whose values were not finite (see EvalRecord.flagged). */
