@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
 import { attribution } from "./attribution.ts";
 import { backward } from "./backward.ts";
+import { browser } from "./browser.ts";
 import { cam } from "./cam.ts";
 import { forward } from "./forward.ts";
 import { lrp } from "./lrp.ts";
@@ -13,7 +14,15 @@ import { modern } from "./modern.ts";
 import { BenchContext, formatTable, type BenchOptions, type BenchSection } from "./harness.ts";
 import { BUNDLED_MODELS } from "../src/io/models.ts";
 
-const SECTIONS: readonly BenchSection[] = [forward, backward, cam, attribution, lrp, modern];
+const SECTIONS: readonly BenchSection[] = [
+  forward,
+  backward,
+  cam,
+  attribution,
+  lrp,
+  modern,
+  browser,
+];
 
 function parseOptions(): { options: BenchOptions; sections: BenchSection[] } {
   const { values } = parseArgs({

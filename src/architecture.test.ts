@@ -38,12 +38,15 @@ const LAYERS: readonly (readonly string[])[] = [
   ["io"],
   // Datasets and metrics.
   ["data", "metrics"],
-  // Evaluation runs: runner, store, tables, report.
+  // Evaluation runs: runner, store, tables, report, shards and queue.
   ["evaluate"],
+  // The viewer's HTTP server (camscope serve).
+  ["serve"],
   // The command line.
   ["cli"],
-  // The public entry point.
-  ["index.ts"],
+  // The public entry points: Node (index.ts) and the browser build (browser/, whose adapters read
+  // bytes and Blobs where io/ reads files).
+  ["index.ts", "browser"],
 ];
 
 /** The method families: none may import another. */

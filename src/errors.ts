@@ -17,6 +17,8 @@
 //   RUN_IN_USE        an evaluation run folder another live process is writing
 //   RUN_MISMATCH      a run folder made with another configuration or other data
 //   DISPOSED          an engine (or a session of it) used after dispose()
+//   QUEUE             the job queue (Redis) cannot be reached, or holds something camscope did
+//                     not put there
 
 /** What kind of mistake a {@link CamscopeError} reports. */
 export type CamscopeErrorCode =
@@ -33,7 +35,8 @@ export type CamscopeErrorCode =
   | "NON_FINITE"
   | "RUN_IN_USE"
   | "RUN_MISMATCH"
-  | "DISPOSED";
+  | "DISPOSED"
+  | "QUEUE";
 
 /**
  * An error in what the caller gave: a file that is not a model or an image, an unknown model,

@@ -1,61 +1,46 @@
 // `camscope evaluate`: every method named (CAM, pixel attribution, LRP), on every image of a
 // dataset, scored by every metric named (signed maps read per metric column: see
 // evaluate/metrics.ts); records persist as they finish (resumable after a kill), then tables (CSV,
-// JSON) and a self-contained HTML report are written to the run folder.
-import { join, resolve } from "node:path";
+// JSON) and a self-contained HTML report are written to the run folder. --shard runs a share of the batches
+// into its own folder (camscope merge joins them); --queue hands the batches to queue workers
+// (./evaluate-queue.ts).
+import { join } from "node:path";
 import { Option, type Command } from "commander";
-import { DATASET_FORMATS, loadDataset, regionsInInput } from "../data/dataset.ts";
-import { CamscopeError } from "../errors.ts";
-import { Explainer } from "../explain/explainer.ts";
-import type { MethodChoice } from "../methods/registry.ts";
-import type { DatasetFormat, DatasetRecord } from "../data/dataset.ts";
-import { modelFileHash, tableOptions, type EvaluateConfig } from "../evaluate/config.ts";
-import { annotationsHash, manifestEntries } from "../evaluate/dataset-identity.ts";
+import { DATASET_FORMATS } from "../data/dataset.ts";
+import type { DatasetRecord } from "../data/dataset.ts";
+import type { EvaluateConfig } from "../evaluate/config.ts";
 import { formatNumber } from "../evaluate/html.ts";
-import { EVAL_METRICS, resolveMetrics } from "../evaluate/metrics.ts";
-import { renderReport } from "../evaluate/report.ts";
+import { EVAL_METRICS } from "../evaluate/metrics.ts";
+import { outputFiles, writeRunOutputs } from "../evaluate/outputs.ts";
 import { runEvaluation } from "../evaluate/runner.ts";
-import { cascadeLength, DEFAULT_SANITY_STEPS, spreadSteps } from "../evaluate/sanity.ts";
-import { RunStore } from "../evaluate/store.ts";
-import { buildTables, rowOf, tablesCsv, type RunTables } from "../evaluate/tables.ts";
-import { winsCsv } from "../evaluate/wins.ts";
-import { commaList } from "./explain-args.ts";
-import type { Io } from "./io.ts";
+import { DEFAULT_SANITY_STEPS } from "../evaluate/sanity.ts";
 import {
-  addModelOptions,
-  nonNegativeInt,
-  openFromOptions,
-  positiveInt,
-  type ModelOptions,
-} from "./options.ts";
+  claimShard,
+  parseShard,
+  shardBatches,
+  shardName,
+  writeShardInfo,
+  type ShardSpec,
+} from "../evaluate/shards.ts";
+import { RunStore } from "../evaluate/store.ts";
+import { rowOf, type RunTables } from "../evaluate/tables.ts";
+import { CamscopeError } from "../errors.ts";
+import {
+  AVERAGE_DROP_MASKS,
+  checkUsable,
+  positionsOf,
+  PROGRESS_BAR,
+  prepareEvaluation,
+  runOptionsOf,
+  type EvaluateCliOptions,
+} from "./evaluate-setup.ts";
+import { evaluateOnQueue, printQueueStatus } from "./evaluate-queue.ts";
+import type { Io } from "./io.ts";
+import { addModelOptions, nonNegativeInt, positiveInt } from "./options.ts";
 import { Progress } from "./progress.ts";
-import { prepareOutputDir, writeOutputFile } from "../util/files.ts";
 
-export interface EvaluateCliOptions extends ModelOptions {
-  data: string;
-  format?: DatasetFormat;
-  methods: string;
-  metrics: string;
-  layer: string;
-  target: "label" | "top1";
-  limit?: number;
-  seed: number;
-  batchSize: number;
-  examples: number;
-  sanitySteps: number;
-  averageDropMask: AverageDropMask;
-  out: string;
-}
-
-/** How Average Drop / Increase show an image: through its map, or a hard mask of its top 50%. */
-const AVERAGE_DROP_MASKS = ["map", "top50"] as const;
-type AverageDropMask = (typeof AVERAGE_DROP_MASKS)[number];
-
-export const TABLE_JSON = "summary.json";
-export const TABLE_CSV = "summary.csv";
-export const REPORT_HTML = "report.html";
-export const WINS_CSV = "wins.csv";
-const PROGRESS_BAR = 24;
+export type { EvaluateCliOptions };
+export { REPORT_HTML, TABLE_CSV, TABLE_JSON, WINS_CSV } from "../evaluate/outputs.ts";
 
 export function registerEvaluate(program: Command, io: Io): void {
   addModelOptions(
@@ -106,106 +91,86 @@ export function registerEvaluate(program: Command, io: Io): void {
         .default("map"),
     )
     .requiredOption("-o, --out <dir>", "run folder (resumed if it holds this configuration)")
+    .option(
+      "--shard <i/N>",
+      "evaluate only shard i of N (every N-th batch, i from 0) into --out; camscope merge joins the shards",
+    )
+    .option(
+      "--queue <url>",
+      "redis://host:port: hand the batches to camscope worker processes, collect their records in --out",
+    )
+    .option("--status", "with --queue: print the run's progress and exit")
     .action(async (options: EvaluateCliOptions) => {
-      const tables = await evaluate(options, io);
+      if (options.status) {
+        if (!options.queue) {
+          throw new CamscopeError("INVALID_ARGUMENT", "--status needs --queue (the run's queue)");
+        }
+        await printQueueStatus(options, io);
+        return;
+      }
+      if (options.queue && options.shard) {
+        throw new CamscopeError(
+          "INVALID_ARGUMENT",
+          "--shard and --queue exclude each other: a queue run spreads every batch over its workers",
+        );
+      }
+      if (options.shard) {
+        const { written, records } = await evaluateShard(options, parseShard(options.shard), io);
+        io.out.write(
+          `shard ${options.shard}: ${records} records in ${options.out} (${written} new); join the shards with camscope merge\n`,
+        );
+        return;
+      }
+      const tables = options.queue
+        ? await evaluateOnQueue(options, io)
+        : await evaluate(options, io);
       io.out.write(textTable(tables));
-      const files = [TABLE_CSV, ...(tables.wins ? [WINS_CSV] : []), TABLE_JSON, REPORT_HTML];
-      for (const file of files) io.out.write(`${join(options.out, file)}\n`);
+      for (const file of outputFiles(tables)) io.out.write(`${join(options.out, file)}\n`);
     });
 }
 
 /** Runs (or resumes) the evaluation and writes its tables and report; returns the tables. */
 export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<RunTables> {
-  const { engine, ctx } = await openFromOptions(options);
+  const run = await runLocally(options, undefined, io);
+  return run.tables!;
+}
+
+/** Runs (or resumes) one shard of the evaluation; its records stay in its folder. */
+export async function evaluateShard(
+  options: EvaluateCliOptions,
+  shard: ShardSpec,
+  io: Io,
+): Promise<{ written: number; records: number }> {
+  const run = await runLocally(options, shard, io);
+  return { written: run.written, records: run.records };
+}
+
+/** The local run of every batch, or of a shard's batches, in this process. */
+async function runLocally(
+  options: EvaluateCliOptions,
+  shard: ShardSpec | undefined,
+  io: Io,
+): Promise<{ tables?: RunTables; written: number; records: number }> {
+  const prepared = await prepareEvaluation(options, io, options.out);
+  const { engine, items, identity, config } = prepared;
   let store: RunStore<EvaluateConfig> | undefined;
   try {
-    const layers = commaList(options.layer, "--layer");
-    const plan = await new Explainer(ctx).plan({
-      methods: commaList(options.methods, "--methods"),
-      layers,
-    });
-    for (const { method, why } of plan.skipped) {
-      io.err.write(`note: ${method} left out of "all": ${why}\n`);
-    }
-    const methods = plan.choices;
-    const metrics = resolveMetrics(commaList(options.metrics, "--metrics"));
-    // A run folder that cannot be written fails now, before the dataset is read and hashed.
-    await prepareOutputDir(options.out);
-    if (options.data === "") {
-      throw new CamscopeError("INVALID_ARGUMENT", "--data is empty: give a dataset folder or file");
-    }
-    const dataset = await loadDataset(options.data, {
-      ...(options.format ? { format: options.format } : {}),
-      labels: ctx.card.labels,
-    });
-    for (const p of dataset.problems) {
-      const where = [p.id, p.file && `"${p.file}"`].filter(Boolean).join(" ") || "?";
-      io.err.write(`skipped record ${where}: ${p.reason}\n`);
-    }
-    if (dataset.records.length === 0) {
-      const first = dataset.problems[0];
-      throw new CamscopeError(
-        "INVALID_ARGUMENT",
-        `Dataset "${options.data}" has no usable record: ${dataset.problems.length === 0 ? "it lists none" : `all ${dataset.problems.length} were skipped (above; the first: ${first!.reason})`}`,
-      );
-    }
-    const identity = manifestEntries(dataset.records);
-    const config: EvaluateConfig = {
-      model: {
-        name: options.model,
-        sha256: await modelFileHash(options.model),
-        preprocessing: ctx.card.preprocessing,
-      },
-      dataset: {
-        path: resolve(options.data),
-        format: dataset.format,
-        records: dataset.records.length,
-        sha256: annotationsHash(identity),
-      },
-      methods: methods.map((m) => m.method.name),
-      ...methodOptions(methods),
-      metrics: metrics.map((m) => m.name),
-      layers,
-      target: options.target,
-      seed: options.seed,
-      batchSize: options.batchSize,
-      examples: options.examples,
-      ...(metrics.some((m) => m.needs === "cascade")
-        ? {
-            sanity: {
-              steps: spreadSteps(cascadeLength(ctx), options.sanitySteps),
-              layers: cascadeLength(ctx),
-            },
-          }
-        : {}),
-      // Recorded only when it applies, so that other runs keep their configuration's hash.
-      ...(options.averageDropMask === "top50" && metrics.some((m) => m.name === "average-drop")
-        ? { averageDrop: { keep: 0.5 } }
-        : {}),
-    };
-    const items = dataset.records.slice(0, options.limit ?? dataset.records.length);
+    const batches = shard ? shardBatches(items.length, config.batchSize, shard) : undefined;
+    const evaluated = batches
+      ? items.filter((_, p) => batches.has(Math.floor(p / config.batchSize)))
+      : items;
     const opened = await RunStore.open(options.out, config, {
-      dataset: { entries: identity, evaluate: new Set(items.map((i) => i.id)) },
+      dataset: { entries: identity, evaluate: new Set(evaluated.map((i) => i.id)) },
     });
     store = opened.store;
+    await claimShard(options.out, shard, store.records().length);
     if (opened.droppedTornLine) {
       io.err.write("dropped the incomplete last record of an interrupted run; it is recomputed\n");
     }
     let progress: Progress | undefined;
-    const summary = await runEvaluation<DatasetRecord>(ctx, items, store, {
-      methods,
-      metrics,
-      layers,
-      target: options.target,
-      batchSize: options.batchSize,
-      seed: options.seed,
-      examples: options.examples,
-      ...(config.sanity ? { sanitySteps: config.sanity.steps } : {}),
-      ...(config.averageDrop ? { averageDropKeep: config.averageDrop.keep } : {}),
-      regions: async (item, original, transform) =>
-        item.boxes !== undefined || item.mask !== undefined
-          ? regionsInInput(item, original, transform)
-          : undefined,
+    const summary = await runEvaluation<DatasetRecord>(prepared.ctx, items, store, {
+      ...runOptionsOf(prepared),
+      ...(batches ? { batches } : {}),
       onProgress: (done, total) => {
         if (total === 0) return;
         progress ??= new Progress(io.err, total, "records", { bar: PROGRESS_BAR });
@@ -220,27 +185,22 @@ export async function evaluate(options: EvaluateCliOptions, io: Io): Promise<Run
       );
     }
     // The records of this run's images only: a smaller --limit tabulates the first images.
-    const ids = new Set(items.map((i) => i.id));
+    const ids = new Set(evaluated.map((i) => i.id));
     const records = store.records().filter((r) => ids.has(r.image));
-    if (!records.some((r) => !r.flagged)) {
-      const flagged = records.find((r) => r.flagged);
-      throw new CamscopeError(
-        "NON_FINITE",
-        flagged
-          ? `No image of dataset "${options.data}" could be evaluated: every record is flagged (e.g. "${flagged.file}": ${flagged.flagged})`
-          : `No image of dataset "${options.data}" could be evaluated: ${summary.failed.length} could not be read (above)`,
-      );
+    if (shard) {
+      await writeShardInfo(options.out, {
+        version: 1,
+        shard,
+        finished: { items: items.length, failed: summary.failed },
+      });
+      if (records.length === 0 && summary.failed.length > 0) {
+        io.err.write(`shard ${shardName(shard)}: no image could be read (above)\n`);
+      }
+      return { written: summary.written, records: records.length };
     }
-    const tables = buildTables(records, config.methods, config.metrics, tableOptions(config));
-    const out = (file: string) => join(options.out, file);
-    await writeOutputFile(out(TABLE_JSON), `${JSON.stringify(tables, null, 2)}\n`);
-    await writeOutputFile(out(TABLE_CSV), tablesCsv(tables));
-    if (tables.wins) await writeOutputFile(out(WINS_CSV), winsCsv(tables.wins));
-    await writeOutputFile(
-      out(REPORT_HTML),
-      await renderReport(options.out, config, tables, records),
-    );
-    return tables;
+    checkUsable(records, summary.failed.length, options.data);
+    const tables = await writeRunOutputs(options.out, config, records, positionsOf(identity));
+    return { tables, written: summary.written, records: records.length };
   } finally {
     await store?.close();
     await engine.dispose();
@@ -261,12 +221,4 @@ export function textTable(tables: RunTables): string {
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return `${[line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")}\n`;
-}
-
-/** The resolved options of the methods that have any, by method name (for the configuration). */
-function methodOptions(methods: readonly MethodChoice[]): Pick<EvaluateConfig, "methodOptions"> {
-  const withOptions = methods.filter((m) => m.method.options.length > 0);
-  return withOptions.length === 0
-    ? {}
-    : { methodOptions: Object.fromEntries(withOptions.map((m) => [m.method.name, m.options])) };
 }

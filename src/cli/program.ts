@@ -12,7 +12,10 @@ import { registerEvaluate } from "./evaluate.ts";
 import { registerExplain } from "./explain.ts";
 import type { Io } from "./io.ts";
 import { registerLayers } from "./layers.ts";
+import { registerMerge } from "./merge.ts";
 import { registerPredict } from "./predict.ts";
+import { registerServe } from "./serve.ts";
+import { registerWorker } from "./worker.ts";
 
 // package.json is two levels up from both src/cli/ and dist/cli/.
 const VERSION = (
@@ -36,6 +39,9 @@ export function buildProgram(io: Io): Command {
   registerExplain(program, io);
   registerEvaluate(program, io);
   registerCompare(program, io);
+  registerMerge(program, io);
+  registerWorker(program, io);
+  registerServe(program, io);
   // Subcommands inherit the output and exit settings only when set before they are added.
   for (const command of program.commands)
     command.exitOverride().configureOutput(program.configureOutput());

@@ -4,6 +4,8 @@ import { test } from "node:test";
 import { CamscopeError } from "../errors.ts";
 import { tinyClassifier } from "../models/testing/tiny-classifier.ts";
 import { Engine, Tensor } from "./engine.ts";
+import { runtime as nodeRuntime } from "./ort-node.ts";
+import type { OrtRuntime } from "./runtime.ts";
 
 const code = (c: string, pattern: RegExp) => (error: unknown) =>
   error instanceof CamscopeError && error.code === c && pattern.test(error.message);
@@ -25,6 +27,24 @@ test("engine options out of range are refused up front (a chunk of 0 would never
     () => new Engine({ optimization: "max" as "all" }),
     code("INVALID_ARGUMENT", /optimization must be one of: disabled, basic, extended, all/),
   );
+});
+
+test("the threads cap is the cores of the engine's binding (a page's, for onnxruntime-web)", () => {
+  const twoCores: OrtRuntime = { ...nodeRuntime, cores: () => 2 };
+  assert.throws(
+    () => new Engine({ runtime: twoCores, threads: 3 }),
+    code(
+      "INVALID_ARGUMENT",
+      /threads \(2 cores; forceThreads to exceed\) must be an integer from 1 to 2/,
+    ),
+  );
+  assert.equal(new Engine({ runtime: twoCores, threads: 2 }).runtime, twoCores);
+  for (const runtime of [null, {}, "onnxruntime-web"]) {
+    assert.throws(
+      () => new Engine({ runtime: runtime as unknown as OrtRuntime }),
+      code("INVALID_ARGUMENT", /^Engine option runtime must be an ONNX Runtime binding/),
+    );
+  }
 });
 
 test("runBatched refuses a chunk size of 0; ONNX Runtime errors name the model", async () => {

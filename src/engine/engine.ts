@@ -1,18 +1,19 @@
-// The ONNX Runtime engine: a cache of sessions, batched runs split into chunks, disposal.
-import { availableParallelism } from "node:os";
-import * as ort from "onnxruntime-node";
+// The ONNX Runtime engine: a cache of sessions, batched runs split into chunks, disposal. It
+// runs on the binding of its environment (runtime.ts): onnxruntime-node here, onnxruntime-web in
+// the browser build, which replaces ./ort-node.ts with ./ort-web.ts.
 import { CamscopeError } from "../errors.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 import { checkArray, checkChoice, checkInteger, describe } from "../util/validate.ts";
+import { runtime as environmentRuntime } from "./ort-node.ts";
+import type { OrtRunOptions, OrtRuntime, OrtSession, OrtTensor } from "./runtime.ts";
 
-/** An ONNX Runtime tensor, as session runs take and return them. */
-export type OrtTensor = ort.Tensor;
-/** ONNX Runtime's tensor class (onnxruntime-node's `Tensor`), to build feeds. */
-export const Tensor = ort.Tensor;
+export type { OrtTensor } from "./runtime.ts";
+/** ONNX Runtime's tensor class (of onnxruntime-node, or onnxruntime-web in the browser build). */
+export const Tensor = environmentRuntime.Tensor;
 
 /** How an {@link Engine} creates its ONNX Runtime sessions. */
 export interface EngineOptions {
-  /** Intra-op threads per session, 1 to the machine's cores; default: ONNX Runtime's (all cores). */
+  /** Intra-op threads per session, 1 to the cores (the page's in a browser); default: all cores. */
   threads?: number;
   /** Allow `threads` above the machine's cores (up to 1024); oversubscribing slows runs down. */
   forceThreads?: boolean;
@@ -20,19 +21,24 @@ export interface EngineOptions {
   chunkSize?: number;
   /** ONNX Runtime graph optimisation level. */
   optimization?: "disabled" | "basic" | "extended" | "all";
-  /** Execution providers in order of preference, e.g. ["cuda", "cpu"]. */
+  /**
+   * Execution providers in order of preference, e.g. ["cuda", "cpu"] in Node; in the browser
+   * "webgpu" and "wasm" (default: WebGPU where it agrees with WASM, see ort-web.ts).
+   */
   executionProviders?: string[];
+  /** The ONNX Runtime binding; default the environment's (onnxruntime-node, or -web in a page). */
+  runtime?: OrtRuntime;
 }
 
 /** Session inputs by input name. */
-export type Feeds = Record<string, ort.Tensor>;
+export type Feeds = Record<string, OrtTensor>;
 /** Session outputs by output name. */
-export type Results = Record<string, ort.Tensor>;
+export type Results = Record<string, OrtTensor>;
 
 /** A loaded model ready to run. */
 export class ModelSession {
   /** The ONNX Runtime session. */
-  readonly session: ort.InferenceSession;
+  readonly session: OrtSession;
   /** Largest batch {@link ModelSession.runBatched} sends to one run by default. */
   readonly chunkSize: number;
   /** The model's name in errors (its source). */
@@ -44,12 +50,7 @@ export class ModelSession {
   readonly fixedBatch: number | undefined;
   private disposed = false;
 
-  constructor(
-    session: ort.InferenceSession,
-    chunkSize: number,
-    source = "<model>",
-    fixedBatch?: number,
-  ) {
+  constructor(session: OrtSession, chunkSize: number, source = "<model>", fixedBatch?: number) {
     this.session = session;
     this.chunkSize = fixedBatch ?? checkInteger(chunkSize, "chunkSize", { min: 1 });
     this.source = source;
@@ -89,7 +90,7 @@ export class ModelSession {
         `The session of model "${this.source}" was disposed (its engine's dispose() was called); open the model on a new Engine`,
       );
     }
-    const options: ort.InferenceSession.RunOptions = quiet ? { logSeverityLevel: 4 } : {};
+    const options: OrtRunOptions = quiet ? { logSeverityLevel: 4 } : {};
     try {
       const results = outputs
         ? await this.session.run(feeds, [...outputs], options)
@@ -156,22 +157,19 @@ export class ModelSession {
 
 type TypedData = Float32Array | BigInt64Array | Int32Array | Uint8Array | Float64Array;
 
-function sliceBatch(t: ort.Tensor, start: number, end: number): ort.Tensor {
+function sliceBatch(t: OrtTensor, start: number, end: number): OrtTensor {
   const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
   const data = (t.data as TypedData).subarray(start * per, end * per);
-  return new ort.Tensor(t.type as "float32", data as Float32Array, [
-    end - start,
-    ...t.dims.slice(1),
-  ]);
+  return new Tensor(t.type as "float32", data as Float32Array, [end - start, ...t.dims.slice(1)]);
 }
 
 /** Rows start..end of `t` followed by zero rows up to `size` rows. */
-function padBatch(t: ort.Tensor, start: number, end: number, size: number): ort.Tensor {
+function padBatch(t: OrtTensor, start: number, end: number, size: number): OrtTensor {
   const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
   const Ctor = (t.data as TypedData).constructor as new (n: number) => TypedData;
   const data = new Ctor(size * per);
   (data as Float32Array).set((t.data as Float32Array).subarray(start * per, end * per));
-  return new ort.Tensor(t.type as "float32", data as Float32Array, [size, ...t.dims.slice(1)]);
+  return new Tensor(t.type as "float32", data as Float32Array, [size, ...t.dims.slice(1)]);
 }
 
 /** The first `rows` rows of every result (outputs without a batch axis are kept whole). */
@@ -196,7 +194,7 @@ function concatBatches(parts: Results[], n: number): Results {
       (data as Float32Array).set(d as Float32Array, offset);
       offset += d.length;
     }
-    out[name] = new ort.Tensor(first.type as "float32", data as Float32Array, [
+    out[name] = new Tensor(first.type as "float32", data as Float32Array, [
       n,
       ...first.dims.slice(1),
     ]);
@@ -235,9 +233,16 @@ function checkEngineOptions(options: unknown): EngineOptions {
     );
   }
   const o = options as EngineOptions;
+  if (o.runtime !== undefined && typeof o.runtime?.createSession !== "function") {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `Engine option runtime must be an ONNX Runtime binding (an OrtRuntime), got ${describe(o.runtime)}`,
+    );
+  }
   if (o.chunkSize !== undefined) checkInteger(o.chunkSize, "Engine option chunkSize", { min: 1 });
   if (o.threads !== undefined) {
-    const cores = availableParallelism();
+    // The binding's cores: the machine's in Node, the page's (hardwareConcurrency) in a browser.
+    const cores = (o.runtime ?? environmentRuntime).cores();
     const max = o.forceThreads ? MAX_FORCED_THREADS : cores;
     checkInteger(o.threads, `Engine option threads (${cores} cores; forceThreads to exceed)`, {
       min: 1,
@@ -266,11 +271,15 @@ function checkEngineOptions(options: unknown): EngineOptions {
 export class Engine {
   /** The options given, with the default chunk size (32) filled in. */
   readonly options: Required<Pick<EngineOptions, "chunkSize">> & EngineOptions;
+  /** The ONNX Runtime binding sessions are created with. */
+  readonly runtime: OrtRuntime;
   private readonly sessions = new Map<string, Promise<ModelSession>>();
   private disposed = false;
 
   constructor(options: EngineOptions = {}) {
-    this.options = { chunkSize: 32, ...checkEngineOptions(options) };
+    const checked = checkEngineOptions(options);
+    this.options = { chunkSize: 32, ...checked };
+    this.runtime = checked.runtime ?? environmentRuntime;
   }
 
   private checkAlive(): void {
@@ -299,15 +308,12 @@ export class Engine {
   async open(model: OnnxModel): Promise<ModelSession> {
     this.checkAlive();
     const o = this.options;
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: o.optimization ?? "all",
-      // Warnings (e.g. unused initializers after optimisation) are noise to camscope's users.
-      logSeverityLevel: 3,
-      executionProviders: o.executionProviders ?? ["cpu"],
-      ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
-    };
     try {
-      const session = await ort.InferenceSession.create(model.toBytes(), sessionOptions);
+      const session = await this.runtime.createSession(model, model.toBytes(), {
+        optimization: o.optimization ?? "all",
+        ...(o.threads ? { threads: o.threads } : {}),
+        ...(o.executionProviders ? { executionProviders: o.executionProviders } : {}),
+      });
       return new ModelSession(session, o.chunkSize, model.source, fixedBatch(model));
     } catch (error) {
       throw new CamscopeError(

@@ -34,7 +34,7 @@ const ATTEMPTS = 50;
 const LOCK_FILE = /^(\d+)\.json$/;
 
 /** A process's start time in clock ticks since boot, where /proc tells it. */
-function processStart(pid: number): string | undefined {
+export function processStart(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Field 2 (the command) may hold spaces and parentheses: count fields after its last ")".
@@ -45,7 +45,7 @@ function processStart(pid: number): string | undefined {
 }
 
 /** Whether the owner of a lock taken on this host still runs. */
-function alive(owner: LockOwner): boolean {
+export function alive(owner: Pick<LockOwner, "pid" | "processStart">): boolean {
   try {
     process.kill(owner.pid, 0);
   } catch (error) {

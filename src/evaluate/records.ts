@@ -42,3 +42,14 @@ export interface RecordCost {
 export function recordKey(image: string, method: string): string {
   return `${image}\u0000${method}`;
 }
+
+/**
+ * Where the runner stores records: a run folder's RunStore, or a queue worker's Redis store.
+ * `append` stores the records not stored yet, durably, before it resolves, and returns how many.
+ */
+export interface RecordSink {
+  /** The folder example overlays are written under (records name them relative to it). */
+  readonly dir: string;
+  has(image: string, method: string): boolean;
+  append(records: readonly EvalRecord[]): Promise<number>;
+}

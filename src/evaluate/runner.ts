@@ -6,7 +6,9 @@
 // one more per sanity-cascade model when the sanity metric is asked for, and one batched call per
 // metric; the (image, method) records are appended to the store, fsync'ed, before the next method
 // starts. A rerun skips the (batch, method) pairs whose records are all stored, and recomputes a
-// pair that was cut short, appending only its missing records.
+// pair that was cut short, appending only its missing records. `batches` runs only some batches (a
+// shard, a queue job) and `cache` carries warmed-up methods and the sanity cascade across calls on
+// one model.
 import { join, posix } from "node:path";
 import { prepareBatch } from "../explain/batches.ts";
 import { Explainer, type ExplainRequest } from "../explain/explainer.ts";
@@ -33,15 +35,15 @@ import {
   describe,
 } from "../util/validate.ts";
 import type { EvalMetric, InputRegions, MetricBatch } from "./metrics.ts";
-import type { EvalRecord } from "./records.ts";
+import type { EvalRecord, RecordSink } from "./records.ts";
 import {
   cascadeLength,
   DEFAULT_SANITY_STEPS,
   openCascade,
   spreadSteps,
   type CascadeMaps,
+  type CascadeStep,
 } from "./sanity.ts";
-import type { RunStore } from "./store.ts";
 
 /** A dataset record as the runner needs it (the dataset loaders' DatasetRecord fits). */
 export interface EvalItem {
@@ -79,6 +81,14 @@ export interface RunOptions<I extends EvalItem> {
     original: { width: number; height: number },
     transform: InputTransform,
   ) => Promise<InputRegions | undefined>;
+  /**
+   * Only these batches (batch k: dataset positions k*batchSize .. (k+1)*batchSize - 1), for a
+   * shard or a queue job; default: every batch. Positions, seeds and examples stay the whole
+   * run's, so the records are those a run of every batch stores.
+   */
+  batches?: ReadonlySet<number>;
+  /** Kept across calls on one model runtime (a queue worker runs one batch per call). */
+  cache?: RunCache;
   /** Called after each stored batch of records: records written this run, records to write. */
   onProgress?: (done: number, total: number) => void;
   /** Notes for the user (skipped images). */
@@ -98,40 +108,55 @@ export interface RunSummary {
 
 export const EXAMPLES_DIR = "examples";
 
+/** What one call leaves for the next on the same model runtime: set-up that is not per batch. */
+export interface RunCache {
+  /** Methods whose sessions are built (their untimed warm-up run is done). */
+  warmed: Set<string>;
+  /** The sanity metric's randomised models, made once. */
+  cascade?: CascadeStep[];
+}
+
 /** Evaluates every (item, method) not yet in `store`, appending records as they finish. */
 export async function runEvaluation<I extends EvalItem>(
   ctx: ModelRuntime,
   items: readonly I[],
-  store: RunStore<Record<string, unknown>>,
+  store: RecordSink,
   options: RunOptions<I>,
 ): Promise<RunSummary> {
   checkRunOptions(items, options);
   const explainer = new Explainer(ctx);
   const needsRegions = options.metrics.some((m) => m.needs === "regions");
+  const cache = options.cache ?? { warmed: new Set<string>() };
   // The randomised models are made and opened once per run; their sessions stay in the engine.
   const cascade = options.metrics.some((m) => m.needs === "cascade")
-    ? openCascade(
+    ? (cache.cascade ??= openCascade(
         ctx,
         deriveSeed(options.seed, "sanity"),
         options.sanitySteps ?? spreadSteps(cascadeLength(ctx), DEFAULT_SANITY_STEPS),
-      )
+      ))
     : [];
-  const warmed = new Set<string>();
+  const warmed = cache.warmed;
   const pendingOf = (batch: readonly I[], { method }: MethodChoice) =>
     batch.some((item) => !store.has(item.id, method.name));
+  const size = options.batchSize;
+  const selected = (batchIndex: number) => !options.batches || options.batches.has(batchIndex);
   let total = 0;
-  for (const item of items)
+  let count = 0;
+  items.forEach((item, position) => {
+    if (!selected(Math.floor(position / size))) return;
+    count++;
     for (const { method } of options.methods) if (!store.has(item.id, method.name)) total++;
+  });
   const summary: RunSummary = {
     written: 0,
-    resumed: items.length * options.methods.length - total,
+    resumed: count * options.methods.length - total,
     failed: [],
     flagged: [],
   };
   options.onProgress?.(0, total);
 
-  const size = options.batchSize;
   for (let start = 0, batchIndex = 0; start < items.length; start += size, batchIndex++) {
+    if (!selected(batchIndex)) continue;
     const batch = items.slice(start, start + size);
     const methods = options.methods.filter((m) => pendingOf(batch, m));
     if (methods.length === 0) continue;
@@ -279,6 +304,9 @@ function checkRunOptions<I extends EvalItem>(items: unknown, options: RunOptions
   if (options.sanitySteps !== undefined) checkArray(options.sanitySteps, "sanitySteps");
   if (options.averageDropKeep !== undefined) {
     checkNumber(options.averageDropKeep, "averageDropKeep", { min: 0, max: 1, minExclusive: true });
+  }
+  if (options.batches !== undefined) {
+    for (const k of options.batches) checkInteger(k, "batches", { min: 0 });
   }
 }
 

@@ -39,7 +39,7 @@ export function configHash(config: unknown): string {
 }
 
 /** Top-level fields whose values differ, as "field: old -> new". */
-function differences(old: Record<string, unknown>, now: Record<string, unknown>): string[] {
+export function differences(old: Record<string, unknown>, now: Record<string, unknown>): string[] {
   const keys = [...new Set([...Object.keys(old), ...Object.keys(now)])].sort();
   return keys
     .filter((k) => canonicalJson(old[k]) !== canonicalJson(now[k]))
