@@ -129,9 +129,10 @@ export async function explainCam(
   const batchSize = options.batchSize ?? 32;
 
   const needsGradients = options.methods.some((m) => m.needsGradients);
-  const relevanceRun = options.methods.some((m) => m.needsRelevance)
+  const relevanceMethod = options.methods.find((m) => m.needsRelevance);
+  const relevanceRun = relevanceMethod
     ? await rt.relevance(input, targets, {
-        composite: "relevance-cam",
+        composite: relevanceMethod.relevanceComposite ?? "relevance-cam",
         start: "contrastive",
         layers: layerNames,
         input: false,
