@@ -44,9 +44,10 @@ const LAYERS: readonly (readonly string[])[] = [
   ["serve"],
   // The command line.
   ["cli"],
-  // The public entry points: Node (index.ts) and the browser build (browser/, whose adapters read
-  // bytes and Blobs where io/ reads files).
-  ["index.ts", "browser"],
+  // The public entry points: the API that runs anywhere (portable.ts), Node's (index.ts: portable
+  // plus io/) and the browser build's (browser/: portable plus adapters that read bytes and Blobs
+  // where io/ reads files).
+  ["portable.ts", "index.ts", "browser"],
 ];
 
 /** The method families: none may import another. */

@@ -1,8 +1,9 @@
 // The CAM pipeline shared by every CAM method: for rows whose targets are resolved, one batched
 // run returns the target layers' activations (and their gradients, compiled into the graph, when
 // a method needs them; or their LRP relevance for Relevance-CAM), each method weights the feature
-// maps, and the maps go through ReLU, per-map min-max normalisation and bilinear upsampling to
-// the model input. Every run goes through the model runtime.
+// maps, and the maps go through ReLU, per-map min-max normalisation, bilinear upsampling to the
+// model input and min-max normalisation again (finalCamMaps). Every run goes through the model
+// runtime.
 import { CamscopeError } from "../errors.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import { channelsFirst } from "../runtime/layer-view.ts";

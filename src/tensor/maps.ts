@@ -227,8 +227,10 @@ export function softmaxRows(values: Float32Array, rows: number): Float32Array {
 
 /**
  * The final CAM maps of raw maps at one or several layers ([N, h, w] each): per layer ReLU (unless
- * `relu` is false), per-map min-max normalisation and bilinear upsampling to [height, width];
- * several layers are averaged and normalised again. [N, height, width] in [0, 1].
+ * `relu` is false), per-map min-max normalisation and bilinear upsampling to [height, width]; then
+ * the layers' mean (one layer: itself) min-max normalised again, so a final map spans exactly
+ * [0, 1] whatever the number of layers (bilinear upsampling can miss a layer map's extremes).
+ * pytorch-grad-cam's convention. [N, height, width].
  */
 export function finalCamMaps(
   raw: readonly FloatTensor[],
@@ -242,14 +244,12 @@ export function finalCamMaps(
     normalizeInPlace(post, rows);
     return resizeBilinear(post, rows, dims[1]!, dims[2]!, height, width);
   });
-  return {
-    data: upsampled.length === 1 ? upsampled[0]! : fuseLayers(upsampled, rows),
-    dims: [rows, height, width],
-  };
+  return { data: fuseLayers(upsampled, rows), dims: [rows, height, width] };
 }
 
-/** Maps of several layers (each normalised, at input size): their mean, normalised again. */
+/** Maps of one or several layers (each normalised, at input size): their mean, normalised again. */
 function fuseLayers(maps: readonly Float32Array[], rows: number): Float32Array {
+  if (maps.length === 1) return normalizeInPlace(maps[0]!, rows);
   const out = new Float32Array(maps[0]!.length);
   for (const m of maps) for (let j = 0; j < out.length; j++) out[j]! += m[j]! / maps.length;
   return normalizeInPlace(out, rows);
