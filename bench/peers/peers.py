@@ -231,10 +231,18 @@ def make_runner(model: nn.Module, model_name: str, peer: str, method: str, optio
     if peer == "zennit":
         from zennit.attribution import Gradient
         from zennit.composites import EpsilonPlusFlat
+        from zennit.rules import ZPlus
         from zennit.torchvision import ResNetCanonizer, SequentialMergeBatchNorm
+        from zennit.types import Convolution
 
         canonizer = ResNetCanonizer() if model_name.startswith("resnet") else SequentialMergeBatchNorm()
-        attributor = Gradient(model=model, composite=EpsilonPlusFlat(canonizers=[canonizer]))
+        # camscope's z+ leaves the bias out of its denominator (relevance is conserved); Zennit's
+        # keeps it unless told, and with BatchNorm merged every convolution has one: the same
+        # rule on both sides, so the maps compared and timed are one method.
+        composite = EpsilonPlusFlat(
+            layer_map=[(Convolution, ZPlus(zero_params="bias"))], canonizers=[canonizer]
+        )
+        attributor = Gradient(model=model, composite=composite)
         attributor.__enter__()
         classes_seen: List[int] = []
 
