@@ -20,8 +20,13 @@ export interface AttributionOptions {
   methods: readonly AttributionMethod[];
   /** Layers Guided Grad-CAM takes its Grad-CAM from ("auto": the default); several are fused. */
   layers?: readonly string[];
-  /** Inputs per session run (steps, samples, windows, masks of any rows). Default 32. */
+  /**
+   * Inputs per session run (steps, samples, windows, masks of any rows). Default: chosen for the
+   * model by {@link ModelRuntime.batchPlan} within `memoryBudgetMiB`.
+   */
   batchSize?: number;
+  /** Memory budget of one run for the default batch size, in MiB (see batch-size.ts). */
+  memoryBudgetMiB?: number;
   /** Seed of every random draw. Default 0. */
   seed?: number;
   /** Stops the work between methods and between chunks. */
@@ -67,7 +72,7 @@ export async function explainAttribution(
       `Pixel attribution needs NCHW image inputs; model "${rt.model.source}" takes ${rt.card.preprocessing.layout ?? "NCHW"} [${input.dims.join(", ")}]`,
     );
   }
-  const batchSize = options.batchSize ?? 32;
+  const { size: batchSize } = await rt.batchPlan(options);
   const count = targets.classes.length;
   const [, channels, height, width] = input.dims as [number, number, number, number];
   const itemDims = [channels, height, width];

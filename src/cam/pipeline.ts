@@ -21,8 +21,13 @@ export interface CamOptions {
   methods: readonly CamMethod[];
   /** Target layer names ("auto" for the model's default); several are fused. Default ["auto"]. */
   layers?: readonly string[];
-  /** Inputs per session run for perturbation methods. Default 32. */
+  /**
+   * Inputs per session run for perturbation methods. Default: chosen for the model by
+   * {@link ModelRuntime.batchPlan} within `memoryBudgetMiB`.
+   */
   batchSize?: number;
+  /** Memory budget of one run for the default batch size, in MiB (see batch-size.ts). */
+  memoryBudgetMiB?: number;
   /** Seed of every random draw. Default 0. */
   seed?: number;
   /**
@@ -127,7 +132,7 @@ export async function explainCam(
   const signal = options.signal;
   const layers = await Promise.all((options.layers ?? ["auto"]).map((l) => rt.layer(l)));
   const layerNames = [...new Set(layers.map((l) => l.name))];
-  const batchSize = options.batchSize ?? 32;
+  const { size: batchSize } = await rt.batchPlan(options);
 
   const needsGradients = options.methods.some((m) => m.needsGradients);
   const relevanceMethod = options.methods.find((m) => m.needsRelevance);

@@ -85,6 +85,12 @@ export interface MapsIndex {
   /** Noise smoothing, when asked for. */
   noiseSmooth?: NoiseSmoothing;
   seed: number;
+  /** Inputs per model run of the methods that run many (steps, samples, masks, windows). */
+  batchSize: number;
+  /** Estimated memory of one such run (a gradient run to the input), in MiB. */
+  batchMemoryMiB: number;
+  /** The memory budget `batchSize` was chosen within (absent when --batch-size was given). */
+  memoryBudgetMiB?: number;
   /** The display clip percentile of pixel methods' overlays and grids (100: none). */
   clip: number;
   layers: { name: string; op: string; dims: number[] }[];

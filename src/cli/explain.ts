@@ -11,6 +11,7 @@ import { formatScore } from "../explain/render.ts";
 import { DEFAULT_CLIP_PERCENTILE } from "../image/clip.ts";
 import { COLORMAP_NAMES, type ColormapName } from "../image/colormap.ts";
 import { decodeImage } from "../io/images.ts";
+import { DEFAULT_BATCH_MEMORY_MIB, MAX_MEMORY_BUDGET_MIB } from "../runtime/batch-size.ts";
 import type { ScoreKind, TargetOptions } from "../runtime/targets.ts";
 import { commaList, imageDirNames, parseTargetClasses } from "./explain-args.ts";
 import {
@@ -49,7 +50,10 @@ export interface ExplainCliOptions extends ModelOptions {
   /** Noisy copies per target for noise smoothing (absent: none). */
   noiseSmooth?: number;
   noiseSmoothSigma: number;
-  batchSize: number;
+  /** Inputs per model run (absent: chosen for the model within `memoryBudget`). */
+  batchSize?: number;
+  /** Memory budget of one model run for the automatic batch size, in MiB. */
+  memoryBudget: number;
   seed: number;
   colormap: ColormapName;
   alpha: number;
@@ -105,9 +109,14 @@ export function registerExplain(program: Command, io: Io): void {
     )
     .option(
       "--batch-size <n>",
-      "inputs per model run for perturbation and pixel-attribution methods",
+      "inputs per model run for perturbation and pixel-attribution methods (default: chosen for the model within --memory-budget)",
       positiveInt,
-      32,
+    )
+    .option(
+      "--memory-budget <MiB>",
+      "memory one model run may take when --batch-size is not given",
+      numberOption(0, MAX_MEMORY_BUDGET_MIB, { minExclusive: true }),
+      DEFAULT_BATCH_MEMORY_MIB,
     )
     .option(
       "--seed <n>",
@@ -175,7 +184,8 @@ export async function explainImages(
       options: await methodFlagValues(options, ctx.input.dims),
       layers: commaList(options.layer, "--layer"),
       target,
-      batchSize: options.batchSize,
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      memoryBudgetMiB: options.memoryBudget,
       seed: options.seed,
       augSmooth: options.augSmooth,
       eigenSmooth: options.eigenSmooth,
@@ -204,6 +214,9 @@ export async function explainImages(
         ? { noiseSmooth: { samples: options.noiseSmooth, noise: options.noiseSmoothSigma } }
         : {}),
       seed: options.seed,
+      batchSize: plan.batch.size,
+      batchMemoryMiB: Math.round(plan.batch.memoryMiB * 10) / 10,
+      ...(plan.batch.automatic ? { memoryBudgetMiB: options.memoryBudget } : {}),
       clip: options.clip,
       layers: [],
       methods: plan.choices.map(({ method }) => ({

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import type { IntakeReport } from "../models/intake/index.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
+import { DEFAULT_BATCH_MEMORY_MIB, type BatchPlan } from "../runtime/batch-size.ts";
 import type { Io } from "./io.ts";
 import { addModelOptions, openFromOptions, type ModelOptions } from "./options.ts";
 
@@ -16,6 +17,8 @@ export interface LayerListing {
   input: { name: string; dims: number[] };
   defaultLayer: string;
   layers: (LayerInfo & { default: boolean })[];
+  /** The default inputs per run of `explain` (no --batch-size, default --memory-budget). */
+  batch: BatchPlan;
 }
 
 export function registerLayers(program: Command, io: Io): void {
@@ -32,13 +35,18 @@ export function registerLayers(program: Command, io: Io): void {
 export async function listModelLayers(options: ModelOptions): Promise<LayerListing> {
   const { engine, ctx } = await openFromOptions(options);
   try {
-    const [layers, chosen] = await Promise.all([ctx.layers(), ctx.defaultLayer()]);
+    const [layers, chosen, batch] = await Promise.all([
+      ctx.layers(),
+      ctx.defaultLayer(),
+      ctx.batchPlan(),
+    ]);
     return {
       model: ctx.model.source,
       intake: ctx.intake,
       input: ctx.input,
       defaultLayer: chosen.name,
       layers: layers.map((l) => ({ ...l, default: l.name === chosen.name })),
+      batch,
     };
   } finally {
     await engine.dispose();
@@ -86,6 +94,7 @@ export function formatLayers(listing: LayerListing): string {
     format(header),
     ...rows.map(format),
     `* default layer (--layer auto): ${listing.defaultLayer}`,
+    `explain --batch-size default: ${listing.batch.size} inputs per run (est. ${listing.batch.memoryMiB.toFixed(0)} MiB; ${DEFAULT_BATCH_MEMORY_MIB} MiB --memory-budget)`,
     "",
   ].join("\n");
 }

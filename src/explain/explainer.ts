@@ -20,6 +20,7 @@ import {
   type PassCount,
 } from "../methods/registry.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
+import type { BatchPlan } from "../runtime/batch-size.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
 import type { TargetBatch, TargetOptions } from "../runtime/targets.ts";
 import { displayMap, normalizeInPlace } from "../tensor/maps.ts";
@@ -73,8 +74,16 @@ export interface ExplainRequest {
   layers?: readonly string[];
   /** Which classes to explain; default each image's top class. */
   target?: TargetOptions;
-  /** Inputs per session run for methods that run many (perturbations, paths, samples). Default 32. */
+  /**
+   * Inputs per session run for methods that run many (perturbations, paths, samples). Default:
+   * chosen for the model within `memoryBudgetMiB` (see {@link ModelRuntime.batchPlan}).
+   */
   batchSize?: number;
+  /**
+   * Memory budget of one session run for the default batch size, in MiB. Default
+   * DEFAULT_BATCH_MEMORY_MIB (512).
+   */
+  memoryBudgetMiB?: number;
   /** Seed of every random draw. Default 0. */
   seed?: number;
   /** Test-time augmentation smoothing (six variants per target) for methods that admit it. */
@@ -100,6 +109,8 @@ export interface MethodPlan {
     /** Why it does not apply. */
     why: string;
   }[];
+  /** Inputs per session run of the methods that run many, and their estimated memory. */
+  batch: BatchPlan;
 }
 
 /** Images for {@link Explainer.stream}: items, how to decode one, and how to name it. */
@@ -189,7 +200,7 @@ export class Explainer {
         add(chooseMethod(method, { ...request.options?.[method.name], ...given }), named);
       }
     }
-    return { choices, layers, skipped };
+    return { choices, layers, skipped, batch: await rt.batchPlan(request) };
   }
 
   /**
@@ -204,7 +215,7 @@ export class Explainer {
     const seed = request.seed ?? 0;
     const family = {
       layers: request.layers ?? ["auto"],
-      batchSize: request.batchSize ?? 32,
+      batchSize: plan.batch.size,
       seed,
       eigenSmooth: request.eigenSmooth ?? false,
       ...(request.signal ? { signal: request.signal } : {}),
@@ -294,6 +305,7 @@ export class Explainer {
       results,
       sharedPasses: shared,
       skipped: plan.skipped,
+      batch: plan.batch,
     };
   }
 

@@ -3,6 +3,7 @@
 import type { Completeness } from "../attribution/method.ts";
 import type { MethodDescriptor, MethodOptions, PassCount } from "../methods/registry.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
+import type { BatchPlan } from "../runtime/batch-size.ts";
 import type { Targets } from "../runtime/targets.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 
@@ -69,4 +70,9 @@ export interface Explanation {
     /** Why it does not apply. */
     why: string;
   }[];
+  /**
+   * Inputs per session run of the methods that run many (steps, samples, masks, windows): the
+   * request's batchSize, or the size chosen for the model, with its estimated memory.
+   */
+  batch: BatchPlan;
 }

@@ -22,6 +22,12 @@ import { gatherRows, sizeOf, type FloatTensor } from "../tensor/tensor.ts";
 import { checkFiniteRows } from "../util/finite.ts";
 import { checkFloatTensor } from "../util/validate.ts";
 import { Backward, type BackwardResult } from "./backward.ts";
+import {
+  activationBytesPerInput,
+  planBatch,
+  type BatchPlan,
+  type BatchPlanOptions,
+} from "./batch-size.ts";
 import { DerivedCache, derivedKey } from "./cache.ts";
 import {
   extractTail,
@@ -134,6 +140,18 @@ export class ModelRuntime {
     return this.cache.get(derivedKey("shapes"), () =>
       inferShapes(this.model, this.engine, this.input),
     );
+  }
+
+  /**
+   * Inputs per session run for methods that run many (steps, samples, masks, windows): the given
+   * `batchSize`, else the largest chunk whose estimated memory fits the budget, from the forward
+   * values' sizes per input (see batch-size.ts).
+   */
+  async batchPlan(options: BatchPlanOptions = {}): Promise<BatchPlan> {
+    const bytes = await this.cache.get(derivedKey("activation-bytes"), async () =>
+      activationBytesPerInput(await this.shapes()),
+    );
+    return planBatch(bytes, options);
   }
 
   /** Every spatial (4-D) activation in graph order. */
