@@ -1,11 +1,14 @@
 // The explain service's NaN handling: a NonFiniteError from smoothing variants names the images
-// the variants came from, and `stream` lets an image whose values turn NaN fail alone.
+// the variants came from, and `stream` lets an image whose values turn NaN fail alone. Its
+// batching: maps do not depend on the inputs per session run, which the explanation reports.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { buildModel } from "../compiler/testing/graph.ts";
 import { Engine } from "../engine/engine.ts";
+import { openModel } from "../io/models.ts";
 import { ModelRuntime } from "../runtime/runtime.ts";
 import { NonFiniteError } from "../util/finite.ts";
+import { createRng } from "../util/random.ts";
 import { Explainer } from "./explainer.ts";
 
 const engine = new Engine({ threads: 1 });
@@ -94,4 +97,38 @@ test("stream: an image whose logits are NaN fails alone; its batch is explained 
     [[1, `Cannot explain "black": the logits of model "test-graph" hold NaN`]],
   );
   assert.equal(batch!.explanation!.results[0]!.map.dims[0], 2);
+});
+
+test("maps are bitwise identical whatever the inputs per run; the explanation reports the batch", async () => {
+  const rt = await openModel("synth-resnet", engine);
+  const dims = [2, ...rt.input.dims.slice(1)];
+  const rng = createRng(3);
+  const input = {
+    data: Float32Array.from({ length: dims.reduce((a, b) => a * b) }, rng.normal),
+    dims,
+  };
+  const request = {
+    methods: [
+      { name: "ig", options: { steps: 10 } },
+      { name: "smoothgrad", options: { samples: 5 } },
+      { name: "rise", options: { masks: 12 } },
+      { name: "occlusion", options: { window: 16, stride: 16 } },
+      "scorecam",
+    ],
+  };
+  const explainer = new Explainer(rt);
+  const automatic = await explainer.explain(input, request);
+  const plan = await rt.batchPlan();
+  assert.deepEqual(automatic.batch, plan);
+  assert.ok(plan.automatic && plan.size > 3, `${plan.size}`);
+  for (const batchSize of [1, 3]) {
+    const e = await explainer.explain(input, { ...request, batchSize });
+    assert.equal(e.batch.size, batchSize);
+    assert.equal(e.batch.automatic, false);
+    e.results.forEach((r, i) => {
+      const want = automatic.results[i]!;
+      assert.deepEqual(r.raw[0]!.data, want.raw[0]!.data, `${r.method.name}, batch ${batchSize}`);
+      assert.deepEqual(r.map.data, want.map.data, `${r.method.name}, batch ${batchSize}`);
+    });
+  }
 });
