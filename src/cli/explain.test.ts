@@ -6,7 +6,15 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { decodeNpy } from "../tensor/npy.ts";
+import { Engine } from "../engine/engine.ts";
 import { decodeImage } from "../io/images.ts";
+import { openModel } from "../io/models.ts";
+import {
+  activationBytesPerInput,
+  DEFAULT_BATCH_MEMORY_MIB,
+  planBatch,
+} from "../runtime/batch-size.ts";
+import type { ModelRuntime } from "../runtime/runtime.ts";
 import type { MapsIndex } from "./explain-output.ts";
 import { camscope } from "./testing/harness.ts";
 
@@ -29,6 +37,15 @@ before(async () => {
   );
 });
 after(() => rm(dir, { recursive: true, force: true }));
+
+const engine = new Engine({ threads: 1 });
+after(() => engine.dispose());
+let opened: Promise<ModelRuntime> | undefined;
+/** The test model, opened once in this process (the CLI runs in its own). */
+function model(): Promise<ModelRuntime> {
+  opened ??= openModel(MODEL, engine);
+  return opened;
+}
 
 async function readIndex(out: string): Promise<MapsIndex> {
   return JSON.parse(await readFile(join(out, "maps.json"), "utf8")) as MapsIndex;
@@ -64,6 +81,11 @@ describe("camscope explain", () => {
 
     const index = await readIndex(out);
     assert.equal(index.model, MODEL);
+    // No --batch-size: the size chosen for the model within the default budget.
+    const plan = planBatch(activationBytesPerInput(await (await model()).shapes()));
+    assert.equal(index.batchSize, plan.size);
+    assert.equal(index.batchMemoryMiB, Math.round(plan.memoryMiB * 10) / 10);
+    assert.equal(index.memoryBudgetMiB, DEFAULT_BATCH_MEMORY_MIB);
     assert.deepEqual(
       index.failed.map((f) => f.image),
       [corrupt],
@@ -155,11 +177,15 @@ describe("camscope explain", () => {
       "gradcam,eigengradcam",
       "--aug-smooth",
       "--eigen-smooth",
+      "--batch-size",
+      "5",
       "--out",
       out,
     ]);
     assert.equal(run.code, 0, run.stderr);
     const index = await readIndex(out);
+    assert.equal(index.batchSize, 5);
+    assert.equal(index.memoryBudgetMiB, undefined);
     assert.equal(index.augSmooth, true);
     assert.equal(index.eigenSmooth, true);
     assert.deepEqual(

@@ -28,6 +28,12 @@ describe("camscope layers", () => {
     assert.match(lines[3]!, /^ {3}conv +Conv +NCHW +1x4x16x12$/);
     assert.match(lines[4]!, /^\* {2}features +Relu +NCHW +1x4x16x12$/);
     assert.equal(lines[5], "* default layer (--layer auto): features");
+    // 2,123 float values per input (input, conv, features, pooled, flat, output), twice that for a
+    // gradient run: 32 inputs take 32 x 16,984 bytes.
+    assert.equal(
+      lines[6],
+      "default --batch-size of explain: 32 inputs per run, est. 0.5 MiB (--memory-budget 512)",
+    );
   });
 
   test("--json gives the same listing as data", async () => {
@@ -35,6 +41,8 @@ describe("camscope layers", () => {
     assert.equal(run.code, 0, run.stderr);
     const listing = JSON.parse(run.stdout) as LayerListing;
     assert.equal(listing.defaultLayer, "features");
+    assert.equal(listing.batch.size, 32);
+    assert.equal(listing.batch.automatic, true);
     assert.deepEqual(listing.input, { name: "input", dims: [1, 3, 16, 12] });
     assert.deepEqual(
       listing.layers.map((l) => [l.name, l.op, l.dims.join("x"), l.default]),

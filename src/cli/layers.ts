@@ -94,7 +94,12 @@ export function formatLayers(listing: LayerListing): string {
     format(header),
     ...rows.map(format),
     `* default layer (--layer auto): ${listing.defaultLayer}`,
-    `explain --batch-size default: ${listing.batch.size} inputs per run (est. ${listing.batch.memoryMiB.toFixed(0)} MiB; ${DEFAULT_BATCH_MEMORY_MIB} MiB --memory-budget)`,
+    `default --batch-size of explain: ${listing.batch.size} inputs per run, est. ${mib(listing.batch.memoryMiB)} MiB (--memory-budget ${DEFAULT_BATCH_MEMORY_MIB})`,
     "",
   ].join("\n");
+}
+
+/** MiB with one decimal below 10 (small models' runs take fractions of a MiB). */
+function mib(value: number): string {
+  return value.toFixed(value < 10 ? 1 : 0);
 }

@@ -61,6 +61,9 @@ export function optionCases(): FuzzCase[] {
   bad("explain", "--seed", "9007199254740993", explain);
   for (const value of ["-0.5", ...NUMBER_BAD]) bad("explain", "--noise", value, explain);
   for (const value of NUMBER_BAD) bad("explain", "--occlusion-value", value, explain);
+  for (const value of ["0", "-1", "1048577", ...NUMBER_BAD]) {
+    bad("explain", "--memory-budget", value, explain);
+  }
   for (const value of ["0", ...FRACTION_BAD]) bad("explain", "--keep-probability", value, explain);
   for (const value of FRACTION_BAD) bad("explain", "--alpha", value, explain);
   for (const value of ["bogus", ""]) bad("explain", "--colormap", value, explain);
@@ -200,6 +203,7 @@ export function optionCases(): FuzzCase[] {
   works("seed=2^32+1", ["--method", "smoothgrad", "--samples", "2", "--seed", "4294967297"]);
   works("top-k=1e9", ["--top-k", "1000000000"]);
   works("batch-size=1", ["--method", "scorecam", "--batch-size", "1"]);
+  works("memory-budget=0.5", ["--method", "ig", "--steps", "4", "--memory-budget", "0.5"]);
   works("method=GRADCAM", ["--method", "GRADCAM"]);
   works("threads=2", ["--threads", "2"]);
 
