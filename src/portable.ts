@@ -69,6 +69,15 @@ export type { BackwardResult } from "./runtime/backward.ts";
 export { RELEVANCE_STARTS, startingRelevance } from "./runtime/relevance.ts";
 export type { RelevanceRequest, RelevanceRun, RelevanceStart } from "./runtime/relevance.ts";
 export { channelsFirst } from "./runtime/layer-view.ts";
+export {
+  activationBytesPerInput,
+  DEFAULT_BATCH_MEMORY_MIB,
+  GRADIENT_MEMORY_FACTOR,
+  MAX_DEFAULT_BATCH,
+  MAX_MEMORY_BUDGET_MIB,
+  planBatch,
+} from "./runtime/batch-size.ts";
+export type { BatchPlan, BatchPlanOptions } from "./runtime/batch-size.ts";
 export type { ChannelMaskRun, ChannelMaskStrategy } from "./runtime/channel-masks.ts";
 export { gatherRows, sizeOf } from "./tensor/tensor.ts";
 export type { FloatTensor } from "./tensor/tensor.ts";

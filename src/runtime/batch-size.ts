@@ -64,11 +64,15 @@ export function activationBytesPerInput(shapes: ValueShapes): number {
  * forward values) fits the memory budget, at least 1 and at most MAX_DEFAULT_BATCH.
  */
 export function planBatch(bytesPerInput: number, options: BatchPlanOptions = {}): BatchPlan {
-  const budget = checkNumber(options.memoryBudgetMiB ?? DEFAULT_BATCH_MEMORY_MIB, "memoryBudgetMiB", {
-    min: 0,
-    minExclusive: true,
-    max: MAX_MEMORY_BUDGET_MIB,
-  });
+  const budget = checkNumber(
+    options.memoryBudgetMiB ?? DEFAULT_BATCH_MEMORY_MIB,
+    "memoryBudgetMiB",
+    {
+      min: 0,
+      minExclusive: true,
+      max: MAX_MEMORY_BUDGET_MIB,
+    },
+  );
   checkNumber(bytesPerInput, "bytesPerInput", { min: 0, max: Number.MAX_SAFE_INTEGER });
   if (options.batchSize !== undefined) checkInteger(options.batchSize, "batchSize", { min: 1 });
   const perInputMiB = (GRADIENT_MEMORY_FACTOR * bytesPerInput) / MIB;
