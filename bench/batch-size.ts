@@ -4,7 +4,7 @@
 // each run adds. The default chunk size rule (src/runtime/batch-size.ts) was set from these numbers.
 //
 //   npm run bench:batch-size -- [--model resnet18 ...] [--sizes 1,2,4,8,16,32,64] [--rounds 3]
-//     [--inputs 16] [--threads 2]
+//     [--inputs 16] [--threads 2] [--max-mib 8192]
 //
 // Models: bundled names or .onnx paths; default synth-resnet and the torchvision exports present in
 // bench/.models/ (resnet18, resnet50, mobilenet_v2; made by
@@ -18,6 +18,8 @@
 // Time: `rounds` rounds over the sizes (ascending in even rounds, descending in odd ones, so that
 // drift in a shared machine's load hits every size), each measurement running at least `inputs`
 // inputs in chunks of the size; the median per input is reported, wall and process CPU time.
+// A chunk whose estimated memory (the rule's, an over-estimate) passes --max-mib is skipped ("-"),
+// so that a full-size model at 64 inputs does not take a shared machine's memory.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { dirname, join } from "node:path";
@@ -26,7 +28,11 @@ import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
 import { Engine } from "../src/engine/engine.ts";
 import { openModel } from "../src/io/models.ts";
-import { activationBytesPerInput, planBatch } from "../src/runtime/batch-size.ts";
+import {
+  activationBytesPerInput,
+  GRADIENT_MEMORY_FACTOR,
+  planBatch,
+} from "../src/runtime/batch-size.ts";
 import type { ModelRuntime } from "../src/runtime/runtime.ts";
 import { sizeOf, type FloatTensor } from "../src/tensor/tensor.ts";
 import { benchImages, formatTable } from "./harness.ts";
@@ -42,6 +48,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     inputs: { type: "string", default: "16" },
     threads: { type: "string" },
+    "max-mib": { type: "string", default: "8192" },
   },
 });
 const count = (flag: string, text: string): number => {
@@ -52,6 +59,7 @@ const count = (flag: string, text: string): number => {
 const sizes = values.sizes.split(",").map((s) => count("sizes", s.trim()));
 const rounds = count("rounds", values.rounds);
 const minInputs = count("inputs", values.inputs);
+const maxMiB = count("max-mib", values["max-mib"]);
 const threads = values.threads === undefined ? undefined : count("threads", values.threads);
 const models = values.model ?? [
   "synth-resnet",
@@ -134,6 +142,8 @@ try {
     const classes = (await rt.targets(images)).targets.classes;
     const run = runs(rt, images, classes);
     const kinds: Kind[] = ["forward", "gradient"];
+    const fits = (kind: Kind, chunk: number) =>
+      (chunk * bytes * (kind === "gradient" ? GRADIENT_MEMORY_FACTOR : 1)) / MIB <= maxMiB;
 
     // Memory first, in ascending sizes, each kind on its own session after a warm-up at chunk 1.
     const memory = new Map<string, number>();
@@ -141,6 +151,7 @@ try {
       await run[kind](1);
       const base = process.memoryUsage().rss;
       for (const chunk of [...sizes].sort((a, b) => a - b)) {
+        if (!fits(kind, chunk)) continue;
         memory.set(`${kind}/${chunk}`, (await peakDuring(() => run[kind](chunk))) - base);
       }
     }
@@ -151,6 +162,7 @@ try {
       const order = [...sizes].sort((a, b) => (round % 2 ? b - a : a - b));
       for (const chunk of order) {
         for (const kind of kinds) {
+          if (!fits(kind, chunk)) continue;
           const repeats = Math.max(1, Math.ceil(minInputs / chunk));
           const cpuStart = process.cpuUsage();
           const start = performance.now();
@@ -164,11 +176,14 @@ try {
       }
     }
     for (const chunk of sizes) {
-      const cell = (kind: Kind) => [
-        median(wall.get(`${kind}/${chunk}`)!).toFixed(1),
-        median(cpu.get(`${kind}/${chunk}`)!).toFixed(1),
-        (memory.get(`${kind}/${chunk}`)! / MIB).toFixed(0),
-      ];
+      const cell = (kind: Kind) =>
+        fits(kind, chunk)
+          ? [
+              median(wall.get(`${kind}/${chunk}`)!).toFixed(1),
+              median(cpu.get(`${kind}/${chunk}`)!).toFixed(1),
+              (memory.get(`${kind}/${chunk}`)! / MIB).toFixed(0),
+            ]
+          : ["-", "-", "-"];
       rows.push([
         rt.card.name,
         String(chunk),
