@@ -28,11 +28,11 @@ describe("camscope layers", () => {
     assert.match(lines[3]!, /^ {3}conv +Conv +NCHW +1x4x16x12$/);
     assert.match(lines[4]!, /^\* {2}features +Relu +NCHW +1x4x16x12$/);
     assert.equal(lines[5], "* default layer (--layer auto): features");
-    // 2,123 float values per input (input, conv, features, pooled, flat, output), twice that for a
-    // gradient run: 32 inputs take 32 x 16,984 bytes.
+    // 2,123 float values per input (input, conv, features, pooled, flat, output), 1.25x that for
+    // a gradient run: 4 inputs (the cap) take 4 x 10,615 bytes.
     assert.equal(
       lines[6],
-      "default --batch-size of explain: 32 inputs per run, est. 0.5 MiB (--memory-budget 512)",
+      "default --batch-size of explain: 4 inputs per run, est. 0.04 MiB (--memory-budget 512)",
     );
   });
 
@@ -41,7 +41,7 @@ describe("camscope layers", () => {
     assert.equal(run.code, 0, run.stderr);
     const listing = JSON.parse(run.stdout) as LayerListing;
     assert.equal(listing.defaultLayer, "features");
-    assert.equal(listing.batch.size, 32);
+    assert.equal(listing.batch.size, 4);
     assert.equal(listing.batch.automatic, true);
     assert.deepEqual(listing.input, { name: "input", dims: [1, 3, 16, 12] });
     assert.deepEqual(

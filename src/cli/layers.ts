@@ -99,7 +99,7 @@ export function formatLayers(listing: LayerListing): string {
   ].join("\n");
 }
 
-/** MiB with one decimal below 10 (small models' runs take fractions of a MiB). */
+/** MiB to about two digits (small models' runs take fractions of a MiB). */
 function mib(value: number): string {
-  return value.toFixed(value < 10 ? 1 : 0);
+  return value >= 10 ? value.toFixed(0) : value >= 0.1 ? value.toFixed(1) : value.toPrecision(1);
 }

@@ -47,14 +47,14 @@ describe("planBatch", () => {
   test("the largest chunk within the budget, at least 1, at most the cap", () => {
     const perInput = (mib: number) => (mib * MIB) / GRADIENT_MEMORY_FACTOR;
     const budget = DEFAULT_BATCH_MEMORY_MIB;
-    assert.equal(planBatch(perInput(budget / 5)).size, 5);
-    assert.equal(planBatch(perInput(budget / 5 + 1)).size, 4);
+    assert.equal(planBatch(perInput(budget / 3)).size, 3);
+    assert.equal(planBatch(perInput(budget / 3 + 1)).size, 2);
     assert.equal(planBatch(perInput(budget * 3)).size, 1);
     assert.equal(planBatch(perInput(0.01)).size, MAX_DEFAULT_BATCH);
     assert.equal(planBatch(0).size, MAX_DEFAULT_BATCH);
     const plan = planBatch(perInput(40), { memoryBudgetMiB: 100 });
     assert.deepEqual(plan, { size: 2, memoryMiB: 80, perInputMiB: 40, automatic: true });
-    // Sizes never grow with the bytes per input.
+    // Sizes never grow with the bytes per input, and fit the budget unless 1.
     let last = Infinity;
     for (let mib = 0.5; mib < 2 * budget; mib *= 1.3) {
       const { size, memoryMiB } = planBatch(perInput(mib));
@@ -90,28 +90,34 @@ describe("planBatch", () => {
 });
 
 describe("ModelRuntime.batchPlan", () => {
-  test("a bundled model gets a larger chunk than a model with ResNet-50-sized activations", async () => {
-    const bundled = await (await openModel("synth-resnet", engine)).batchPlan();
-    // 1536 x 1536 input, 4 conv channels: 27 + 36 + 36 MiB of forward values per input, about
-    // ResNet-50's 101 MiB at 224 x 224.
+  test("a bundled model gets a larger chunk than a model with ResNet-18-sized activations", async () => {
+    const budget = { memoryBudgetMiB: 128 };
+    const bundled = await (await openModel("synth-resnet", engine)).batchPlan(budget);
+    // 1024 x 1024 input, 4 conv channels: 12 + 16 + 16 MiB of forward values per input, about
+    // twice ResNet-18's 22.5 MiB at 224 x 224.
     const big = new ModelRuntime(
       {
-        model: tinyClassifier({ classes: 3, size: [1536, 1536] }),
+        model: tinyClassifier({ classes: 3, size: [1024, 1024] }),
         card: {
           name: "big",
           labels: [],
-          preprocessing: { size: [1536, 1536], resize: "stretch" },
+          preprocessing: { size: [1024, 1024], resize: "stretch" },
         },
         bundled: false,
       },
       engine,
     );
-    const plan = await big.batchPlan();
-    assert.ok(Math.abs(plan.perInputMiB / GRADIENT_MEMORY_FACTOR - 99) < 1, `${plan.perInputMiB}`);
-    assert.equal(plan.size, Math.floor(DEFAULT_BATCH_MEMORY_MIB / plan.perInputMiB));
+    const plan = await big.batchPlan(budget);
+    assert.ok(
+      Math.abs(plan.perInputMiB / GRADIENT_MEMORY_FACTOR - 44) < 0.1,
+      `${plan.perInputMiB}`,
+    );
+    assert.equal(plan.size, Math.floor(128 / plan.perInputMiB));
     assert.ok(plan.size >= 1 && plan.size < bundled.size, `${plan.size} vs ${bundled.size}`);
-    assert.ok(bundled.size <= MAX_DEFAULT_BATCH && bundled.automatic);
+    assert.equal(bundled.size, MAX_DEFAULT_BATCH);
+    assert.ok(bundled.automatic && plan.automatic);
     assert.equal((await big.batchPlan({ memoryBudgetMiB: 1 })).size, 1);
     assert.equal((await big.batchPlan({ batchSize: 64 })).size, 64);
+    assert.equal((await big.batchPlan()).size, MAX_DEFAULT_BATCH);
   });
 });
