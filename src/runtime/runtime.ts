@@ -5,6 +5,7 @@
 import type { Composite } from "../compiler/lrp/composites.ts";
 import { foldBatchNorm } from "../compiler/lrp/canonize.ts";
 import { lrpRuleSet, resolveComposite } from "../compiler/lrp/composites.ts";
+import type { BackwardSpec } from "../compiler/compile.ts";
 import type { RuleSet } from "../compiler/rule.ts";
 import { exactGradient } from "../compiler/rules/index.ts";
 import { Tensor, type Engine, type ModelSession } from "../engine/engine.ts";
@@ -32,10 +33,15 @@ import {
   type ChannelMaskStrategy,
 } from "./channel-masks.ts";
 import { startingRelevance, type RelevanceRequest, type RelevanceRun } from "./relevance.ts";
+import { SEED_HEAD_MIN_OPSET } from "./seed-head.ts";
 import {
+  isPending,
+  presetClasses,
   resolveTargets,
   seedRows,
   targetScores,
+  type PendingRows,
+  type Rows,
   type ScoreKind,
   type TargetBatch,
   type TargetOptions,
@@ -72,6 +78,16 @@ export interface GradientRequest {
   wrt: readonly string[];
   /** How the signal passes each op (default: the exact gradient). */
   ruleSet?: RuleSet;
+}
+
+/** Resolved rows and the compiled run at them, from {@link ModelRuntime.gradientRows} and relevanceRows. */
+export interface RowsRun<R> {
+  /** The rows, resolved. */
+  rows: TargetBatch;
+  /** The run at the rows' input. */
+  result: R;
+  /** Whether the run itself picked the targets (no separate target-picking forward pass). */
+  oneRun: boolean;
 }
 
 /** The output the compiled backward graph of a score kind starts from. */
@@ -223,6 +239,97 @@ export class ModelRuntime {
     };
   }
 
+  /** Resolved rows as they are; pending rows resolved by {@link ModelRuntime.targets}. */
+  resolveRows(rows: Rows): Promise<TargetBatch> {
+    return isPending(rows) ? this.targets(rows.pending, rows.target) : Promise.resolve(rows);
+  }
+
+  /**
+   * {@link ModelRuntime.gradients} at the rows' input. Pending rows whose classes are top-1 or
+   * given are resolved by the same session run: the compiled graph picks each row's class from its
+   * own logits (seed-head.ts). Top-k rows take a target-picking forward pass first.
+   */
+  async gradientRows(rows: Rows, request: GradientRequest): Promise<RowsRun<BackwardResult>> {
+    if (isPending(rows)) {
+      const score = rows.target?.score ?? "logit";
+      const decided = await this.choosingRun(rows, async (input, classes, units) => {
+        const { backward, output } = await this.scoreBackward(score, units === 1);
+        const spec = { wrt: request.wrt, output, ruleSet: request.ruleSet ?? exactGradient };
+        return backward.runChoosing(spec, input, classes, { logits: this.output, units, off: 0 });
+      });
+      if (decided) return { ...decided, oneRun: true };
+    }
+    const resolved = await this.resolveRows(rows);
+    const result = await this.gradients(resolved.input, resolved.targets, request);
+    return { rows: resolved, result, oneRun: false };
+  }
+
+  /**
+   * {@link ModelRuntime.relevance} at the rows' input; pending rows with top-1 or given classes
+   * are resolved by the same session run, as in {@link ModelRuntime.gradientRows}. The rows'
+   * logits are then those of the model relevance runs on (BatchNorm folded under composites that
+   * fold it: equal to the model's up to float32 rounding).
+   */
+  async relevanceRows(rows: Rows, request: RelevanceRequest): Promise<RowsRun<RelevanceRun>> {
+    if (isPending(rows)) {
+      const plan = await this.relevancePlan(request);
+      const start = request.start ?? "one-hot";
+      const decided = await this.choosingRun(rows, async (input, classes, units) => {
+        const off = start === "contrastive" ? -1 / units : 0;
+        return plan.backward.runChoosing(plan.spec, input, classes, {
+          logits: this.output,
+          units,
+          off,
+        });
+      });
+      if (decided) {
+        const { rows: resolved, result } = decided;
+        const units = await this.units();
+        const seed = startingRelevance(resolved.targets, units, start);
+        return { rows: resolved, result: relevanceRun(plan, result, seed), oneRun: true };
+      }
+    }
+    const resolved = await this.resolveRows(rows);
+    const result = await this.relevance(resolved.input, resolved.targets, request);
+    return { rows: resolved, result, oneRun: false };
+  }
+
+  /**
+   * A compiled run that picks its own targets, and the rows it resolved: `run` gets the checked
+   * images, each row's class (-1 for its top class) and the logits per row. Undefined (nothing
+   * run) where the graph cannot decide the rows: top-k, no images, opsets before the head's ops.
+   * The classes the graph chose are checked against resolveTargets on the logits it returned.
+   */
+  private async choosingRun<R extends { logits: FloatTensor; chosen: number[] }>(
+    rows: PendingRows,
+    run: (input: FloatTensor, classes: number[], units: number) => Promise<R>,
+  ): Promise<{ rows: TargetBatch; result: R } | undefined> {
+    const images = this.checkImages(rows.pending);
+    const n = images.dims[0]!;
+    const units = await this.units();
+    const preset = presetClasses(n, units, rows.target);
+    if (!preset || n === 0 || this.model.opset() < SEED_HEAD_MIN_OPSET) return undefined;
+    const result = await run(images, preset, units);
+    const logits = result.logits;
+    checkFiniteRows(logits.data, n, `the logits of model "${this.model.source}"`);
+    const targets = resolveTargets(logits.data, n, rows.target);
+    if (targets.classes.some((c, i) => c !== result.chosen[i])) {
+      throw new Error(
+        `internal: the graph chose classes ${result.chosen.join(", ")} where the logits rank ${targets.classes.join(", ")}`,
+      );
+    }
+    return {
+      rows: {
+        images: n,
+        targets,
+        input: images,
+        logits,
+        scores: this.scores(logits, targets.classes, targets.score),
+      },
+      result,
+    };
+  }
+
   /**
    * The images checked against the model's input: a float32 tensor [N, ...input dims], finite
    * (a NonFiniteError names the rows with NaN or Inf).
@@ -358,6 +465,13 @@ export class ModelRuntime {
     targets: Pick<Targets, "classes" | "binary">,
     request: RelevanceRequest,
   ): Promise<RelevanceRun> {
+    const plan = await this.relevancePlan(request);
+    const start = startingRelevance(targets, await this.units(), request.start ?? "one-hot");
+    return relevanceRun(plan, await plan.backward.run(plan.spec, input, start), start);
+  }
+
+  /** The compiled relevance graph a request runs: its backward runner, spec and layers. */
+  private async relevancePlan(request: RelevanceRequest): Promise<RelevancePlan> {
     const composite: Composite =
       typeof request.composite === "string"
         ? resolveComposite(request.composite)
@@ -372,21 +486,13 @@ export class ModelRuntime {
         "Relevance requested at no value (no input, no layers)",
       );
     }
-    const start = startingRelevance(targets, await this.units(), request.start ?? "one-hot");
     const backward = await this.backward(composite.foldBatchNorm);
     const ruleSet = lrpRuleSet(backward.model, composite, { bounds: this.inputBounds() });
-    const result = await backward.run({ wrt, output: this.output, ruleSet }, input, start);
-    const inputRelevance = wantInput ? result.grads.get(this.input.name)! : undefined;
     return {
-      logits: result.output,
-      start,
-      ...(inputRelevance ? { input: inputRelevance } : {}),
-      layers: new Map(
-        layerNames.map((l) => [
-          l,
-          { relevance: result.grads.get(l)!, activations: result.activations.get(l)! },
-        ]),
-      ),
+      backward,
+      spec: { wrt, output: this.output, ruleSet },
+      layerNames,
+      input: wantInput ? this.input.name : undefined,
     };
   }
 
@@ -442,6 +548,35 @@ export class ModelRuntime {
       return { strategy: "injection" as const, session: await this.engine.session(injected) };
     });
   }
+}
+
+/** A relevance request compiled: see ModelRuntime.relevancePlan. */
+interface RelevancePlan {
+  backward: Backward;
+  spec: BackwardSpec;
+  layerNames: string[];
+  /** The input's name when relevance at the input is asked for. */
+  input: string | undefined;
+}
+
+/** A relevance run's result in the runtime's vocabulary. */
+function relevanceRun(
+  plan: RelevancePlan,
+  result: BackwardResult,
+  start: Float32Array,
+): RelevanceRun {
+  const inputRelevance = plan.input !== undefined ? result.grads.get(plan.input)! : undefined;
+  return {
+    logits: result.output,
+    start,
+    ...(inputRelevance ? { input: inputRelevance } : {}),
+    layers: new Map(
+      plan.layerNames.map((l) => [
+        l,
+        { relevance: result.grads.get(l)!, activations: result.activations.get(l)! },
+      ]),
+    ),
+  };
 }
 
 /** The report of a model given in canonical form, which intake would leave unchanged. */
