@@ -7,7 +7,9 @@ import { CamscopeError } from "../errors.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import { channelsFirst } from "../runtime/layer-view.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
-import type { TargetBatch } from "../runtime/targets.ts";
+import type { BackwardResult } from "../runtime/backward.ts";
+import type { RelevanceRun } from "../runtime/relevance.ts";
+import type { Rows, TargetBatch } from "../runtime/targets.ts";
 import { channelSum, finalCamMaps, firstComponentProjection, weightedSum } from "../tensor/maps.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 import { checkFiniteRows } from "../util/finite.ts";
@@ -47,15 +49,19 @@ export interface MethodMaps {
   milliseconds: number;
 }
 
-/** What {@link explainCam} returns: the layers and every method's maps. */
+/** What {@link explainCam} returns: the rows, the layers and every method's maps. */
 export interface CamExplanation {
+  /** The rows explained (resolved by the call when given pending). */
+  rows: TargetBatch;
+  /** Whether the call's first compiled run picked the targets (no target-picking pass). */
+  oneRun: boolean;
   /** The layers explained (maps of several are fused). */
   layers: LayerInfo[];
   /** One entry per method, in the order given. */
   results: MethodMaps[];
   /**
    * Passes through the model per row that all methods of the call share: the forward pass that
-   * picked the targets, and the run that returns the activations (forward only, or forward and
+   * picked the targets (unless `oneRun`), and the run that returns the activations (forward only, or forward and
    * backward when a method needs gradients), plus Relevance-CAM's relevance run (forward and
    * backward; it is the activation run too when no method needs gradients). Per-method
    * perturbation passes come on top.
@@ -112,40 +118,59 @@ export function checkLayerNames(layers: unknown): void {
 }
 
 /**
- * Explains resolved rows with every method in `options.methods`: one run returns the activations
- * (and gradients or relevance if a method needs them), and perturbation methods batch their
- * inputs through the runtime.
+ * Explains rows with every method in `options.methods`: one run returns the activations (and
+ * gradients or relevance if a method needs them), and perturbation methods batch their inputs
+ * through the runtime. Pending rows (images and target options) are resolved by the gradient or
+ * relevance run itself where the graph can pick the targets, else by a target-picking pass.
  */
 export async function explainCam(
   rt: ModelRuntime,
-  rows: TargetBatch,
+  rows: Rows,
   options: CamOptions,
 ): Promise<CamExplanation> {
   checkCamOptions(options);
-  const { input, targets, scores } = rows;
   const signal = options.signal;
   const layers = await Promise.all((options.layers ?? ["auto"]).map((l) => rt.layer(l)));
   const layerNames = [...new Set(layers.map((l) => l.name))];
   const batchSize = options.batchSize ?? 32;
 
   const needsGradients = options.methods.some((m) => m.needsGradients);
-  const relevanceRun = options.methods.some((m) => m.needsRelevance)
-    ? await rt.relevance(input, targets, {
-        composite: "relevance-cam",
-        start: "contrastive",
-        layers: layerNames,
-        input: false,
-      })
-    : undefined;
+  const needsRelevance = options.methods.some((m) => m.needsRelevance);
+  // The first compiled run resolves pending rows; later runs take the resolved rows.
+  let resolved: TargetBatch | undefined;
+  let oneRun = false;
+  let gradientRun: BackwardResult | undefined;
+  if (needsGradients) {
+    ({
+      rows: resolved,
+      result: gradientRun,
+      oneRun,
+    } = await rt.gradientRows(rows, {
+      wrt: layerNames,
+    }));
+  }
+  let relevanceRun: RelevanceRun | undefined;
+  if (needsRelevance) {
+    const request = {
+      composite: "relevance-cam",
+      start: "contrastive" as const,
+      layers: layerNames,
+      input: false,
+    };
+    const run = await rt.relevanceRows(resolved ?? rows, request);
+    ({ rows: resolved, result: relevanceRun } = run);
+    oneRun ||= run.oneRun;
+  }
+  resolved ??= await rt.resolveRows(rows);
+  const { input, targets, scores } = resolved;
   const relevance = relevanceRun
     ? new Map([...relevanceRun.layers].map(([name, r]) => [name, r.relevance]))
     : undefined;
   let activations: Map<string, FloatTensor>;
   let gradients: Map<string, FloatTensor> | undefined;
-  if (needsGradients) {
-    const result = await rt.gradients(input, targets, { wrt: layerNames });
-    activations = result.activations;
-    gradients = result.grads;
+  if (gradientRun) {
+    activations = gradientRun.activations;
+    gradients = gradientRun.grads;
   } else if (relevanceRun) {
     // The relevance run already returns the activations (BatchNorm unfolded: the same model).
     activations = new Map([...relevanceRun.layers].map(([name, r]) => [name, r.activations]));
@@ -227,14 +252,15 @@ export async function explainCam(
       milliseconds: performance.now() - started,
     });
   }
-  // The target-picking forward pass, then the activation pass (with the gradients' backward pass
-  // when a method needs them) and the relevance pass (Relevance-CAM), each once per call; the
-  // relevance pass alone also serves as the activation pass.
+  // The target-picking forward pass (none when the first compiled run picked the targets), then
+  // the activation pass (with the gradients' backward pass when a method needs them) and the
+  // relevance pass (Relevance-CAM), each once per call; the relevance pass alone also serves as
+  // the activation pass.
   const sharedPasses = {
-    forward: 1 + (needsGradients || !relevance ? 1 : 0) + (relevance ? 1 : 0),
+    forward: (oneRun ? 0 : 1) + (needsGradients || !relevance ? 1 : 0) + (relevance ? 1 : 0),
     backward: (needsGradients ? 1 : 0) + (relevance ? 1 : 0),
   };
-  return { layers, results, sharedPasses };
+  return { rows: resolved, oneRun, layers, results, sharedPasses };
 }
 
 /** One method's raw map [N, h, w] at one layer. */

@@ -195,27 +195,50 @@ test("top-k takes the target-picking pass first; bad targets and NaN logits are 
   );
 });
 
-test("an explanation by a gradient or relevance method is one session run", async () => {
+test("an explanation by a gradient or relevance method is one session run, with the two-run maps", async () => {
   const { rt, images } = await bundled("synth-resnet");
   const explainer = new Explainer(rt);
-  const one = { data: images.data.subarray(0, images.data.length / 3), dims: [1, 3, 128, 128] };
-  for (const [methods, expected] of [
+  const two = {
+    data: images.data.subarray(0, (2 * images.data.length) / 3),
+    dims: [2, 3, 128, 128],
+  };
+  const cases: [string[], number][] = [
     [["gradcam"], 1],
-    [["gradcampp", "xgradcam", "layercam", "hirescam"], 1],
+    [["gradcam++", "xgradcam", "layercam", "hirescam", "gradcam-elementwise"], 1],
     [["saliency"], 1],
-    [["gradxinput", "saliency"], 1],
+    [["gradxinput", "saliency", "gradient"], 1],
     [["guidedbackprop"], 1],
     [["deconvnet"], 1],
     [["lrp"], 1],
     [["relevancecam"], 1],
     // Guided backprop and Grad-CAM are two graphs: the first picks the targets.
     [["guidedgradcam"], 2],
-  ] as const) {
-    const request = { methods: [...methods] };
-    const warm = await explainer.explain(one, request);
-    runs = 0;
-    const e = await explainer.explain(one, request);
-    assert.equal(runs, expected, `${methods.join(", ")}: ${runs} session runs`);
-    assert.deepEqual(e.targets.classes, warm.targets.classes);
+    // Grad-CAM's run picks the targets for saliency's and LRP's.
+    [["gradcam", "saliency", "lrp"], 3],
+  ];
+  const targets: TargetOptions[] = [{}, { classes: [3, "top1"], score: "probability" }];
+  for (const [methods, expected] of cases) {
+    for (const target of targets) {
+      const request = { methods, target };
+      await explainer.explain(two, request);
+      runs = 0;
+      const e = await explainer.explain(two, request);
+      const what = `${methods.join(", ")} (${JSON.stringify(target)})`;
+      assert.equal(runs, expected, `${what}: ${runs} session runs`);
+      // The two-run path: targets picked by a forward pass first.
+      const rows = await rt.targets(two, target);
+      runs = 0;
+      const reference = await explainer.explain(rows, request);
+      assert.equal(runs, expected, `${what}: two-run path`);
+      assert.deepEqual(e.targets, reference.targets, what);
+      assert.equal(e.sharedPasses.forward, reference.sharedPasses.forward - 1, what);
+      assert.equal(e.sharedPasses.backward, reference.sharedPasses.backward, what);
+      e.results.forEach((r, i) => {
+        const ref = reference.results[i]!;
+        assert.deepEqual(r.passes, ref.passes, what);
+        r.raw.forEach((t, j) => assertSameTensor(t, ref.raw[j]!, `${what}: ${r.method.name}`));
+        assertSameTensor(r.map, ref.map, `${what}: ${r.method.name} map`);
+      });
+    }
   }
 });
