@@ -28,6 +28,7 @@ DEFAULT_OUT = os.path.join(REPO_ROOT, "bench", ".models")
 SIZE = 224
 
 BUILDERS: Dict[str, Callable[[], nn.Module]] = {
+    "resnet18": lambda: models.resnet18(weights=None),
     "resnet50": lambda: models.resnet50(weights=None),
     "vgg16": lambda: models.vgg16(weights=None),
     "mobilenet_v2": lambda: models.mobilenet_v2(weights=None),
