@@ -52,7 +52,9 @@ export interface AttributionMaps {
 /**
  * Computes pixel attributions (saliency, Integrated Gradients, SmoothGrad, occlusion, RISE, ...)
  * of rows: one value per input pixel for each row, with every method in `options.methods`;
- * methods that need the same gradients compute them once. See {@link attributeRows}.
+ * methods that need the same gradients compute them once. Pending rows (images and target options)
+ * are resolved by the gradient run of the first method with an input signal where the graph can
+ * pick the targets (top-1, given classes), else by a target-picking forward pass.
  */
 export async function explainAttribution(
   rt: ModelRuntime,

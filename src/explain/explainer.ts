@@ -1,7 +1,9 @@
 // The explain service: images or model inputs in, per target each method's raw and final maps
 // out (and, on request, overlays and grids as RGB buffers), whatever the method's family.
-// - One forward pass resolves the targets; each family's pipeline then runs its methods once per
-//   call so that they share their passes (explain/families.ts).
+// - The targets are resolved by the first compiled gradient or relevance run where the graph can
+//   pick them (top-1, given classes: one session run per explanation), else by a forward pass
+//   first; each family's pipeline then runs its methods once per call so that they share their
+//   passes (explain/families.ts).
 // - Smoothing wrappers apply to every method that admits them (the method registry says which):
 //   augmentation and noise explain variants of each target's input and merge their maps; eigen
 //   smoothing is the CAM pipeline's.

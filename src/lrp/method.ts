@@ -81,7 +81,11 @@ export interface LrpMaps {
   milliseconds: number;
 }
 
-/** Explains rows with each LRP method: one relevance run each (see {@link lrpRows}). */
+/**
+ * Explains rows with each LRP method: one relevance run each. Pending rows (images and target
+ * options) are resolved by the first relevance run where the graph can pick the targets (top-1,
+ * given classes), else by a target-picking forward pass.
+ */
 export async function explainLrp(
   rt: ModelRuntime,
   rows: Rows,

@@ -19,6 +19,14 @@ export interface BackwardResult {
   grads: Map<string, FloatTensor>;
 }
 
+/** What a {@link Backward.runChoosing} returns: the run, the logits and the classes chosen. */
+export interface ChosenBackwardResult extends BackwardResult {
+  /** The logits the classes were chosen from, [N, units]. */
+  logits: FloatTensor;
+  /** The class each row's seed started from. */
+  chosen: number[];
+}
+
 function floatTensor(t: OrtTensor): FloatTensor {
   return { data: t.data as Float32Array, dims: [...t.dims] };
 }
@@ -93,7 +101,7 @@ export class Backward {
     input: FloatTensor,
     classes: readonly number[],
     head: SeedHead,
-  ): Promise<BackwardResult & { logits: FloatTensor; chosen: number[] }> {
+  ): Promise<ChosenBackwardResult> {
     const compiled = this.compile(spec);
     const model = this.compiled.get(
       derivedKey("seed-head", [...spec.wrt], spec.output ?? "", spec.ruleSet.name, head),
