@@ -141,13 +141,8 @@ export async function explainCam(
   let oneRun = false;
   let gradientRun: BackwardResult | undefined;
   if (needsGradients) {
-    ({
-      rows: resolved,
-      result: gradientRun,
-      oneRun,
-    } = await rt.gradientRows(rows, {
-      wrt: layerNames,
-    }));
+    const run = await rt.gradientRows(rows, { wrt: layerNames });
+    ({ rows: resolved, result: gradientRun, oneRun } = run);
   }
   let relevanceRun: RelevanceRun | undefined;
   if (needsRelevance) {
@@ -161,11 +156,6 @@ export async function explainCam(
     ({ rows: resolved, result: relevanceRun } = run);
     oneRun ||= run.oneRun;
   }
-  resolved ??= await rt.resolveRows(rows);
-  const { input, targets, scores } = resolved;
-  const relevance = relevanceRun
-    ? new Map([...relevanceRun.layers].map(([name, r]) => [name, r.relevance]))
-    : undefined;
   let activations: Map<string, FloatTensor>;
   let gradients: Map<string, FloatTensor> | undefined;
   if (gradientRun) {
@@ -175,8 +165,16 @@ export async function explainCam(
     // The relevance run already returns the activations (BatchNorm unfolded: the same model).
     activations = new Map([...relevanceRun.layers].map(([name, r]) => [name, r.activations]));
   } else {
-    activations = (await rt.forward(input, { layers: layerNames })).activations;
+    // The activation run's logits pick the targets of pending rows.
+    const run = await rt.activationRows(rows, layerNames);
+    ({ rows: resolved, result: activations, oneRun } = run);
   }
+  // Every branch above resolved the rows.
+  const batch = resolved!;
+  const { input, targets, scores } = batch;
+  const relevance = relevanceRun
+    ? new Map([...relevanceRun.layers].map(([name, r]) => [name, r.relevance]))
+    : undefined;
 
   // NaN or Inf anywhere would end in a NaN map (or a min-max normalised one of zeros): the images
   // are named for the caller to report.
@@ -252,7 +250,7 @@ export async function explainCam(
       milliseconds: performance.now() - started,
     });
   }
-  // The target-picking forward pass (none when the first compiled run picked the targets), then
+  // The target-picking forward pass (none when the first run picked the targets), then
   // the activation pass (with the gradients' backward pass when a method needs them) and the
   // relevance pass (Relevance-CAM), each once per call; the relevance pass alone also serves as
   // the activation pass.
@@ -260,7 +258,7 @@ export async function explainCam(
     forward: (oneRun ? 0 : 1) + (needsGradients || !relevance ? 1 : 0) + (relevance ? 1 : 0),
     backward: (needsGradients ? 1 : 0) + (relevance ? 1 : 0),
   };
-  return { rows: resolved, oneRun, layers, results, sharedPasses };
+  return { rows: batch, oneRun, layers, results, sharedPasses };
 }
 
 /** One method's raw map [N, h, w] at one layer. */

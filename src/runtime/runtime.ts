@@ -225,6 +225,15 @@ export class ModelRuntime {
   async targets(images: FloatTensor, options: TargetOptions = {}): Promise<TargetBatch> {
     this.checkImages(images);
     const { logits } = await this.forward(images);
+    return this.targetBatch(images, logits, options);
+  }
+
+  /** The rows of checked images given their logits: targets resolved, rows gathered, scored. */
+  private targetBatch(
+    images: FloatTensor,
+    logits: FloatTensor,
+    options: TargetOptions | undefined,
+  ): TargetBatch {
     const n = images.dims[0]!;
     // NaN or Inf logits would give NaN maps: the images are named for the caller to report.
     checkFiniteRows(logits.data, n, `the logits of model "${this.model.source}"`);
@@ -237,6 +246,27 @@ export class ModelRuntime {
       logits: rows,
       scores: this.scores(rows, targets.classes, targets.score),
     };
+  }
+
+  /**
+   * The layers' activations at the rows' input ({@link ModelRuntime.forward}); pending rows are
+   * resolved from the logits of the same run, whatever their target options (top-k rows repeat
+   * their image's activations).
+   */
+  async activationRows(
+    rows: Rows,
+    layers: readonly string[],
+  ): Promise<RowsRun<Map<string, FloatTensor>>> {
+    if (!isPending(rows)) {
+      const { activations } = await this.forward(rows.input, { layers });
+      return { rows, result: activations, oneRun: false };
+    }
+    const images = this.checkImages(rows.pending);
+    const { logits, activations } = await this.forward(images, { layers });
+    const resolved = this.targetBatch(images, logits, rows.target);
+    const image = resolved.targets.image;
+    const result = new Map([...activations].map(([l, t]) => [l, gatherRows(t, image)]));
+    return { rows: resolved, result, oneRun: true };
   }
 
   /** Resolved rows as they are; pending rows resolved by {@link ModelRuntime.targets}. */
@@ -310,24 +340,14 @@ export class ModelRuntime {
     const preset = presetClasses(n, units, rows.target);
     if (!preset || n === 0 || this.model.opset() < SEED_HEAD_MIN_OPSET) return undefined;
     const result = await run(images, preset, units);
-    const logits = result.logits;
-    checkFiniteRows(logits.data, n, `the logits of model "${this.model.source}"`);
-    const targets = resolveTargets(logits.data, n, rows.target);
-    if (targets.classes.some((c, i) => c !== result.chosen[i])) {
+    const resolved = this.targetBatch(images, result.logits, rows.target);
+    const classes = resolved.targets.classes;
+    if (classes.some((c, i) => c !== result.chosen[i])) {
       throw new Error(
-        `internal: the graph chose classes ${result.chosen.join(", ")} where the logits rank ${targets.classes.join(", ")}`,
+        `internal: the graph chose classes ${result.chosen.join(", ")} where the logits rank ${classes.join(", ")}`,
       );
     }
-    return {
-      rows: {
-        images: n,
-        targets,
-        input: images,
-        logits,
-        scores: this.scores(logits, targets.classes, targets.score),
-      },
-      result,
-    };
+    return { rows: resolved, result };
   }
 
   /**
