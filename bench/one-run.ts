@@ -1,5 +1,6 @@
-// One session run per explanation (issue 15): Grad-CAM, saliency and LRP at batch 1, explained
-// from images (the compiled graph picks the top-1 target in its own run) against the two-run path
+// One session run per explanation (issue 15): Grad-CAM, saliency, LRP and Eigen-CAM at batch 1,
+// explained from images (the compiled graph picks the top-1 target in its own run; Eigen-CAM's
+// activation run picks it from its logits) against the two-run path
 // (a target-picking forward pass, then the compiled graph), in ms per image. The two alternate
 // within each round, so that a machine shared with other work slows both alike; the medians over
 // the rounds are reported, with their ratio. Besides the bundled models, a ResNet-18 export runs
@@ -10,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { Explainer } from "../src/explain/explainer.ts";
 import { benchImages, type BenchSection } from "./harness.ts";
 
-const METHODS = ["gradcam", "saliency", "lrp"];
+const METHODS = ["gradcam", "saliency", "lrp", "eigencam"];
 const FULL_SIZE = ["resnet18"];
 const EXPORTS = join(dirname(fileURLToPath(import.meta.url)), ".models");
 
