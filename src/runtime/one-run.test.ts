@@ -11,6 +11,7 @@ import { Explainer } from "../explain/explainer.ts";
 import { preprocess } from "../image/preprocess.ts";
 import { readImages } from "../io/images.ts";
 import { openModel } from "../io/models.ts";
+import { buildModel } from "../compiler/testing/graph.ts";
 import { tinyClassifier } from "../models/testing/tiny-classifier.ts";
 import { floatTensor } from "../onnx/tensor.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
@@ -193,6 +194,43 @@ test("top-k takes the target-picking pass first; bad targets and NaN logits are 
       e.images.join() === "0,1" &&
       /logits of model "tiny"/.test(e.message),
   );
+});
+
+test("before opset 9 (no Where, no int64 Less) the targets take a forward pass first", async () => {
+  const classes: number[][] = [];
+  for (const opset of [8, 13]) {
+    const model = buildModel({
+      inputs: [{ name: "input", dims: [3, 4, 4] }],
+      constants: [
+        {
+          name: "w",
+          dims: [3, 3, 1, 1],
+          data: Float32Array.from({ length: 9 }, (_, i) => Math.cos(i)),
+        },
+      ],
+      nodes: [
+        { op: "Conv", inputs: ["input", "w"], outputs: ["conv"] },
+        { op: "GlobalAveragePool", inputs: ["conv"], outputs: ["pool"] },
+        { op: "Flatten", inputs: ["pool"], outputs: ["logits"] },
+      ],
+      outputs: ["logits"],
+      opset,
+    });
+    const card = {
+      name: `opset ${opset}`,
+      labels: [],
+      preprocessing: { size: [4, 4] as [number, number], resize: "stretch" as const },
+    };
+    const rt = new ModelRuntime({ model, card, bundled: false }, engine);
+    const images = {
+      data: Float32Array.from({ length: 96 }, (_, i) => Math.sin(i)),
+      dims: [2, 3, 4, 4],
+    };
+    const run = await rt.gradientRows({ pending: images }, { wrt: ["input"] });
+    assert.equal(run.oneRun, opset >= 9);
+    classes.push(run.rows.targets.classes);
+  }
+  assert.deepEqual(classes[0], classes[1]);
 });
 
 test("an explanation by a gradient or relevance method is one session run, with the two-run maps", async () => {

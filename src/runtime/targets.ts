@@ -133,11 +133,6 @@ export function presetClasses(
   });
 }
 
-/** The top class of a row of logits: the highest (the lower index on ties), binary: 1 if > 0. */
-export function topClass(row: Float32Array, binary: boolean): number {
-  return ranking(row, binary)[0]!;
-}
-
 /**
  * The rows to explain for a batch of `n` images given their logits ([n, classes]): each image's top
  * class, a given class per image, or each image's `topK` classes. Unknown classes throw a
@@ -154,7 +149,7 @@ export function resolveTargets(
   const row = (i: number) => logits.subarray(i * units, (i + 1) * units);
   const preset = presetClasses(n, units, options);
   if (preset) {
-    const classes = preset.map((c, i) => (c === -1 ? topClass(row(i), binary) : c));
+    const classes = preset.map((c, i) => (c === -1 ? ranking(row(i), binary)[0]! : c));
     return { image: classes.map((_, i) => i), classes, score, binary };
   }
   const image: number[] = [];
