@@ -80,7 +80,10 @@ export interface GradientRequest {
   ruleSet?: RuleSet;
 }
 
-/** Resolved rows and the compiled run at them, from {@link ModelRuntime.gradientRows} and relevanceRows. */
+/**
+ * Resolved rows and a run at their input: what {@link ModelRuntime.gradientRows},
+ * {@link ModelRuntime.relevanceRows} and {@link ModelRuntime.activationRows} return.
+ */
 export interface RowsRun<R> {
   /** The rows, resolved. */
   rows: TargetBatch;
