@@ -10,12 +10,16 @@ import { openModel } from "../src/io/models.ts";
 export interface BenchOptions {
   /** Bundled model names or .onnx paths. */
   models: string[];
+  /** Whether `models` was given (--model); else sections may add the full-size exports. */
+  modelsGiven?: boolean;
   /** ONNX Runtime intra-op threads; undefined means all cores. */
   threads: number | undefined;
   /** Timed repetitions per measurement (the median is reported). */
   repetitions: number;
   /** Untimed runs before the timed ones (session warm-up, allocator growth, caches). */
   warmup: number;
+  /** Let ONNX Runtime's threads spin between parallel sections (EngineOptions.spinning). */
+  spinning?: boolean;
 }
 
 /** Per-run state handed to every section: options and models opened once on one engine. */
@@ -26,7 +30,10 @@ export class BenchContext {
 
   constructor(options: BenchOptions) {
     this.options = options;
-    this.engine = new Engine(options.threads !== undefined ? { threads: options.threads } : {});
+    this.engine = new Engine({
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.spinning ? { spinning: true } : {}),
+    });
   }
 
   model(nameOrPath: string): Promise<ModelRuntime> {
@@ -55,21 +62,38 @@ export interface Timing {
   medianMs: number;
   minMs: number;
   maxMs: number;
+  /**
+   * Median CPU time of the process per repetition (all threads), in milliseconds: on a machine
+   * shared with other busy processes the steadier measure of the work done.
+   */
+  cpuMs: number;
+}
+
+function median(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Runs `fn` `warmup` times untimed, then `repetitions` times timed. */
 export async function time(fn: () => Promise<unknown>, options: BenchOptions): Promise<Timing> {
   for (let i = 0; i < options.warmup; i++) await fn();
   const samples: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < options.repetitions; i++) {
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     await fn();
     samples.push(performance.now() - start);
+    const used = process.cpuUsage(cpuStart);
+    cpu.push((used.user + used.system) / 1000);
   }
-  samples.sort((a, b) => a - b);
-  const mid = samples.length >> 1;
-  const medianMs = samples.length % 2 ? samples[mid]! : (samples[mid - 1]! + samples[mid]!) / 2;
-  return { medianMs, minMs: samples[0]!, maxMs: samples[samples.length - 1]! };
+  return {
+    medianMs: median(samples),
+    minMs: Math.min(...samples),
+    maxMs: Math.max(...samples),
+    cpuMs: median(cpu),
+  };
 }
 
 export interface Table {
@@ -112,10 +136,15 @@ export async function timeWithin(
   options: BenchOptions,
 ): Promise<Timing & { reps: number }> {
   await fn();
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   await fn();
   const first = performance.now() - start;
-  if (first >= BUDGET_MS / 2) return { medianMs: first, minMs: first, maxMs: first, reps: 1 };
+  const used = process.cpuUsage(cpuStart);
+  if (first >= BUDGET_MS / 2) {
+    const cpuMs = (used.user + used.system) / 1000;
+    return { medianMs: first, minMs: first, maxMs: first, cpuMs, reps: 1 };
+  }
   const reps = Math.max(1, Math.min(options.repetitions, Math.floor(BUDGET_MS / first)));
   const warmup = Math.min(Math.max(0, options.warmup - 1), Math.floor(reps / 2));
   return { ...(await time(fn, { ...options, repetitions: reps, warmup })), reps };

@@ -1,4 +1,4 @@
-// `npm run bench [-- --section forward --threads 4 --reps 20 --model synth-vgg]`: runs the
+// `npm run bench [-- --section forward --threads 4 --reps 20 --model synth-vgg --spin]`: runs the
 // benchmark sections and prints one table each, with the machine they ran on. A new section is a
 // module exporting a BenchSection, added to SECTIONS.
 import { availableParallelism, cpus } from "node:os";
@@ -34,6 +34,7 @@ function parseOptions(): { options: BenchOptions; sections: BenchSection[] } {
       threads: { type: "string" },
       reps: { type: "string", default: "15" },
       warmup: { type: "string", default: "3" },
+      spin: { type: "boolean", default: false },
     },
   });
   const count = (flag: string, value: string | undefined, min: number): number | undefined => {
@@ -53,9 +54,11 @@ function parseOptions(): { options: BenchOptions; sections: BenchSection[] } {
   });
   const options: BenchOptions = {
     models: values.model ?? [...BUNDLED_MODELS],
+    modelsGiven: values.model !== undefined,
     threads: count("threads", values.threads, 1),
     repetitions: count("reps", values.reps, 1)!,
     warmup: count("warmup", values.warmup, 0)!,
+    spinning: values.spin,
   };
   return { options, sections };
 }
@@ -64,7 +67,8 @@ const { options, sections } = parseOptions();
 const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
 console.log(
   `camscope bench: ${cpu}, ${availableParallelism()} cores, Node ${process.versions.node}, ` +
-    `onnxruntime-node ${ort.env.versions.common}, threads ${options.threads ?? "all"}, ` +
+    `onnxruntime-node ${ort.env.versions.common}, threads ${options.threads ?? "all"}` +
+    `${options.spinning ? " (spinning)" : ""}, ` +
     `median of ${options.repetitions} runs after ${options.warmup} warm-up runs`,
 );
 const context = new BenchContext(options);

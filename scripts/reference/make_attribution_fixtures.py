@@ -192,7 +192,8 @@ class Network:
 def grad_cam_map(model: nn.Module, cam: cf.CamSpec, x: torch.Tensor, classes: Sequence[int],
                  score: str) -> torch.Tensor:
     """Grad-CAM's final map at the default layer ("last"): w_k = mean_ij g_kij, relu(sum_k w_k
-    A_k), per-map min-max, bilinear upsampling to the input (make_cam_fixtures.finalize)."""
+    A_k), per-map min-max, bilinear upsampling to the input, min-max again
+    (make_cam_fixtures.finalize)."""
     probe = cf.Probe(model, {"last": cam.last_module})
     xg = x.clone().requires_grad_(True)
     logits, last = probe(xg)

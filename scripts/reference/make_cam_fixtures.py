@@ -391,8 +391,9 @@ def upsample(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
 
 
 def finalize(raw: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
-    """relu -> per-map min-max -> upsample to the input size."""
-    return upsample(minmax(torch.relu(raw)), size)
+    """relu -> per-map min-max -> upsample to the input size -> min-max again (pytorch-grad-cam's
+    scale_cam_image after resizing: a final map spans exactly [0, 1])."""
+    return minmax(upsample(minmax(torch.relu(raw)), size))
 
 
 def weighted(A: torch.Tensor, w: torch.Tensor) -> torch.Tensor:

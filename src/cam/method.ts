@@ -4,6 +4,7 @@
 // - "weights": one weight per channel and image; the map is sum_k w_k A_k.
 // - "pixel": a weight per channel and position; the map is sum_k W_k * A_k (element-wise).
 // - "map": the map itself (Eigen-CAM, perturbation methods that build maps their own way).
+import type { Composite } from "../compiler/lrp/composites.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import type { Targets } from "../runtime/targets.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
@@ -50,6 +51,8 @@ interface MethodBase {
   readonly needsGradients: boolean;
   /** Whether the method reads LRP relevance at the layer (CamRun.relevance). */
   readonly needsRelevance?: boolean;
+  /** The LRP composite of that relevance run (default: the named composite "relevance-cam"). */
+  readonly relevanceComposite?: Composite;
   /** Whether the map goes through ReLU before normalisation (default true). */
   readonly relu?: boolean;
 }

@@ -1,8 +1,9 @@
 // The CAM pipeline shared by every CAM method: for rows whose targets are resolved, one batched
 // run returns the target layers' activations (and their gradients, compiled into the graph, when
 // a method needs them; or their LRP relevance for Relevance-CAM), each method weights the feature
-// maps, and the maps go through ReLU, per-map min-max normalisation and bilinear upsampling to
-// the model input. Every run goes through the model runtime.
+// maps, and the maps go through ReLU, per-map min-max normalisation, bilinear upsampling to the
+// model input and min-max normalisation again (finalCamMaps). Every run goes through the model
+// runtime.
 import { CamscopeError } from "../errors.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import { channelsFirst } from "../runtime/layer-view.ts";
@@ -135,7 +136,7 @@ export async function explainCam(
   const batchSize = options.batchSize ?? 32;
 
   const needsGradients = options.methods.some((m) => m.needsGradients);
-  const needsRelevance = options.methods.some((m) => m.needsRelevance);
+  const relevanceMethod = options.methods.find((m) => m.needsRelevance);
   // The first compiled run resolves pending rows; later runs take the resolved rows.
   let resolved: TargetBatch | undefined;
   let oneRun = false;
@@ -145,9 +146,9 @@ export async function explainCam(
     ({ rows: resolved, result: gradientRun, oneRun } = run);
   }
   let relevanceRun: RelevanceRun | undefined;
-  if (needsRelevance) {
+  if (relevanceMethod) {
     const request = {
-      composite: "relevance-cam",
+      composite: relevanceMethod.relevanceComposite ?? "relevance-cam",
       start: "contrastive" as const,
       layers: layerNames,
       input: false,

@@ -27,6 +27,10 @@ import { openFromOptions, type ModelOptions } from "./options.ts";
 
 export const PROGRESS_BAR = 24;
 
+/** The values of --average-drop-mask. */
+export const AVERAGE_DROP_MASKS = ["map", "top50"] as const;
+export type AverageDropMask = (typeof AVERAGE_DROP_MASKS)[number];
+
 export interface EvaluateCliOptions extends ModelOptions {
   data: string;
   format?: DatasetFormat;
@@ -39,6 +43,11 @@ export interface EvaluateCliOptions extends ModelOptions {
   batchSize: number;
   examples: number;
   sanitySteps: number;
+  /**
+   * How Average Drop / Increase show an image: through its map (default), or through a hard mask
+   * of the top 50% of its pixels (Relevance-CAM's evaluation).
+   */
+  averageDropMask?: AverageDropMask;
   out: string;
   /** "i/N": evaluate only shard i of N (./evaluate.ts). */
   shard?: string;
@@ -72,6 +81,7 @@ const DEFINITION_KEYS = [
   "batchSize",
   "examples",
   "sanitySteps",
+  "averageDropMask",
 ] as const satisfies readonly (keyof RunDefinition)[];
 
 export function runDefinition(options: EvaluateCliOptions): RunDefinition {
@@ -126,13 +136,6 @@ export async function prepareEvaluation(
       methods: commaList(options.methods, "--methods"),
       layers,
     });
-    const pixel = plan.choices.find((c) => c.method.level !== "layer");
-    if (pixel) {
-      throw new CamscopeError(
-        "INVALID_ARGUMENT",
-        `evaluate scores CAM methods; "${pixel.method.name}" is a pixel-attribution method`,
-      );
-    }
     for (const { method, why } of plan.skipped) {
       io.err.write(`note: ${method} left out of "all": ${why}\n`);
     }
@@ -187,6 +190,10 @@ export async function prepareEvaluation(
             },
           }
         : {}),
+      // Recorded only when it applies, so that other runs keep their configuration's hash.
+      ...(options.averageDropMask === "top50" && metrics.some((m) => m.name === "average-drop")
+        ? { averageDrop: { keep: 0.5 } }
+        : {}),
     };
     const items = dataset.records.slice(0, options.limit ?? dataset.records.length);
     return { engine, ctx, methods, metrics, layers, items, identity, config };
@@ -210,6 +217,7 @@ export function runOptionsOf(
     seed: config.seed,
     examples: config.examples,
     ...(config.sanity ? { sanitySteps: config.sanity.steps } : {}),
+    ...(config.averageDrop ? { averageDropKeep: config.averageDrop.keep } : {}),
     regions: async (item, original, transform) =>
       item.boxes !== undefined || item.mask !== undefined
         ? regionsInInput(item, original, transform)

@@ -1,6 +1,7 @@
-// `camscope evaluate`: every CAM method named, on every image of a dataset, scored by every metric
-// named; records persist as they finish (resumable after a kill), then tables (CSV, JSON) and a
-// self-contained HTML report are written to the run folder. --shard runs a share of the batches
+// `camscope evaluate`: every method named (CAM, pixel attribution, LRP), on every image of a
+// dataset, scored by every metric named (signed maps read per metric column: see
+// evaluate/metrics.ts); records persist as they finish (resumable after a kill), then tables (CSV,
+// JSON) and a self-contained HTML report are written to the run folder. --shard runs a share of the batches
 // into its own folder (camscope merge joins them); --queue hands the batches to queue workers
 // (./evaluate-queue.ts).
 import { join } from "node:path";
@@ -25,6 +26,7 @@ import { RunStore } from "../evaluate/store.ts";
 import { rowOf, type RunTables } from "../evaluate/tables.ts";
 import { CamscopeError } from "../errors.ts";
 import {
+  AVERAGE_DROP_MASKS,
   checkUsable,
   positionsOf,
   PROGRESS_BAR,
@@ -45,7 +47,7 @@ export function registerEvaluate(program: Command, io: Io): void {
     program
       .command("evaluate")
       .description(
-        "score CAM methods on a dataset with faithfulness, localization and cost metrics; resumable",
+        "score explanation methods on a dataset with faithfulness, localization and cost metrics; resumable",
       ),
   )
     .requiredOption("-d, --data <path>", "dataset: COCO JSON, VOC folder, ImageNet-style folders")
@@ -54,7 +56,11 @@ export function registerEvaluate(program: Command, io: Io): void {
         DATASET_FORMATS,
       ),
     )
-    .option("--methods <names>", 'CAM methods, comma-separated, or "all"', "all")
+    .option(
+      "--methods <names>",
+      'methods, comma-separated: CAM methods ("all": every one) and pixel-attribution methods ("pixel": every one)',
+      "all",
+    )
     .option(
       "--metrics <names>",
       `metrics, comma-separated, or "all" (${EVAL_METRICS.map((m) => m.name).join(", ")})`,
@@ -75,6 +81,14 @@ export function registerEvaluate(program: Command, io: Io): void {
       "sanity metric: randomised models, spread from the classifier alone to every layer",
       positiveInt,
       DEFAULT_SANITY_STEPS,
+    )
+    .addOption(
+      new Option(
+        "--average-drop-mask <mask>",
+        "average-drop: show the image through its map (map, Grad-CAM++'s protocol) or through a hard mask of the top 50% of its pixels (top50, Relevance-CAM's evaluation)",
+      )
+        .choices(AVERAGE_DROP_MASKS)
+        .default("map"),
     )
     .requiredOption("-o, --out <dir>", "run folder (resumed if it holds this configuration)")
     .option(

@@ -137,3 +137,36 @@ describe("display clipping of pixel attributions", () => {
     }
   });
 });
+
+test("Integrated Gradients' completeness gap is printed per target and written to maps.json", async () => {
+  const out = join(dir, "completeness");
+  const run = await camscope([
+    "explain",
+    photoPath,
+    "--model",
+    "synth-resnet",
+    "--method",
+    "gradcam,ig",
+    "--steps",
+    "8",
+    "--threads",
+    "1",
+    "--out",
+    out,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const index = JSON.parse(await readFile(join(out, "maps.json"), "utf8")) as MapsIndex;
+  const target = index.images[0]!.targets[0]!;
+  assert.equal(target.maps.gradcam!.completeness, undefined);
+  const c = target.maps.ig!.completeness!;
+  // The gap is the sum of the attributions (the raw map: channels summed, in logits) less
+  // f(x) - f(x'), with f(x) the target's printed score.
+  const raw = decodeNpy(new Uint8Array(await readFile(join(out, target.maps.ig!.raw[0]!))));
+  const total = raw.data.reduce((s, v) => s + v, 0);
+  const difference = target.score - c.baselineScore;
+  assert.ok(Math.abs(c.gap - (total - difference)) <= 1e-4 * Math.abs(difference), `gap ${c.gap}`);
+  assert.ok(Math.abs(c.relativeGap - c.gap / Math.abs(difference)) <= 1e-6);
+  const sign = (v: number) => (v >= 0 ? "+" : "");
+  const line = `  ig: completeness gap ${sign(c.gap)}${c.gap.toPrecision(3)} (${sign(c.relativeGap)}${(100 * c.relativeGap).toFixed(2)}% of f(x) - f(x'))`;
+  assert.ok(run.stdout.split("\n").includes(line), run.stdout);
+});

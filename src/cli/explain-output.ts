@@ -25,6 +25,24 @@ export interface MethodFiles {
    * (the display clip, see the index's `clip`); values beyond them saturate.
    */
   colorRange?: [number, number];
+  /** Integrated Gradients: the completeness check of this target (unsmoothed runs). */
+  completeness?: TargetCompleteness;
+}
+
+/** Integrated Gradients' completeness check of one target. */
+export interface TargetCompleteness {
+  /** f(x'), the target score of the baseline. */
+  baselineScore: number;
+  /** sum(attribution) - (f(x) - f(x')), in the score's units. */
+  gap: number;
+  /** gap / |f(x) - f(x')|. */
+  relativeGap: number;
+}
+
+/** The line `explain` prints for a target's completeness check. */
+export function completenessLine(c: TargetCompleteness): string {
+  const signed = (v: number, text: string) => (v >= 0 ? `+${text}` : text);
+  return `completeness gap ${signed(c.gap, c.gap.toPrecision(3))} (${signed(c.relativeGap, (100 * c.relativeGap).toFixed(2))}% of f(x) - f(x'))`;
 }
 
 export interface TargetEntry {
@@ -129,6 +147,14 @@ export async function writeExplanation(
       maps[name] = files;
       const picture = pictures[m]!;
       if (picture.colorRange) files.colorRange = picture.colorRange;
+      if (result.completeness) {
+        const c = result.completeness;
+        files.completeness = {
+          baselineScore: c.baselineScores[r]!,
+          gap: c.gap[r]!,
+          relativeGap: c.relativeGap[r]!,
+        };
+      }
       const map = result.map.data.subarray(r * area, (r + 1) * area);
       await Promise.all([
         writePng(join(out, files.overlay), picture.overlay),

@@ -14,6 +14,7 @@ import { decodeImage } from "../io/images.ts";
 import type { ScoreKind, TargetOptions } from "../runtime/targets.ts";
 import { commaList, imageDirNames, parseTargetClasses } from "./explain-args.ts";
 import {
+  completenessLine,
   INDEX_FILE,
   writeExplanation,
   type FailedImage,
@@ -133,6 +134,10 @@ export function registerExplain(program: Command, io: Io): void {
           io.out.write(
             `${image.image}: ${t.label} (${formatScore(t.score, index.score)}) -> ${join(options.out, t.dir)}\n`,
           );
+          for (const [name, files] of Object.entries(t.maps)) {
+            if (files.completeness)
+              io.out.write(`  ${name}: ${completenessLine(files.completeness)}\n`);
+          }
         }
       }
       io.out.write(`${join(options.out, INDEX_FILE)}\n`);

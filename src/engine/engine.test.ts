@@ -47,6 +47,39 @@ test("the threads cap is the cores of the engine's binding (a page's, for onnxru
   }
 });
 
+test("idle threads sleep unless spinning is asked for; the node binding opens both ways", async () => {
+  const seen: boolean[] = [];
+  const recording: OrtRuntime = {
+    ...nodeRuntime,
+    createSession: (model, bytes, settings) => {
+      seen.push(settings.spinning);
+      return nodeRuntime.createSession(model, bytes, settings);
+    },
+  };
+  const model = tinyClassifier({ classes: 3 });
+  const input = new Tensor("float32", new Float32Array(3 * 16 * 16), [1, 3, 16, 16]);
+  for (const spinning of [undefined, false, true]) {
+    const engine = new Engine({
+      runtime: recording,
+      threads: 1,
+      ...(spinning === undefined ? {} : { spinning }),
+    });
+    try {
+      const results = await (await engine.session(model)).run({ input });
+      assert.equal(Object.keys(results).length, 1);
+    } finally {
+      await engine.dispose();
+    }
+  }
+  assert.deepEqual(seen, [false, false, true]);
+  for (const spinning of [1, "yes", null]) {
+    assert.throws(
+      () => new Engine({ spinning: spinning as unknown as boolean }),
+      code("INVALID_ARGUMENT", /^Engine option spinning must be true or false, got /),
+    );
+  }
+});
+
 test("runBatched refuses a chunk size of 0; ONNX Runtime errors name the model", async () => {
   const engine = new Engine({ threads: 1 });
   try {

@@ -16,5 +16,14 @@ export const runtime: OrtRuntime = {
       logSeverityLevel: 3,
       executionProviders: [...(settings.executionProviders ?? ["cpu"])],
       ...(settings.threads ? { intraOpNumThreads: settings.threads, interOpNumThreads: 1 } : {}),
+      // Session config entries (onnxruntime_session_options_config_keys.h); ONNX Runtime's
+      // threads spin unless told "0".
+      ...(settings.spinning
+        ? {}
+        : {
+            extra: {
+              session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } },
+            },
+          }),
     }),
 };

@@ -280,6 +280,9 @@ export const runtime: OrtRuntime = {
   name: "onnxruntime-web",
   Tensor: ort.Tensor,
   cores,
+  // settings.spinning does not apply here and is ignored: onnxruntime-web's WASM threads are one
+  // pool for the page, started once with ort.env.wasm.numThreads (startWasm), not a session's
+  // pool that the node binding's allow_spinning entries configure; WebGPU kernels run on the GPU.
   async createSession(model: OnnxModel, bytes: Uint8Array, settings: SessionSettings) {
     startWasm(settings.threads);
     const wanted = settings.executionProviders ?? ["webgpu", "wasm"];

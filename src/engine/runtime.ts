@@ -21,6 +21,11 @@ export interface SessionSettings {
   threads?: number;
   /** Execution providers in order of preference; each binding says which it knows. */
   executionProviders?: readonly string[];
+  /**
+   * Whether idle ONNX Runtime threads spin (busy-wait) for the next parallel section or sleep;
+   * see EngineOptions.spinning. Bindings without such a setting ignore it.
+   */
+  spinning: boolean;
 }
 
 /** One ONNX Runtime binding: its tensor class, its cores and how it opens a session. */

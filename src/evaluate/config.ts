@@ -28,6 +28,11 @@ export interface EvaluateConfig extends Record<string, unknown> {
    * of re-initialised layers from the top, and how many parameterised layers the model has.
    */
   sanity?: { steps: number[]; layers: number };
+  /**
+   * Only when not the default (so other runs keep their hash): Average Drop / Increase through a
+   * hard mask of the top `keep` share of pixels instead of through the map.
+   */
+  averageDrop?: { keep: number };
 }
 
 /** The table options a run's configuration implies (the sanity curves' x: the steps). */

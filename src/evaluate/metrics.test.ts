@@ -75,6 +75,14 @@ describe("evaluation metric adapters", () => {
     assert.deepEqual([...half.values.explained_probability!], [0.25, 0.25]);
   });
 
+  test("average drop through a hard mask of the top 50% (Relevance-CAM's protocol)", async () => {
+    // The all-ones map drops nothing; its hard top-half mask shows half the pixels: score 0.25.
+    const ones = batch(new Float32Array(2 * area).fill(1));
+    const hard = await metric("average-drop").compute({ ...ones, averageDropKeep: 0.5 });
+    assert.deepEqual([...hard.values.average_drop!], [50, 50]);
+    assert.deepEqual([...hard.values.explained_probability!], [0.25, 0.25]);
+  });
+
   test("deletion of a constant-score model: every step scores the mean of what is left", async () => {
     // Deleting a share t of the pixels (set to 0) leaves mean 0.5 (1 - t): AUC 0.25.
     const out = await metric("deletion-insertion").compute(
@@ -91,6 +99,42 @@ describe("evaluation metric adapters", () => {
     for (const v of out.curves!.road_morf!) assert.ok(Math.abs(v - 0.5) < 0.01, `${v}`);
     for (const v of out.values.road_lerf_auc!) assert.ok(Math.abs(v - 0.5) < 0.01, `${v}`);
     assert.equal(out.curves!.road_lerf!.length, 2 * 9);
+  });
+
+  test("signed maps: each column reads them as it declares (values worked out by hand)", async () => {
+    const signed = (maps: Float32Array): MetricBatch => ({ ...batch(maps), signed: true });
+    // Average Drop reads the positive part: image 0's map is -0.5 everywhere, so nothing of the
+    // image is shown (score 0: drop 100%; as it is, the score would be -0.25 and the drop 150%);
+    // image 1's is 0.5 everywhere: score 0.25, drop 50%.
+    const halves = new Float32Array(2 * area);
+    halves.fill(-0.5, 0, area);
+    halves.fill(0.5, area);
+    const drop = await metric("average-drop").compute(signed(halves));
+    assert.deepEqual([...drop.values.average_drop!], [100, 50]);
+    assert.deepEqual([...drop.values.explained_probability!], [0, 0.25]);
+
+    // IoU and energy read the positive part: +1 on the object, -1 everywhere else, so the object
+    // is all the map shows (|map| would cover the whole image: box IoU 16 / 64).
+    const objects = new Float32Array(2 * area).fill(-1);
+    for (const [i, mask] of masks.entries()) {
+      mask.forEach((inside, p) => inside && (objects[i * area + p] = 1));
+    }
+    const iou = await metric("iou").compute(signed(objects));
+    assert.deepEqual([...iou.values.box_iou!], [1, 1]);
+    assert.deepEqual([...iou.values.mask_iou!], [1, 1]);
+    const pointing = await metric("pointing").compute(signed(objects));
+    assert.deepEqual([...pointing.values.energy_pointing!], [1, 1]);
+
+    // Sparseness and complexity read |map|: one pixel at -1 and one at +1 are two equal masses
+    // among 64: Gini sum_k (2k - 65) v_k / (64 sum v) = (61 + 63) / 128, entropy ln 2.
+    const two = new Float32Array(2 * area);
+    two[0] = -1;
+    two[9] = 1;
+    two[area + 5] = 1;
+    two[area + 6] = -1;
+    const c = await metric("complexity").compute(signed(two));
+    for (const v of c.values.sparseness!) assert.ok(Math.abs(v - 124 / 128) < 1e-6, `${v}`);
+    for (const v of c.values.complexity!) assert.ok(Math.abs(v - Math.log(2)) < 1e-6, `${v}`);
   });
 
   test("every column is declared once; names resolve and unknown ones are refused", () => {

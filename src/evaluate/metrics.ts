@@ -2,6 +2,23 @@
 // inputs of a batch of images, one method's maps of them, the explained classes) and returns
 // per-image columns, plus per-image curves where the metric has them. The metric modules in
 // src/metrics/ do the work and batch their perturbed inputs through the score function.
+//
+// Signed maps (in [-1, 1]: Integrated Gradients, LRP, occlusion, gradient, ...) are read by each
+// column as it declares (MetricColumn.signed; see SignedReading), following Quantus' default `abs`
+// of the same metric where it has one:
+// - Deletion / Insertion (Quantus PixelFlipping, abs=False) and ROAD (abs=False): as they are;
+//   pixels are removed or inserted in decreasing signed value, so negative evidence goes last.
+// - Average Drop / Increase: the positive part, since the map multiplies the input as a mask in
+//   [0, 1] (a negative value would flip the input's sign).
+// - Pointing Game (abs=False): the peak of the signed map. Energy inside the object (Score-CAM's
+//   energy-based pointing game): the share of the positive part inside the object, the evidence
+//   for the class (Quantus' AttributionLocalisation takes |map| instead; its RelevanceMassAccuracy
+//   the signed map).
+// - Box and mask IoU: the positive part, thresholded at a share of its maximum.
+// - Sparseness and Complexity (abs=True): |map|.
+// - Sanity (Quantus MPRT, abs=True): Spearman of the signed raw maps and of their absolute values
+//   (both columns, as for every method), SSIM of |final map|.
+// Unsigned maps read the same every way, so CAM results do not depend on these choices.
 import { CamscopeError } from "../errors.ts";
 import { averageDrop } from "../metrics/average-drop.ts";
 import { complexity, sparseness } from "../metrics/complexity.ts";
@@ -13,6 +30,7 @@ import type { ModelRuntime } from "../runtime/runtime.ts";
 import { sanityScores, type CascadeMaps } from "./sanity.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 import type { InputRegions } from "../image/regions.ts";
+import { readSigned, type SignedReading } from "../metrics/maps.ts";
 import { checkNames } from "../util/validate.ts";
 
 export type { InputRegions };
@@ -22,8 +40,10 @@ export interface MetricBatch {
   ctx: ModelRuntime;
   /** Model inputs [N, C, H, W]. */
   images: FloatTensor;
-  /** The method's final maps [N, H, W] at model-input resolution, in [0, 1]. */
+  /** The method's final maps [N, H, W] at model-input resolution: in [0, 1], or [-1, 1] if signed. */
   maps: FloatTensor;
+  /** Whether the maps take both signs (default false); each column reads them as its `signed` says. */
+  signed?: boolean;
   /** The method's raw maps per layer, [N, h, w] at layer resolution, before ReLU and normalisation. */
   raw: readonly FloatTensor[];
   /** The method's maps of the same rows and classes on the sanity cascade's models, in step order
@@ -39,6 +59,8 @@ export interface MetricBatch {
   seed: number;
   /** Inputs per model run. */
   batchSize: number;
+  /** Average Drop / Increase through a hard mask of this top share of pixels (default: the map). */
+  averageDropKeep?: number;
 }
 
 export interface MetricColumn {
@@ -46,6 +68,8 @@ export interface MetricColumn {
   title: string;
   /** Which direction is better, for the report's captions. */
   better: "higher" | "lower";
+  /** How the column reads a signed map (absent for columns that read no map, e.g. cost). */
+  signed?: SignedReading;
 }
 
 export interface MetricCurve {
@@ -83,20 +107,31 @@ export const DELETION_STEPS = 32;
 
 const evenSteps = (steps: number) => Array.from({ length: steps + 1 }, (_, t) => t / steps);
 
+/** The batch's maps as `column` reads them ([N * H * W]). */
+function mapsFor(batch: MetricBatch, column: MetricColumn): Float32Array {
+  return batch.signed === true ? readSigned(batch.maps.data, column.signed!) : batch.maps.data;
+}
+
+/** A metric's column by name (its declaration says how it reads signed maps). */
+function column(metric: Pick<EvalMetric, "columns">, name: string): MetricColumn {
+  return metric.columns.find((c) => c.name === name)!;
+}
+
 const deletionInsertionMetric: EvalMetric = {
   name: "deletion-insertion",
   title: "Deletion / Insertion",
   needs: "none",
   columns: [
-    { name: "deletion_auc", title: "Deletion AUC", better: "lower" },
-    { name: "insertion_auc", title: "Insertion AUC", better: "higher" },
+    { name: "deletion_auc", title: "Deletion AUC", better: "lower", signed: "signed" },
+    { name: "insertion_auc", title: "Insertion AUC", better: "higher", signed: "signed" },
   ],
   curves: [
     { name: "deletion", title: "Deletion", x: evenSteps(DELETION_STEPS) },
     { name: "insertion", title: "Insertion", x: evenSteps(DELETION_STEPS) },
   ],
   async compute(batch) {
-    const r = await deletionInsertion(batch.images, batch.maps.data, batch.score, {
+    const maps = mapsFor(batch, column(deletionInsertionMetric, "deletion_auc"));
+    const r = await deletionInsertion(batch.images, maps, batch.score, {
       steps: DELETION_STEPS,
       chunk: 2 * batch.batchSize,
     });
@@ -117,15 +152,27 @@ const averageDropMetric: EvalMetric = {
   title: "Average Drop / Increase in Confidence",
   needs: "none",
   columns: [
-    { name: "average_drop", title: "Average Drop (%)", better: "lower" },
-    { name: "increase_in_confidence", title: "Increase in Confidence (%)", better: "higher" },
-    { name: "explained_probability", title: "Probability on image x map", better: "higher" },
+    { name: "average_drop", title: "Average Drop (%)", better: "lower", signed: "positive" },
+    {
+      name: "increase_in_confidence",
+      title: "Increase in Confidence (%)",
+      better: "higher",
+      signed: "positive",
+    },
+    {
+      name: "explained_probability",
+      title: "Probability on image x map",
+      better: "higher",
+      signed: "positive",
+    },
   ],
   curves: [],
   async compute(batch) {
     // The map multiplies the preprocessed input tensor; scores are softmax probabilities.
-    const r = await averageDrop(batch.images, batch.maps.data, batch.score, {
+    const maps = mapsFor(batch, column(averageDropMetric, "average_drop"));
+    const r = await averageDrop(batch.images, maps, batch.score, {
       chunk: 2 * batch.batchSize,
+      ...(batch.averageDropKeep !== undefined ? { keep: batch.averageDropKeep } : {}),
     });
     return {
       values: {
@@ -148,18 +195,30 @@ const pointingMetric: EvalMetric = {
   title: "Pointing Game",
   needs: "regions",
   columns: [
-    { name: "pointing", title: `Pointing Game hit (${POINTING_TOLERANCE} px)`, better: "higher" },
-    { name: "energy_pointing", title: "Energy inside the object", better: "higher" },
+    {
+      name: "pointing",
+      title: `Pointing Game hit (${POINTING_TOLERANCE} px)`,
+      better: "higher",
+      signed: "signed",
+    },
+    {
+      name: "energy_pointing",
+      title: "Energy inside the object",
+      better: "higher",
+      signed: "positive",
+    },
   ],
   curves: [],
   compute(batch) {
     const [h, w] = mapSize(batch);
-    const hits = pointingGame(batch.maps.data, h, w, batch.regions, POINTING_TOLERANCE);
+    const peaks = mapsFor(batch, column(pointingMetric, "pointing"));
+    const energy = mapsFor(batch, column(pointingMetric, "energy_pointing"));
+    const hits = pointingGame(peaks, h, w, batch.regions, POINTING_TOLERANCE);
     return Promise.resolve({
       values: {
         // -1 (nothing annotated inside the input) becomes NaN: no value, with a note.
         pointing: Float32Array.from(hits, (v) => (v < 0 ? NaN : v)),
-        energy_pointing: energyPointing(batch.maps.data, h, w, batch.regions),
+        energy_pointing: energyPointing(energy, h, w, batch.regions),
       },
     });
   },
@@ -170,19 +229,25 @@ const iouMetric: EvalMetric = {
   title: "Localization IoU",
   needs: "regions",
   columns: [
-    { name: "box_iou", title: "Box IoU (largest component)", better: "higher" },
-    { name: "localization", title: "Box IoU >= 0.5", better: "higher" },
-    { name: "mask_iou", title: "Mask IoU", better: "higher" },
+    {
+      name: "box_iou",
+      title: "Box IoU (largest component)",
+      better: "higher",
+      signed: "positive",
+    },
+    { name: "localization", title: "Box IoU >= 0.5", better: "higher", signed: "positive" },
+    { name: "mask_iou", title: "Mask IoU", better: "higher", signed: "positive" },
   ],
   curves: [],
   compute(batch) {
     const [h, w] = mapSize(batch);
-    const box = boxIou(batch.maps.data, h, w, batch.regions, LOCALIZATION_THRESHOLD);
+    const maps = mapsFor(batch, column(iouMetric, "box_iou"));
+    const box = boxIou(maps, h, w, batch.regions, LOCALIZATION_THRESHOLD);
     return Promise.resolve({
       values: {
         box_iou: box,
         localization: box.map((v) => (Number.isNaN(v) ? NaN : v >= 0.5 ? 1 : 0)),
-        mask_iou: maskIou(batch.maps.data, h, w, batch.regions, LOCALIZATION_THRESHOLD),
+        mask_iou: maskIou(maps, h, w, batch.regions, LOCALIZATION_THRESHOLD),
       },
     });
   },
@@ -193,16 +258,16 @@ const complexityMetric: EvalMetric = {
   title: "Sparseness / Complexity",
   needs: "none",
   columns: [
-    { name: "sparseness", title: "Sparseness (Gini)", better: "higher" },
-    { name: "complexity", title: "Complexity (entropy)", better: "lower" },
+    { name: "sparseness", title: "Sparseness (Gini)", better: "higher", signed: "absolute" },
+    { name: "complexity", title: "Complexity (entropy)", better: "lower", signed: "absolute" },
   ],
   curves: [],
   compute(batch) {
     const [h, w] = mapSize(batch);
     return Promise.resolve({
       values: {
-        sparseness: sparseness(batch.maps.data, h, w),
-        complexity: complexity(batch.maps.data, h, w),
+        sparseness: sparseness(mapsFor(batch, column(complexityMetric, "sparseness")), h, w),
+        complexity: complexity(mapsFor(batch, column(complexityMetric, "complexity")), h, w),
       },
     });
   },
@@ -216,8 +281,8 @@ const roadMetric: EvalMetric = {
   title: "ROAD",
   needs: "none",
   columns: [
-    { name: "road_morf_auc", title: "ROAD MoRF AUC", better: "lower" },
-    { name: "road_lerf_auc", title: "ROAD LeRF AUC", better: "higher" },
+    { name: "road_morf_auc", title: "ROAD MoRF AUC", better: "lower", signed: "signed" },
+    { name: "road_lerf_auc", title: "ROAD LeRF AUC", better: "higher", signed: "signed" },
   ],
   curves: [
     {
@@ -232,7 +297,8 @@ const roadMetric: EvalMetric = {
     },
   ],
   async compute(batch) {
-    const r = await road(batch.images, batch.maps.data, batch.score, {
+    const maps = mapsFor(batch, column(roadMetric, "road_morf_auc"));
+    const r = await road(batch.images, maps, batch.score, {
       percentages: ROAD_PERCENTAGES,
       seed: batch.seed,
       chunk: 2 * batch.batchSize,
@@ -252,20 +318,42 @@ const sanityMetric: EvalMetric = {
   needs: "cascade",
   // A map that explains the model changes when the model is destroyed: lower similarity is better.
   columns: [
-    { name: "sanity_spearman_last", title: "Spearman at the last step", better: "lower" },
+    {
+      name: "sanity_spearman_last",
+      title: "Spearman at the last step",
+      better: "lower",
+      signed: "signed",
+    },
     {
       name: "sanity_abs_spearman_last",
       title: "Spearman of |map| at the last step",
       better: "lower",
+      signed: "absolute",
     },
-    { name: "sanity_ssim_last", title: "SSIM at the last step", better: "lower" },
-    { name: "sanity_spearman_mean", title: "Spearman, mean over steps", better: "lower" },
+    {
+      name: "sanity_ssim_last",
+      title: "SSIM at the last step",
+      better: "lower",
+      signed: "absolute",
+    },
+    {
+      name: "sanity_spearman_mean",
+      title: "Spearman, mean over steps",
+      better: "lower",
+      signed: "signed",
+    },
     {
       name: "sanity_abs_spearman_mean",
       title: "Spearman of |map|, mean over steps",
       better: "lower",
+      signed: "absolute",
     },
-    { name: "sanity_ssim_mean", title: "SSIM, mean over steps", better: "lower" },
+    {
+      name: "sanity_ssim_mean",
+      title: "SSIM, mean over steps",
+      better: "lower",
+      signed: "absolute",
+    },
   ],
   curves: [
     { name: "sanity_spearman", title: "Sanity: Spearman", x: [] },
@@ -284,7 +372,14 @@ const sanityMetric: EvalMetric = {
         "The sanity metric needs at least one cascade step",
       );
     }
-    const scores = sanityScores({ raw: batch.raw, map: batch.maps }, steps);
+    // SSIM compares the final maps as its columns read them; Spearman reads the raw maps both ways.
+    const reading = column(sanityMetric, "sanity_ssim_last").signed!;
+    const final = (map: FloatTensor): FloatTensor =>
+      batch.signed === true ? { data: readSigned(map.data, reading), dims: map.dims } : map;
+    const scores = sanityScores(
+      { raw: batch.raw, map: final(batch.maps) },
+      steps.map((step) => ({ ...step, map: final(step.map) })),
+    );
     const n = steps.length;
     const rows = batch.classes.length;
     // Mean over a row's steps (NaN if a step has no value), and its last step.

@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { decodeImage } from "../io/images.ts";
 import { makeGrid, type GridCell } from "../image/grid.ts";
 import { encodePng } from "../io/png.ts";
+import { METHODS } from "../methods/registry.ts";
+import type { SignedReading } from "../metrics/maps.ts";
 import type { EvaluateConfig } from "./config.ts";
 import {
   CHART_SCRIPT,
@@ -93,10 +95,20 @@ function barCharts(tables: RunTables): ChartSpec[] {
   });
 }
 
+/** How a column reads signed maps, in words (see evaluate/metrics.ts). */
+const SIGNED_READING: Record<SignedReading, string> = {
+  signed: "as they are",
+  positive: "by their positive part",
+  absolute: "by their absolute value",
+};
+
 /** The table: a row per method, a column per metric column, "mean [low, high]". */
 export function summaryTable(tables: RunTables): string {
   const head = tables.columns
-    .map((c) => `<th title="${escapeHtml(c.better)} is better">${escapeHtml(c.title)}</th>`)
+    .map((c) => {
+      const signed = c.signed ? `; signed maps read ${SIGNED_READING[c.signed]}` : "";
+      return `<th title="${escapeHtml(c.better)} is better${signed}">${escapeHtml(c.title)}</th>`;
+    })
     .join("");
   const n = (m: string) =>
     Math.max(0, ...tables.rows.filter((r) => r.method === m).map((r) => r.n));
@@ -169,6 +181,19 @@ function noteCounts(records: readonly EvalRecord[]): [string, number][] {
   return [...counts.entries()].sort((a, b) => b[1] - a[1]);
 }
 
+/** Which methods' maps are signed, and how each column reads them (none: ""). */
+function signedNote(methods: readonly string[], tables: RunTables): string {
+  const signed = methods.filter((m) => METHODS.find((d) => d.name === m)?.signed === true);
+  if (signed.length === 0) return "";
+  const readings = (Object.keys(SIGNED_READING) as SignedReading[])
+    .map((reading) => {
+      const columns = tables.columns.filter((c) => c.signed === reading).map((c) => c.title);
+      return columns.length > 0 ? `${SIGNED_READING[reading]}: ${columns.join(", ")}` : "";
+    })
+    .filter(Boolean);
+  return `<p>Signed maps (${escapeHtml(signed.join(", "))}) are read by each column as its metric defines (Quantus' default where it has the metric): ${escapeHtml(readings.join("; "))}.</p>`;
+}
+
 export async function renderReport(
   dir: string,
   config: EvaluateConfig,
@@ -194,12 +219,14 @@ export async function renderReport(
 <dt>dataset</dt><dd>${escapeHtml(config.dataset.path)} (${escapeHtml(config.dataset.format)}, ${images} of ${config.dataset.records} images evaluated)</dd>
 <dt>methods</dt><dd>${escapeHtml(config.methods.join(", "))}</dd>
 <dt>metrics</dt><dd>${escapeHtml(config.metrics.join(", "))}</dd>
+${config.averageDrop ? `<dt>average drop</dt><dd>each image through a hard mask of the top ${100 * config.averageDrop.keep}% of its map's pixels (Relevance-CAM's evaluation), not through the map</dd>` : ""}
 <dt>target</dt><dd>${config.target === "label" ? "the labelled class (top-1 where unlabelled)" : "the top-1 class"}</dd>
 <dt>layers</dt><dd>${escapeHtml(config.layers.join(", "))}</dd>
 <dt>seed, batch size</dt><dd>${config.seed}, ${config.batchSize}</dd>
 </dl>
 <h2>Results</h2>
-<p>Mean over images with the ${escapeHtml(tables.interval)} in brackets. Maps are the methods' final maps (ReLU, min-max normalised, at model-input size); scores are softmax probabilities of the explained class; perturbations act on the preprocessed input tensor. Cost is the method's explain call only: wall time per image, and passes through the model per image.</p>
+<p>Mean over images with the ${escapeHtml(tables.interval)} in brackets. Maps are the methods' final maps at model-input size (CAM maps after ReLU, min-max normalised to [0, 1]; pixel maps min-max normalised to [0, 1], or divided by their largest magnitude into [-1, 1] when signed); scores are softmax probabilities of the explained class; perturbations act on the preprocessed input tensor. Cost is the method's explain call only: wall time per image, and passes through the model per image.</p>
+${signedNote(config.methods, tables)}
 ${summaryTable(tables)}
 ${winMatrix(tables)}
 ${notes.length > 0 ? `<h3>Notes</h3><ul>${notes.map(([n, c]) => `<li>${escapeHtml(n)} (${c} records)</li>`).join("")}</ul>` : ""}

@@ -12,6 +12,8 @@
 import { join, posix } from "node:path";
 import { prepareBatch } from "../explain/batches.ts";
 import { Explainer, type ExplainRequest } from "../explain/explainer.ts";
+import type { MethodResult } from "../explain/explanation.ts";
+import { displayOf } from "../explain/render.ts";
 import { overlayOnOriginal } from "../image/overlay.ts";
 import type { InputTransform, RgbImage } from "../image/types.ts";
 import { decodeImage } from "../io/images.ts";
@@ -24,7 +26,14 @@ import { gatherRows, type FloatTensor } from "../tensor/tensor.ts";
 import { CamscopeError } from "../errors.ts";
 import { NonFiniteError } from "../util/finite.ts";
 import { deriveSeed } from "../util/random.ts";
-import { checkArray, checkChoice, checkInteger, checkSeed, describe } from "../util/validate.ts";
+import {
+  checkArray,
+  checkChoice,
+  checkInteger,
+  checkNumber,
+  checkSeed,
+  describe,
+} from "../util/validate.ts";
 import type { EvalMetric, InputRegions, MetricBatch } from "./metrics.ts";
 import type { EvalRecord, RecordSink } from "./records.ts";
 import {
@@ -61,6 +70,11 @@ export interface RunOptions<I extends EvalItem> {
    * unchanged copy). Default: DEFAULT_SANITY_STEPS spread over the cascade (spreadSteps).
    */
   sanitySteps?: readonly number[];
+  /**
+   * Average Drop / Increase through a hard mask of the top `keep` share of each map's pixels
+   * (Relevance-CAM's protocol: 0.5) instead of through the map.
+   */
+  averageDropKeep?: number;
   /** Boxes and mask of an item in the model-input frame; undefined where it has none. */
   regions?: (
     item: I,
@@ -245,6 +259,7 @@ export async function runEvaluation<I extends EvalItem>(
         ctx,
         images: tensor,
         maps: result.map,
+        signed: result.signed,
         raw: result.raw,
         cascade: cascadeMaps,
         classes,
@@ -252,17 +267,14 @@ export async function runEvaluation<I extends EvalItem>(
         regions: [],
         seed: deriveSeed(options.seed, "metrics", batchIndex),
         batchSize: options.batchSize,
+        ...(options.averageDropKeep !== undefined
+          ? { averageDropKeep: options.averageDropKeep }
+          : {}),
       };
       for (const metric of options.metrics) {
         await computeMetric(metric, metricBatch, regions, records);
       }
-      const examples = await writeExamples(
-        store.dir,
-        method.name,
-        loaded,
-        result.map,
-        options.examples,
-      );
+      const examples = await writeExamples(store.dir, loaded, result, options.examples);
       examples.forEach((path, i) => {
         if (path) records[i]!.example = path;
       });
@@ -290,6 +302,9 @@ function checkRunOptions<I extends EvalItem>(items: unknown, options: RunOptions
   checkSeed(options.seed);
   checkInteger(options.examples, "examples", { min: 0 });
   if (options.sanitySteps !== undefined) checkArray(options.sanitySteps, "sanitySteps");
+  if (options.averageDropKeep !== undefined) {
+    checkNumber(options.averageDropKeep, "averageDropKeep", { min: 0, max: 1, minExclusive: true });
+  }
   if (options.batches !== undefined) {
     for (const k of options.batches) checkInteger(k, "batches", { min: 0 });
   }
@@ -467,26 +482,29 @@ function firstRow(rows: TargetBatch): TargetBatch {
  */
 async function writeExamples<I>(
   dir: string,
-  method: string,
   loaded: LoadedBatch<I>,
-  maps: FloatTensor,
+  result: MethodResult,
   count: number,
 ): Promise<(string | undefined)[]> {
-  const [, height, width] = maps.dims as [number, number, number];
+  const [, height, width] = result.map.dims as [number, number, number];
   const area = height * width;
+  const [, rawH, rawW] = result.raw[0]!.dims as [number, number, number];
   return Promise.all(
     loaded.positions.map(async (position, i) => {
       if (position >= count) return undefined;
-      const map = maps.data.subarray(i * area, (i + 1) * area);
+      // Shown as `camscope explain` shows it: signed maps in a diverging colormap around 0.
+      const shown = displayOf(
+        result,
+        result.map.data.subarray(i * area, (i + 1) * area),
+        result.raw[0]!.data.subarray(i * rawH * rawW, (i + 1) * rawH * rawW),
+      );
       const overlay = overlayOnOriginal(
         loaded.rgb[i]!,
-        { width, height, data: map },
+        { width, height, data: shown.positions },
         loaded.transforms[i]!,
-        {
-          normalize: "none",
-        },
+        { colormap: shown.colormap, normalize: "none" },
       );
-      const path = posix.join(EXAMPLES_DIR, method, `${position}.png`);
+      const path = posix.join(EXAMPLES_DIR, result.method.name, `${position}.png`);
       await writePng(join(dir, path), overlay);
       return path;
     }),

@@ -17,6 +17,12 @@ export interface Summary {
   high: number;
 }
 
+/** The summary of one metric column of one method over the images. */
+export interface TableRow extends Summary {
+  method: string;
+  column: string;
+}
+
 /** ln Γ(x) for x > 0 (Lanczos approximation, g = 7, 9 coefficients; ~1e-15 relative). */
 export function logGamma(x: number): number {
   const c = [

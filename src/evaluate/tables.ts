@@ -2,17 +2,14 @@
 // confidence interval (stats.ts), the method's cost per image, and the mean curves per method.
 import { EVAL_METRICS, type MetricColumn } from "./metrics.ts";
 import type { EvalRecord } from "./records.ts";
-import { summarize, type Summary } from "./stats.ts";
+import { summarize, type TableRow } from "./stats.ts";
 import { winTable, type WinRow } from "./wins.ts";
+
+export type { TableRow };
 
 export interface ColumnInfo extends MetricColumn {
   /** The metric the column belongs to ("cost" for the cost columns). */
   metric: string;
-}
-
-export interface TableRow extends Summary {
-  method: string;
-  column: string;
 }
 
 export interface MeanCurve {

@@ -4,8 +4,7 @@
 // indicator per image, so it gets the same Student t interval as every other column; ties count
 // for neither method and are reported.
 import type { EvalRecord } from "./records.ts";
-import { summarize } from "./stats.ts";
-import type { TableRow } from "./tables.ts";
+import { summarize, type TableRow } from "./stats.ts";
 
 /** The record value the methods are compared on. */
 export const WIN_VALUE = "explained_probability";

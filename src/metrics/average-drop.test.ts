@@ -62,6 +62,29 @@ describe("average drop and increase in confidence", () => {
     await assert.rejects(averageDrop(images, half, each(mean), { baseline: [1] }), /baseline/);
   });
 
+  it("a hard mask keeps the top share of pixels (Relevance-CAM's protocol), ties by lower index", async () => {
+    // One 1 x 2 x 2 image [1, 2, 3, 4]: mean 2.5.
+    const image = { data: Float32Array.of(1, 2, 3, 4), dims: [1, 1, 2, 2] };
+    const map = Float32Array.of(0.1, 0.9, 0.5, 0.3);
+    // The top half is pixels 1 and 2: [0, 2, 3, 0], mean 1.25, drop 50%.
+    const hard = await averageDrop(image, map, each(mean), { keep: 0.5 });
+    assert.deepEqual(Array.from(hard.explained), [1.25]);
+    assert.deepEqual(Array.from(hard.drop), [50]);
+    // The soft map gives [0.1, 1.8, 1.5, 1.2]: mean 1.15, drop 54%.
+    const soft = await averageDrop(image, map, each(mean));
+    assert.ok(Math.abs(soft.explained[0]! - 1.15) < 1e-6);
+    // A constant map: the first two pixels, [1, 2, 0, 0], mean 0.75.
+    const ties = await averageDrop(image, new Float32Array(4).fill(0.7), each(mean), { keep: 0.5 });
+    assert.deepEqual(Array.from(ties.explained), [0.75]);
+    // Keeping everything is the all-ones mask.
+    const all = await averageDrop(image, map, each(mean), { keep: 1 });
+    assert.deepEqual(Array.from(all.drop), [0]);
+    await assert.rejects(
+      averageDrop(image, map, each(mean), { keep: 0 }),
+      /Average Drop keep must be a number above 0 and at most 1, got 0/,
+    );
+  });
+
   it("counts increases, and gives NaN drop for non-positive scores", async () => {
     // Score 10 - mean: darkening raises it.
     const images = constant([2, 1]);

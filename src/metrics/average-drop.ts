@@ -6,11 +6,15 @@
 //   `baseline` makes it fade each channel towards another value instead: explained =
 //   x m + b (1 - m). Giving the tensor value of a black pixel (b_c = -mean_c / std_c) multiplies
 //   the raw image instead, as papers that mask pixels before normalising do.
+// - `keep` shows the image through a hard mask instead: 1 on the `keep` share of its pixels with
+//   the highest map values, 0 elsewhere (ties at the cut: the lower pixel index first). Relevance-
+//   CAM's evaluation keeps the top 50% (keep 0.5), where Grad-CAM++'s multiplies by the map.
 // - Scores are whatever the ScoreFunction returns: softmax probabilities with modelProbability
 //   (the usual choice). Drop needs positive scores: where Y_i <= 0 it is NaN.
 // Original and explained inputs of all images go through the score function in chunks.
 import { CamscopeError } from "../errors.ts";
-import type { ScoreFunction } from "./deletion-insertion.ts";
+import { checkNumber } from "../util/validate.ts";
+import { saliencyOrder, type ScoreFunction } from "./deletion-insertion.ts";
 import { inputLayout, scoreItems } from "./perturbed-scores.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 
@@ -20,6 +24,22 @@ export interface AverageDropOptions {
   chunk?: number;
   /** Value each channel fades to where the map is 0: one for all channels or one per channel. Default 0. */
   baseline?: number | readonly number[];
+  /**
+   * A hard mask instead of the map: 1 on this share of the pixels, those with the highest map
+   * values, 0 elsewhere; in (0, 1]. Default: the map itself (a soft mask).
+   */
+  keep?: number;
+}
+
+/** Each map replaced by its hard mask of the top `keep` share of its pixels. */
+function hardMasks(maps: Float32Array, n: number, area: number, keep: number): Float32Array {
+  const out = new Float32Array(maps.length);
+  const count = Math.round(keep * area);
+  for (let i = 0; i < n; i++) {
+    const order = saliencyOrder(maps.subarray(i * area, (i + 1) * area));
+    for (let k = 0; k < count; k++) out[i * area + order[k]!] = 1;
+  }
+  return out;
 }
 
 /** What {@link averageDrop} returns. */
@@ -53,7 +73,7 @@ function baselineValues(baseline: AverageDropOptions["baseline"], channels: numb
 /**
  * Average Drop and Increase in Confidence (Chattopadhay et al. 2018) of `maps` ([N, H, W] in
  * [0, 1]) for the model inputs `images` ([N, C, H, W]): each image is scored as it is and
- * multiplied by its map.
+ * multiplied by its map (or by the map's hard mask of its top `keep` share of pixels).
  */
 export async function averageDrop(
   images: FloatTensor,
@@ -64,6 +84,10 @@ export async function averageDrop(
   const { n, channels, height, width } = inputLayout(images, maps);
   const base = baselineValues(options.baseline, channels);
   const area = height * width;
+  if (options.keep !== undefined) {
+    checkNumber(options.keep, "Average Drop keep", { min: 0, max: 1, minExclusive: true });
+  }
+  const masks = options.keep === undefined ? maps : hardMasks(maps, n, area, options.keep);
   const size = channels * area;
   // Item 2i is image i as it is, item 2i + 1 the image through its map.
   const scores = await scoreItems(
@@ -78,7 +102,7 @@ export async function averageDrop(
         out.set(x);
         return;
       }
-      const m = maps.subarray(i * area, (i + 1) * area);
+      const m = masks.subarray(i * area, (i + 1) * area);
       for (let c = 0; c < channels; c++) {
         const b = base[c]!;
         for (let p = 0; p < area; p++) {

@@ -15,18 +15,10 @@ import { targetScores } from "../runtime/targets.ts";
 import { Tensor } from "../engine/engine.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
 import { gaussianBlur } from "../image/blur.ts";
-import { scoreItems } from "./perturbed-scores.ts";
+import { scoreItems, type ScoreFunction } from "./perturbed-scores.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 
-/**
- * Scores `count` inputs stored back to back; `rows[j]` is the image (target row) input j belongs
- * to. For a model: the probability of that row's class (see modelProbability).
- */
-export type ScoreFunction = (
-  inputs: Float32Array,
-  count: number,
-  rows: Int32Array,
-) => Promise<Float32Array>;
+export type { ScoreFunction };
 
 /** Options of {@link deletionInsertion}. */
 export interface DeletionInsertionOptions {

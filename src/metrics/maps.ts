@@ -3,6 +3,29 @@
 import { CamscopeError } from "../errors.ts";
 import type { InputRegions } from "../image/regions.ts";
 
+/**
+ * How a metric reads a signed map (one taking both signs, in [-1, 1]: Integrated Gradients, LRP,
+ * occlusion, ...), as Quantus' `abs` option does per metric:
+ * - "signed": as it is; orderings put negative evidence last and the peak is the largest value.
+ * - "positive": its positive part max(v, 0), the evidence for the class; where the map is used as
+ *   a mask or thresholded at a share of its maximum.
+ * - "absolute": |v|, evidence of either sign; where the metric needs non-negative mass.
+ * An unsigned map ([0, 1]) reads the same all three ways.
+ */
+export type SignedReading = "signed" | "positive" | "absolute";
+
+/** `maps` as `reading` says (a copy, or `maps` itself for "signed"). */
+export function readSigned(maps: Float32Array, reading: SignedReading): Float32Array {
+  switch (reading) {
+    case "signed":
+      return maps;
+    case "positive":
+      return maps.map((v) => (v > 0 ? v : 0));
+    case "absolute":
+      return maps.map(Math.abs);
+  }
+}
+
 /** The number of maps in `maps` ([N, height, width]); throws when the sizes disagree. */
 export function mapCount(
   maps: Float32Array,

@@ -2,8 +2,17 @@
 // buffer chunk by chunk and each chunk is one ScoreFunction call, which batch-runs the model.
 // Items are numbered so that each metric can rebuild any of them from its index alone.
 import { CamscopeError } from "../errors.ts";
-import type { ScoreFunction } from "./deletion-insertion.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
+
+/**
+ * Scores `count` inputs stored back to back; `rows[j]` is the image (target row) input j belongs
+ * to. For a model: the probability of that row's class (see modelProbability).
+ */
+export type ScoreFunction = (
+  inputs: Float32Array,
+  count: number,
+  rows: Int32Array,
+) => Promise<Float32Array>;
 
 /** Scores `total` items of `size` floats; `write` fills item j, `rowOf` names its image. */
 export async function scoreItems(

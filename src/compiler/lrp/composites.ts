@@ -77,6 +77,18 @@ export const COMPOSITES: Readonly<Record<string, Composite>> = {
   "relevance-cam": { name: "relevance-cam", conv: zplus, dense: zplus, foldBatchNorm: false },
 };
 
+/**
+ * Relevance-CAM's composite with the convolution bias in the z+ denominators, as its official code
+ * computes them (see LinearRuleSpec's `convBias`); not a named composite, since it only matters
+ * as Relevance-CAM's option.
+ */
+export const RELEVANCE_CAM_CONV_BIAS: Composite = {
+  name: "relevance-cam-conv-bias",
+  conv: { rule: "zplus", convBias: true },
+  dense: zplus,
+  foldBatchNorm: false,
+};
+
 /** A composite applying one rule to every linear layer. */
 export function uniformComposite(rule: RuleChoice, foldBatchNorm = true): Composite {
   return { name: `uniform-${rule.rule}`, conv: rule, dense: rule, foldBatchNorm };

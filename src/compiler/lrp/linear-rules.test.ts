@@ -159,6 +159,49 @@ describe("linear LRP rules on a dense layer match the written-out definitions", 
   });
 });
 
+describe("z+ with the convolution bias (Relevance-CAM's official code)", () => {
+  // A convolution whose kernel covers its [IN, 1, 1] input computes the dense layer's z.
+  const conv = singleOp("Conv", [IN, 1, 1], {}, [
+    { name: "w", dims: [OUT, IN, 1, 1], data: Float32Array.from(W) },
+    { name: "b", dims: [OUT], data: Float32Array.from(B) },
+  ]);
+  const zplusWith = (bias: (j: number) => number) =>
+    zRule(
+      [
+        [pos, pos],
+        [neg, neg],
+      ],
+      sdiv,
+      bias,
+    );
+
+  test("a Conv's denominator takes the bias twice, W+x+ + b and W-x- + b", async () => {
+    const set = lrpRuleSet(conv, uniformComposite({ rule: "zplus", convBias: true }));
+    const got = await vjpAt(conv, Float32Array.from(X), Float32Array.from(R), set);
+    const expected = zplusWith((j) => 2 * B[j]!);
+    assert.ok(relative(got, expected) < 1e-5, `relative error ${relative(got, expected)}`);
+    // The bias-free rule differs: the option does something on this layer.
+    assert.ok(
+      relative(
+        got,
+        zplusWith(() => 0),
+      ) > 1e-3,
+    );
+  });
+
+  test("a Gemm's denominator stays bias-free", async () => {
+    const model = dense("Gemm");
+    const set = lrpRuleSet(model, uniformComposite({ rule: "zplus", convBias: true }));
+    const got = await vjpAt(model, Float32Array.from(X), Float32Array.from(R), set);
+    assert.ok(
+      relative(
+        got,
+        zplusWith(() => 0),
+      ) < 1e-5,
+    );
+  });
+});
+
 describe("conservation on a padded, strided convolution", () => {
   const x = draw(2 * 3 * 7 * 7, 5);
   const w = draw(4 * 3 * 3 * 3, 6, 0.5);

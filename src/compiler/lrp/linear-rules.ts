@@ -24,6 +24,13 @@ export type LinearRuleSpec =
   | {
       /** The z+ rule: positive contributions only. */
       rule: "zplus";
+      /**
+       * Add a convolution's bias to the denominator, once with the W+x+ term and once with the
+       * W-x- term (2b in all), as Relevance-CAM's official code does; Gemm and MatMul layers
+       * keep a bias-free denominator there too. Default false: the bias-free z+ conserves
+       * relevance.
+       */
+      convBias?: boolean;
     }
   | {
       /** The alpha-beta rule. */
@@ -254,6 +261,8 @@ function linearRelevance(spec: LinearRuleSpec, layer: LinearLayer): string {
     }
     case "zplus": {
       const [xp, xn] = inputParts(layer);
+      const conv = layer.ctx.node.op_type === "Conv";
+      const bias = spec.convBias && conv ? layer.bias?.map((v) => 2 * v) : undefined;
       return zRule(
         layer,
         [
@@ -261,6 +270,7 @@ function linearRelevance(spec: LinearRuleSpec, layer: LinearLayer): string {
           { input: xn, weight: negative(w) },
         ],
         (r, z) => safeDivide(b, r, z),
+        bias ? { bias } : {},
       );
     }
     case "alphabeta": {

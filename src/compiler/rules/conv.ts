@@ -5,8 +5,8 @@ import type { OpRule, RuleContext } from "../rule.ts";
 
 /**
  * Weights for computing a stride-1 convolution's input gradient as a plain Conv: each group's
- * kernel transposed (in/out channels swapped) and flipped in space. ONNX Runtime's CPU Conv is
- * much faster than its ConvTranspose, depthwise kernels above all.
+ * kernel transposed (in/out channels swapped) and flipped in space. At stride 1 ONNX Runtime's
+ * CPU Conv is 2x-7x faster than its ConvTranspose (bench/conv-gradient.ts).
  */
 function flippedTransposed(w: Float32Array, dims: readonly number[], group: number): Float32Array {
   const [cout, cinPerGroup, ...kernel] = dims as [number, number, ...number[]];
@@ -25,36 +25,6 @@ function flippedTransposed(w: Float32Array, dims: readonly number[], group: numb
   return out;
 }
 
-/**
- * Spreads a strided conv's output gradient onto the stride-1 grid (s-1 zeros after every value),
- * so the input gradient becomes a stride-1 Conv: on ONNX Runtime's CPU provider that is much
- * faster than ConvTranspose, which has no fast path for grouped (depthwise) kernels. The spread is
- * a nearest-neighbour Resize times a 0/1 lattice mask, measured ~6x faster than a 6-D Pad.
- */
-function insertZeros(
-  ctx: RuleContext,
-  dy: string,
-  strides: readonly number[],
-  outDims: readonly number[],
-): string {
-  const { b } = ctx;
-  const [sh, sw] = strides as [number, number];
-  const [oh, ow] = outDims.slice(2) as [number, number];
-  const repeated = b.op(
-    "Resize",
-    [dy, b.floats([], [0], "roi"), b.floats([1, 1, sh, sw], [4], "scales")],
-    {
-      mode: "nearest",
-      coordinate_transformation_mode: "asymmetric",
-      nearest_mode: "floor",
-    },
-  );
-  const lattice = new Float32Array(oh * sh * ow * sw);
-  for (let i = 0; i < oh * sh; i += sh)
-    for (let j = 0; j < ow * sw; j += sw) lattice[i * ow * sw + j] = 1;
-  return b.mul(repeated, b.floats(lattice, [1, 1, oh * sh, ow * sw], "stride_lattice"));
-}
-
 /** The input gradient of a convolution with the given weights and geometry. */
 function inputGradient(ctx: RuleContext, geo: WindowGeometry, group: number): string {
   const { b, node } = ctx;
@@ -64,17 +34,21 @@ function inputGradient(ctx: RuleContext, geo: WindowGeometry, group: number): st
   const wConst = ctx.constant(w);
   const inSpatial = ctx.dims(x).slice(2);
   const outDims = ctx.dims(y);
+  // A stride-1 convolution's input gradient is itself a stride-1 Conv (flipped, transposed
+  // weights), padded by reach - padBegin in front and by whatever lands the result on the input
+  // size at the end. Strided ones go to ConvTranspose: spreading the gradient onto the stride-1
+  // grid first multiplies the work by stride^2 and measured 2x-15x slower on dense kernels
+  // (ResNet-50's strided convs, first layers with 3 output channels) and no faster on depthwise
+  // ones (bench/conv-gradient.ts).
   const reach = geo.kernel.map((k, a) => (k - 1) * geo.dilations[a]!);
-  // As a stride-1 Conv over the zero-spread gradient (length out*s), padded by reach - padBegin
-  // in front and by whatever lands the result on the input size at the end; a negative end pad
-  // may only drop spread zeros.
   const front = reach.map((r, a) => r - geo.padsBegin[a]!);
-  const back = inSpatial.map((h, a) => h + geo.padsBegin[a]! - outDims[a + 2]! * geo.strides[a]!);
+  const back = inSpatial.map((h, a) => h + geo.padsBegin[a]! - outDims[a + 2]!);
   const asConv =
     wConst !== undefined &&
     inSpatial.length === 2 &&
+    geo.strides.every((s) => s === 1) &&
     front.every((p) => p >= 0) &&
-    back.every((p, a) => p >= 0 || (geo.strides[a]! > 1 && -p < geo.strides[a]!));
+    back.every((p) => p >= 0);
   if (asConv) {
     const wDims = wConst.dims ?? [];
     const cinPerGroup = wDims[1]!;
@@ -83,16 +57,10 @@ function inputGradient(ctx: RuleContext, geo: WindowGeometry, group: number): st
       [cinPerGroup * group, wDims[0]! / group, ...wDims.slice(2)],
       "conv_grad_weight",
     );
-    const strided = geo.strides.some((s) => s > 1);
-    let spread = strided ? insertZeros(ctx, dy, geo.strides, outDims) : dy;
-    if (back.some((p) => p < 0)) {
-      const lengths = outDims.slice(2).map((o, a) => o * geo.strides[a]! + Math.min(0, back[a]!));
-      spread = b.op("Slice", [spread, b.int64s([0, 0]), b.int64s(lengths), b.int64s([2, 3])]);
-    }
-    return b.op("Conv", [spread, flipped], {
+    return b.op("Conv", [dy, flipped], {
       dilations: geo.dilations,
       group,
-      pads: [...front, ...back.map((p) => Math.max(0, p))],
+      pads: [...front, ...back],
       kernel_shape: geo.kernel,
     });
   }
