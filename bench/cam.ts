@@ -1,5 +1,6 @@
 // CAM methods end to end: the explain service with one CAM method on a batch of synthetic images
-// (the target-picking forward pass, the activation or gradient pass, the method, upsampling), per
+// (the target-picking forward pass and the activation pass, or one gradient pass that picks the
+// targets too; the method, upsampling), per
 // image, at batch 1 and 16, as a multiple of one plain forward pass of the same batch, with the
 // forward passes on perturbed inputs that perturbation methods add per image.
 //

@@ -1,5 +1,5 @@
-// LRP: relevance from the logits back to the model input (RelevancePropagator.relevance: the
-// target-picking forward pass and one run of the compiled relevance graph) per composite, per
+// LRP: relevance from the logits back to the model input (RelevancePropagator.relevance: one run
+// of the compiled relevance graph, which also picks the top-1 targets) per composite, per
 // image at batch 1 and 16, as a multiple of one plain forward pass of the same batch (compiling a
 // relevance graph and opening its session fall in timeWithin's untimed run).
 import { COMPOSITES } from "../src/compiler/lrp/composites.ts";

@@ -11,6 +11,7 @@ import { cam } from "./cam.ts";
 import { forward } from "./forward.ts";
 import { lrp } from "./lrp.ts";
 import { modern } from "./modern.ts";
+import { oneRun } from "./one-run.ts";
 import { BenchContext, formatTable, type BenchOptions, type BenchSection } from "./harness.ts";
 import { BUNDLED_MODELS } from "../src/io/models.ts";
 
@@ -20,6 +21,7 @@ const SECTIONS: readonly BenchSection[] = [
   cam,
   attribution,
   lrp,
+  oneRun,
   modern,
   browser,
 ];

@@ -61,11 +61,19 @@ export type {
 
 // The model runtime: forward runs, targets and scores, gradient and relevance runs.
 export { ModelRuntime } from "./runtime/runtime.ts";
-export type { ForwardResult, GradientRequest, ModelSource } from "./runtime/runtime.ts";
+export type { ForwardResult, GradientRequest, ModelSource, RowsRun } from "./runtime/runtime.ts";
 export { classProbabilities, resolveTargets, seedRows, targetScores } from "./runtime/targets.ts";
-export type { ScoreKind, TargetBatch, TargetOptions, Targets } from "./runtime/targets.ts";
+export type {
+  PendingRows,
+  Rows,
+  ScoreKind,
+  TargetBatch,
+  TargetOptions,
+  Targets,
+} from "./runtime/targets.ts";
 export { Backward, oneHotSeed } from "./runtime/backward.ts";
-export type { BackwardResult } from "./runtime/backward.ts";
+export type { BackwardResult, ChosenBackwardResult } from "./runtime/backward.ts";
+export type { SeedHead } from "./runtime/seed-head.ts";
 export { RELEVANCE_STARTS, startingRelevance } from "./runtime/relevance.ts";
 export type { RelevanceRequest, RelevanceRun, RelevanceStart } from "./runtime/relevance.ts";
 export { channelsFirst } from "./runtime/layer-view.ts";

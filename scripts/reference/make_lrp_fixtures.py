@@ -80,8 +80,8 @@ Each <name>.json holds:
   `raw` = sum_k w_k A_k with w_k = mean over positions of R_k, [3, h, w] in RELEVANCE_ENCODING
   (no ReLU even when relu is true); `map`: [3, H, W] in MAP_ENCODING: ReLU when relu is true,
   per-image min-max to [0, 1] at layer resolution (a constant map gives zeros), then bilinear
-  upsampling to the input size (F.interpolate, align_corners=False), the order of camscope's CAM
-  pipeline; `float32Deviation` (raw: relative, map: absolute), `unstable`, `unstableReasons`.
+  upsampling to the input size (F.interpolate, align_corners=False), then min-max again, the order
+  of camscope's CAM pipeline (make_cam_fixtures.finalize); `float32Deviation` (raw: relative, map: absolute), `unstable`, `unstableReasons`.
 
 A row is `unstable` when the float32 run deviates from the float64 one by more than 1e-5, when a
 denominator margin is below 1e-6, or when the kink margin is below 1e-6 (float32 engines summing
@@ -1452,7 +1452,7 @@ def relevance_cam(ref: dict, value: str, relu: bool, size: Tuple[int, int]):
     w = ref["relevance"][value].mean(dim=(2, 3))
     raw = cf.weighted(a, w)
     post = torch.relu(raw) if relu else raw
-    return raw, cf.upsample(cf.minmax(post), size)
+    return raw, cf.minmax(cf.upsample(cf.minmax(post), size))
 
 
 def references(spec: LrpSpec, model: nn.Module) -> dict:

@@ -42,6 +42,11 @@ export interface AttributionRun {
   /** Target scores of `count` inputs built by `fill`. Counts as forward passes. */
   score(count: number, fill: FillInput): Promise<Float32Array>;
   /**
+   * The signal of `ruleSet` at every row's own input, [R, C, H, W] (one backward pass per row,
+   * shared by the methods of the call).
+   */
+  inputSignal(ruleSet: RuleSet): Promise<Float32Array>;
+  /**
    * The Grad-CAM map of every row at input resolution, [R, H, W] in [0, 1]: ReLU, min-max and
    * bilinear upsampling of the gradient-weighted feature maps, as the CAM family makes it.
    */
@@ -84,6 +89,11 @@ export interface AttributionMethod {
   readonly signed: boolean;
   /** "none": the method scores whole pixels (occlusion, RISE). */
   readonly reduction: ChannelReduction;
+  /**
+   * The rule set of the method's one pass, when that is {@link AttributionRun.inputSignal}: run
+   * first, that pass may also pick the rows' targets.
+   */
+  readonly signal?: RuleSet;
   /** Computes the attribution of every row of the run. */
   attribute(run: AttributionRun): Promise<AttributionResult>;
 }

@@ -7,7 +7,8 @@
 import { CamscopeError } from "../errors.ts";
 import { channelsFirst } from "../runtime/layer-view.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
-import type { TargetBatch, Targets } from "../runtime/targets.ts";
+import type { RuleSet } from "../compiler/rule.ts";
+import { isPending, type Rows, type TargetBatch, type Targets } from "../runtime/targets.ts";
 import { displayMap, finalCamMaps, spatialMean, weightedSum } from "../tensor/maps.ts";
 import { sizeOf, type FloatTensor } from "../tensor/tensor.ts";
 import { checkFiniteRows } from "../util/finite.ts";
@@ -55,23 +56,57 @@ export interface AttributionMaps {
 
 /**
  * Computes pixel attributions (saliency, Integrated Gradients, SmoothGrad, occlusion, RISE, ...)
- * of resolved rows: one value per input pixel for each row, with every method in
- * `options.methods`; methods that need the same gradients compute them once.
+ * of rows: one value per input pixel for each row, with every method in `options.methods`;
+ * methods that need the same gradients compute them once. Pending rows (images and target options)
+ * are resolved by the gradient run of the first method with an input signal where the graph can
+ * pick the targets (top-1, given classes), else by a target-picking forward pass.
  */
 export async function explainAttribution(
   rt: ModelRuntime,
-  rows: TargetBatch,
+  rows: Rows,
   options: AttributionOptions,
 ): Promise<AttributionMaps[]> {
+  return (await attributeRows(rt, rows, options)).results;
+}
+
+/**
+ * {@link explainAttribution}, with the rows it explained. Pending rows are resolved by the first
+ * method's input signal run where that method has one and the graph can pick the targets (see
+ * ModelRuntime.gradientRows), else by a target-picking pass.
+ */
+export async function attributeRows(
+  rt: ModelRuntime,
+  rows: Rows,
+  options: AttributionOptions,
+): Promise<{ rows: TargetBatch; oneRun: boolean; results: AttributionMaps[] }> {
   checkAttributionOptions(options);
-  const { input, targets, scores } = rows;
-  const signal = options.signal;
-  if (input.dims.length !== 4 || (rt.card.preprocessing.layout ?? "NCHW") !== "NCHW") {
+  const images = isPending(rows) ? rt.checkImages(rows.pending) : rows.input;
+  if (images.dims.length !== 4 || (rt.card.preprocessing.layout ?? "NCHW") !== "NCHW") {
     throw new CamscopeError(
       "INVALID_ARGUMENT",
-      `Pixel attribution needs NCHW image inputs; model "${rt.model.source}" takes ${rt.card.preprocessing.layout ?? "NCHW"} [${input.dims.join(", ")}]`,
+      `Pixel attribution needs NCHW image inputs; model "${rt.model.source}" takes ${rt.card.preprocessing.layout ?? "NCHW"} [${images.dims.join(", ")}]`,
     );
   }
+  // A method's input signal, from the run that resolved pending rows (its time is the method's).
+  let primed: { ruleSet: RuleSet; signal: Float32Array; milliseconds: number } | undefined;
+  let primedMs = 0;
+  let resolved: TargetBatch;
+  let oneRun = false;
+  const first = options.methods.find((m) => m.signal)?.signal;
+  if (isPending(rows) && first) {
+    const started = performance.now();
+    const run = await rt.gradientRows(rows, { wrt: [rt.input.name], ruleSet: first });
+    ({ rows: resolved, oneRun } = run);
+    primed = {
+      ruleSet: first,
+      signal: run.result.grads.get(rt.input.name)!.data,
+      milliseconds: performance.now() - started,
+    };
+  } else {
+    resolved = await rt.resolveRows(rows);
+  }
+  const { input, targets, scores } = resolved;
+  const signal = options.signal;
   const { size: batchSize } = await rt.batchPlan(options);
   const count = targets.classes.length;
   const [, channels, height, width] = input.dims as [number, number, number, number];
@@ -126,6 +161,25 @@ export async function explainAttribution(
       );
       return out;
     },
+    inputSignal: (ruleSet) =>
+      run.shared(`signal:${ruleSet.name}`, async () => {
+        if (primed?.ruleSet === ruleSet) {
+          backwardPasses += count;
+          primedMs += primed.milliseconds;
+          return primed.signal;
+        }
+        const out = new Float32Array(input.data.length);
+        await run.gradients(
+          ruleSet,
+          count,
+          (r, buffer) => {
+            buffer.set(input.data.subarray(r * size, (r + 1) * size));
+            return r;
+          },
+          (r, grad) => out.set(grad, r * size),
+        );
+        return out;
+      }),
     gradCam: () =>
       run.shared("gradcam", async () => {
         // Grad-CAM's maps from the layers' gradients (one backward pass per row).
@@ -156,7 +210,7 @@ export async function explainAttribution(
   for (const method of options.methods) {
     signal?.throwIfAborted();
     const started = performance.now();
-    const [forwardBefore, backwardBefore] = [forwardPasses, backwardPasses];
+    const [forwardBefore, backwardBefore, primedBefore] = [forwardPasses, backwardPasses, primedMs];
     const { attribution, completeness } = await method.attribute(run);
     checkFiniteRows(attribution, count, `the ${method.name} attribution`, (r) => targets.image[r]!);
     const dims = [count, height, width];
@@ -168,10 +222,10 @@ export async function explainAttribution(
       ...(completeness ? { completeness } : {}),
       forwardPasses: count > 0 ? (forwardPasses - forwardBefore) / count : 0,
       backwardPasses: count > 0 ? (backwardPasses - backwardBefore) / count : 0,
-      milliseconds: performance.now() - started,
+      milliseconds: performance.now() - started + primedMs - primedBefore,
     });
   }
-  return results;
+  return { rows: resolved, oneRun, results };
 }
 
 /** Attribution options checked (types and ranges); targets are checked when resolved. */

@@ -8,7 +8,9 @@ import { CamscopeError } from "../errors.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import { channelsFirst } from "../runtime/layer-view.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
-import type { TargetBatch } from "../runtime/targets.ts";
+import type { BackwardResult } from "../runtime/backward.ts";
+import type { RelevanceRun } from "../runtime/relevance.ts";
+import type { Rows, TargetBatch } from "../runtime/targets.ts";
 import { channelSum, finalCamMaps, firstComponentProjection, weightedSum } from "../tensor/maps.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 import { checkFiniteRows } from "../util/finite.ts";
@@ -53,15 +55,19 @@ export interface MethodMaps {
   milliseconds: number;
 }
 
-/** What {@link explainCam} returns: the layers and every method's maps. */
+/** What {@link explainCam} returns: the rows, the layers and every method's maps. */
 export interface CamExplanation {
+  /** The rows explained (resolved by the call when given pending). */
+  rows: TargetBatch;
+  /** Whether the call's first compiled run picked the targets (no target-picking pass). */
+  oneRun: boolean;
   /** The layers explained (maps of several are fused). */
   layers: LayerInfo[];
   /** One entry per method, in the order given. */
   results: MethodMaps[];
   /**
    * Passes through the model per row that all methods of the call share: the forward pass that
-   * picked the targets, and the run that returns the activations (forward only, or forward and
+   * picked the targets (unless `oneRun`), and the run that returns the activations (forward only, or forward and
    * backward when a method needs gradients), plus Relevance-CAM's relevance run (forward and
    * backward; it is the activation run too when no method needs gradients). Per-method
    * perturbation passes come on top.
@@ -118,17 +124,17 @@ export function checkLayerNames(layers: unknown): void {
 }
 
 /**
- * Explains resolved rows with every method in `options.methods`: one run returns the activations
- * (and gradients or relevance if a method needs them), and perturbation methods batch their
- * inputs through the runtime.
+ * Explains rows with every method in `options.methods`: one run returns the activations (and
+ * gradients or relevance if a method needs them), and perturbation methods batch their inputs
+ * through the runtime. Pending rows (images and target options) are resolved by the gradient or
+ * relevance run itself where the graph can pick the targets, else by a target-picking pass.
  */
 export async function explainCam(
   rt: ModelRuntime,
-  rows: TargetBatch,
+  rows: Rows,
   options: CamOptions,
 ): Promise<CamExplanation> {
   checkCamOptions(options);
-  const { input, targets, scores } = rows;
   const signal = options.signal;
   const layers = await Promise.all((options.layers ?? ["auto"]).map((l) => rt.layer(l)));
   const layerNames = [...new Set(layers.map((l) => l.name))];
@@ -136,29 +142,45 @@ export async function explainCam(
 
   const needsGradients = options.methods.some((m) => m.needsGradients);
   const relevanceMethod = options.methods.find((m) => m.needsRelevance);
-  const relevanceRun = relevanceMethod
-    ? await rt.relevance(input, targets, {
-        composite: relevanceMethod.relevanceComposite ?? "relevance-cam",
-        start: "contrastive",
-        layers: layerNames,
-        input: false,
-      })
-    : undefined;
-  const relevance = relevanceRun
-    ? new Map([...relevanceRun.layers].map(([name, r]) => [name, r.relevance]))
-    : undefined;
+  // The first compiled run resolves pending rows; later runs take the resolved rows.
+  let resolved: TargetBatch | undefined;
+  let oneRun = false;
+  let gradientRun: BackwardResult | undefined;
+  if (needsGradients) {
+    const run = await rt.gradientRows(rows, { wrt: layerNames });
+    ({ rows: resolved, result: gradientRun, oneRun } = run);
+  }
+  let relevanceRun: RelevanceRun | undefined;
+  if (relevanceMethod) {
+    const request = {
+      composite: relevanceMethod.relevanceComposite ?? "relevance-cam",
+      start: "contrastive" as const,
+      layers: layerNames,
+      input: false,
+    };
+    const run = await rt.relevanceRows(resolved ?? rows, request);
+    ({ rows: resolved, result: relevanceRun } = run);
+    oneRun ||= run.oneRun;
+  }
   let activations: Map<string, FloatTensor>;
   let gradients: Map<string, FloatTensor> | undefined;
-  if (needsGradients) {
-    const result = await rt.gradients(input, targets, { wrt: layerNames });
-    activations = result.activations;
-    gradients = result.grads;
+  if (gradientRun) {
+    activations = gradientRun.activations;
+    gradients = gradientRun.grads;
   } else if (relevanceRun) {
     // The relevance run already returns the activations (BatchNorm unfolded: the same model).
     activations = new Map([...relevanceRun.layers].map(([name, r]) => [name, r.activations]));
   } else {
-    activations = (await rt.forward(input, { layers: layerNames })).activations;
+    // The activation run's logits pick the targets of pending rows.
+    const run = await rt.activationRows(rows, layerNames);
+    ({ rows: resolved, result: activations, oneRun } = run);
   }
+  // Every branch above resolved the rows.
+  const batch = resolved!;
+  const { input, targets, scores } = batch;
+  const relevance = relevanceRun
+    ? new Map([...relevanceRun.layers].map(([name, r]) => [name, r.relevance]))
+    : undefined;
 
   // NaN or Inf anywhere would end in a NaN map (or a min-max normalised one of zeros): the images
   // are named for the caller to report.
@@ -234,14 +256,15 @@ export async function explainCam(
       milliseconds: performance.now() - started,
     });
   }
-  // The target-picking forward pass, then the activation pass (with the gradients' backward pass
-  // when a method needs them) and the relevance pass (Relevance-CAM), each once per call; the
-  // relevance pass alone also serves as the activation pass.
+  // The target-picking forward pass (none when the first run picked the targets), then
+  // the activation pass (with the gradients' backward pass when a method needs them) and the
+  // relevance pass (Relevance-CAM), each once per call; the relevance pass alone also serves as
+  // the activation pass.
   const sharedPasses = {
-    forward: 1 + (needsGradients || !relevance ? 1 : 0) + (relevance ? 1 : 0),
+    forward: (oneRun ? 0 : 1) + (needsGradients || !relevance ? 1 : 0) + (relevance ? 1 : 0),
     backward: (needsGradients ? 1 : 0) + (relevance ? 1 : 0),
   };
-  return { layers, results, sharedPasses };
+  return { rows: batch, oneRun, layers, results, sharedPasses };
 }
 
 /** One method's raw map [N, h, w] at one layer. */

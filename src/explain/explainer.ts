@@ -1,7 +1,9 @@
 // The explain service: images or model inputs in, per target each method's raw and final maps
 // out (and, on request, overlays and grids as RGB buffers), whatever the method's family.
-// - One forward pass resolves the targets; each family's pipeline then runs its methods once per
-//   call so that they share their passes (explain/families.ts).
+// - The targets are resolved by the first compiled gradient or relevance run where the graph can
+//   pick them (top-1, given classes: one session run per explanation), else by a forward pass
+//   first; each family's pipeline then runs its methods once per call so that they share their
+//   passes (explain/families.ts).
 // - Smoothing wrappers apply to every method that admits them (the method registry says which):
 //   augmentation and noise explain variants of each target's input and merge their maps; eigen
 //   smoothing is the CAM pipeline's.
@@ -22,7 +24,7 @@ import {
 import type { LayerInfo } from "../onnx/layers.ts";
 import type { BatchPlan } from "../runtime/batch-size.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
-import type { TargetBatch, TargetOptions } from "../runtime/targets.ts";
+import type { Rows, TargetBatch, TargetOptions } from "../runtime/targets.ts";
 import { displayMap, normalizeInPlace } from "../tensor/maps.ts";
 import { gatherRows, type FloatTensor } from "../tensor/tensor.ts";
 import { CamscopeError } from "../errors.ts";
@@ -211,7 +213,6 @@ export class Explainer {
     const rt = this.runtime;
     const plan = await this.plan(request);
     request.signal?.throwIfAborted();
-    const rows = isTargetBatch(input) ? input : await rt.targets(input, request.target);
     const seed = request.seed ?? 0;
     const family = {
       layers: request.layers ?? ["auto"],
@@ -230,17 +231,28 @@ export class Explainer {
       group.members.push(i);
       groups.set(key, group);
     });
+    // Smoothing makes variants of the rows, so their targets come first; otherwise the first
+    // compiled run of the families may pick them itself (one session run, see runFamilies).
+    const smoothing = [...groups.values()].some((g) => g.augment || g.noise);
+    let rows: TargetBatch | undefined = isTargetBatch(input)
+      ? input
+      : smoothing
+        ? await rt.targets(input, request.target)
+        : undefined;
     const results = new Array<MethodResult>(plan.choices.length);
     const shared: PassCount = { forward: 1, backward: 0 };
     let layers: LayerInfo[] = [];
     for (const { augment, noise, members } of groups.values()) {
-      let variants = rows;
+      // Without smoothing, rows not resolved yet are resolved by the families (one group).
+      let variants: Rows = rows ?? {
+        pending: input as FloatTensor,
+        ...(request.target ? { target: request.target } : {}),
+      };
       let copies = 1;
-      const score = rows.targets.score;
       const repeat = <T>(values: readonly T[], n: number) =>
         values.flatMap((c) => new Array<T>(n).fill(c));
       // The row of `rows` each variant row comes from, to name images in errors.
-      let origin = rows.targets.classes.map((_, r) => r);
+      let origin = rows?.targets.classes.map((_, r) => r) ?? [];
       const wrappers = [augment ? "test-time augmentation" : "", noise ? "noise smoothing" : ""];
       const out = await this.namingSources(
         rows,
@@ -248,20 +260,24 @@ export class Explainer {
         wrappers,
         async () => {
           // `origin` grows with the variants before they are scored, so that it names their rows.
+          // Smoothing resolved the rows first.
+          const score = rows?.targets.score;
           if (augment) {
+            const base = variants as TargetBatch;
             const layout = rt.card.preprocessing.layout ?? "NCHW";
             origin = repeat(origin, AUGMENTATIONS.length);
-            variants = await rt.targets(augmentRows(variants.input, layout), {
-              classes: repeat(variants.targets.classes, AUGMENTATIONS.length),
+            variants = await rt.targets(augmentRows(base.input, layout), {
+              classes: repeat(base.targets.classes, AUGMENTATIONS.length),
               score,
             });
             copies *= AUGMENTATIONS.length;
           }
           if (noise) {
+            const base = variants as TargetBatch;
             const samples = request.noiseSmooth!.samples;
             origin = repeat(origin, samples);
-            variants = await rt.targets(noisyRows(variants.input, request.noiseSmooth!, seed), {
-              classes: repeat(variants.targets.classes, samples),
+            variants = await rt.targets(noisyRows(base.input, request.noiseSmooth!, seed), {
+              classes: repeat(base.targets.classes, samples),
               score,
             });
             copies *= samples;
@@ -275,6 +291,9 @@ export class Explainer {
         },
       );
       if (out.layers.length > 0) layers = out.layers;
+      rows ??= out.rows;
+      // The first compiled run picked the targets: no target-picking pass.
+      if (out.oneRun) shared.forward -= 1;
       // Each variant row was scored once more, then explained as a row of its own.
       const smoothed = augment || noise;
       shared.forward += copies * ((smoothed ? 1 : 0) + out.shared.forward);
@@ -297,10 +316,12 @@ export class Explainer {
           : { ...r, smoothing: applied };
       });
     }
+    // No method ran (all skipped): the targets still come with the explanation.
+    const explained = rows ?? (await rt.targets(input as FloatTensor, request.target));
     return {
-      targets: rows.targets,
-      scores: rows.scores,
-      logits: rows.logits,
+      targets: explained.targets,
+      scores: explained.scores,
+      logits: explained.logits,
       layers: plan.choices.some((c) => c.method.level === "layer") ? layers : [],
       results,
       sharedPasses: shared,
@@ -315,7 +336,7 @@ export class Explainer {
    * row of `rows`). Without wrappers the rows are the images' own and errors pass unchanged.
    */
   private async namingSources<R>(
-    rows: TargetBatch,
+    rows: TargetBatch | undefined,
     origin: () => readonly number[],
     wrappers: readonly string[],
     work: () => Promise<R>,
@@ -327,7 +348,7 @@ export class Explainer {
     } catch (error) {
       if (!(error instanceof NonFiniteError)) throw error;
       const rowOf = origin();
-      const sources = error.images.map((v) => rows.targets.image[rowOf[v]!]!);
+      const sources = error.images.map((v) => rows!.targets.image[rowOf[v]!]!);
       throw new NonFiniteError(
         `${error.what} (${applied.join(", ")})`,
         [...new Set(sources)].sort((a, b) => a - b),

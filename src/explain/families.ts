@@ -1,14 +1,14 @@
 // Running chosen methods on resolved rows: each family's pipeline runs its methods once per call
 // (so they share their passes), and its results are given in the service's vocabulary.
 import type { AttributionMethod, Completeness } from "../attribution/method.ts";
-import { explainAttribution } from "../attribution/pipeline.ts";
+import { attributeRows } from "../attribution/pipeline.ts";
 import type { CamMethod } from "../cam/method.ts";
 import { explainCam } from "../cam/pipeline.ts";
-import { explainLrp, type LrpMethod } from "../lrp/method.ts";
+import { lrpRows, type LrpMethod } from "../lrp/method.ts";
 import type { MethodChoice, PassCount } from "../methods/registry.ts";
 import type { LayerInfo } from "../onnx/layers.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
-import type { TargetBatch } from "../runtime/targets.ts";
+import type { Rows, TargetBatch } from "../runtime/targets.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 import type { MethodResult } from "./explanation.ts";
 
@@ -25,17 +25,35 @@ export interface FamilyOptions {
 /** Results without the smoothing flags, which the caller sets. */
 export type FamilyResult = Omit<MethodResult, "smoothing">;
 
+/** What {@link runFamilies} returns. */
+export interface FamiliesRun {
+  /** The rows explained (resolved by the first family when given pending). */
+  rows: TargetBatch;
+  /** Whether a family's first compiled run picked the targets (no target-picking pass). */
+  oneRun: boolean;
+  /** Each choice's result, in the order of the choices. */
+  results: FamilyResult[];
+  /** Passes per row the calls shared beyond the target-picking forward pass. */
+  shared: PassCount;
+  /** The layers of the layer-level methods. */
+  layers: LayerInfo[];
+}
+
 /**
  * Every choice's result on `rows`, in the order of `choices`, and the passes per row the calls
  * shared beyond the target-picking forward pass (the CAM family's activation, gradient or
- * relevance run).
+ * relevance run). Pending rows are resolved by the first family's first compiled run where the
+ * graph can pick the targets (the runtime's gradientRows, relevanceRows); the later families
+ * take the resolved rows.
  */
 export async function runFamilies(
   rt: ModelRuntime,
-  rows: TargetBatch,
+  pending: Rows,
   choices: readonly MethodChoice[],
   options: FamilyOptions,
-): Promise<{ results: FamilyResult[]; shared: PassCount; layers: LayerInfo[] }> {
+): Promise<FamiliesRun> {
+  let rows = pending;
+  let oneRun = false;
   const created = choices.map((c) => ({ choice: c, ...c.method.create(c.options, rt.model) }));
   const results = new Array<FamilyResult>(choices.length);
   const shared: PassCount = { forward: 0, backward: 0 };
@@ -56,9 +74,11 @@ export async function runFamilies(
       ...(options.signal ? { signal: options.signal } : {}),
     });
     layers = out.layers;
+    rows = out.rows;
+    oneRun ||= out.oneRun;
     // The CAM family counts a gradient run as a forward and a backward pass, and the forward pass
-    // that picked the targets among its own.
-    shared.forward += out.sharedPasses.forward - out.sharedPasses.backward - 1;
+    // that picked the targets (if any) among its own.
+    shared.forward += out.sharedPasses.forward - out.sharedPasses.backward - (out.oneRun ? 0 : 1);
     shared.backward += out.sharedPasses.backward;
     out.results.forEach((r, j) => {
       const { i, choice } = cams[j]!;
@@ -77,14 +97,16 @@ export async function runFamilies(
 
   const pixels = ofFamily<AttributionMethod>("attribution");
   if (pixels.length > 0) {
-    const out = await explainAttribution(rt, rows, {
+    const out = await attributeRows(rt, rows, {
       methods: pixels.map((c) => c.method),
       layers: options.layers,
       batchSize: options.batchSize,
       seed: options.seed,
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    out.forEach((r, j) => {
+    rows = out.rows;
+    oneRun ||= out.oneRun;
+    out.results.forEach((r, j) => {
       const { i, choice } = pixels[j]!;
       results[i] = inputLevelResult(choice, r);
     });
@@ -92,18 +114,20 @@ export async function runFamilies(
 
   const lrps = ofFamily<LrpMethod>("lrp");
   if (lrps.length > 0) {
-    const out = await explainLrp(
+    const out = await lrpRows(
       rt,
       rows,
       lrps.map((c) => c.method),
       options.signal,
     );
-    out.forEach((r, j) => {
+    rows = out.rows;
+    oneRun ||= out.oneRun;
+    out.results.forEach((r, j) => {
       const { i, choice } = lrps[j]!;
       results[i] = inputLevelResult(choice, r);
     });
   }
-  return { results, shared, layers };
+  return { rows: await rt.resolveRows(rows), oneRun, results, shared, layers };
 }
 
 /** What the attribution and LRP pipelines return per method, as the service needs it. */

@@ -5,7 +5,7 @@
 import { resolveComposite } from "../compiler/lrp/composites.ts";
 import { RELEVANCE_STARTS, type RelevanceStart } from "../runtime/relevance.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
-import type { TargetBatch } from "../runtime/targets.ts";
+import { isPending, type Rows, type TargetBatch } from "../runtime/targets.ts";
 import { displayMap, reduceChannels } from "../tensor/maps.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 import { checkFiniteRows } from "../util/finite.ts";
@@ -81,24 +81,44 @@ export interface LrpMaps {
   milliseconds: number;
 }
 
-/** Explains resolved rows with each LRP method: one relevance run each. */
+/**
+ * Explains rows with each LRP method: one relevance run each. Pending rows (images and target
+ * options) are resolved by the first relevance run where the graph can pick the targets (top-1,
+ * given classes), else by a target-picking forward pass.
+ */
 export async function explainLrp(
   rt: ModelRuntime,
-  rows: TargetBatch,
+  rows: Rows,
   methods: readonly LrpMethod[],
   signal?: AbortSignal,
 ): Promise<LrpMaps[]> {
-  const { input, targets } = rows;
-  const [count, , height, width] = input.dims as [number, number, number, number];
+  return (await lrpRows(rt, rows, methods, signal)).results;
+}
+
+/**
+ * {@link explainLrp}, with the rows it explained: the first method's relevance run resolves
+ * pending rows where the graph can pick the targets (ModelRuntime.relevanceRows), else a
+ * target-picking pass does.
+ */
+export async function lrpRows(
+  rt: ModelRuntime,
+  rows: Rows,
+  methods: readonly LrpMethod[],
+  signal?: AbortSignal,
+): Promise<{ rows: TargetBatch; oneRun: boolean; results: LrpMaps[] }> {
+  let resolved: TargetBatch | undefined = isPending(rows) ? undefined : rows;
+  let oneRun = false;
   const results: LrpMaps[] = [];
   for (const method of methods) {
     signal?.throwIfAborted();
     const started = performance.now();
-    const run = await rt.relevance(input, targets, {
-      composite: method.composite,
-      start: method.start,
-    });
-    const attribution = reduceChannels(run.input!.data, input.dims, "sum");
+    const request = { composite: method.composite, start: method.start };
+    const out = await rt.relevanceRows(resolved ?? rows, request);
+    oneRun ||= out.oneRun;
+    resolved = out.rows;
+    const { input, targets } = resolved;
+    const [count, , height, width] = input.dims as [number, number, number, number];
+    const attribution = reduceChannels(out.result.input!.data, input.dims, "sum");
     checkFiniteRows(attribution, count, `the ${method.name} attribution`, (r) => targets.image[r]!);
     const dims = [count, height, width];
     results.push({
@@ -111,5 +131,5 @@ export async function explainLrp(
       milliseconds: performance.now() - started,
     });
   }
-  return results;
+  return { rows: resolved ?? (await rt.resolveRows(rows)), oneRun, results };
 }

@@ -3,7 +3,7 @@
 // with BatchNorm folded), returning the relevance at the input and at any requested layers with
 // the conservation totals that tell how much relevance each value holds.
 import type { FloatTensor } from "../tensor/tensor.ts";
-import type { RelevanceRequest } from "../runtime/relevance.ts";
+import type { RelevanceRequest, RelevanceRun } from "../runtime/relevance.ts";
 import type { ModelRuntime } from "../runtime/runtime.ts";
 import type { TargetOptions, Targets } from "../runtime/targets.ts";
 import type { OnnxModel } from "../onnx/model.ts";
@@ -85,11 +85,13 @@ export class RelevancePropagator {
 
   /**
    * Propagates relevance from each target row's logits back to the input (and any layers) under
-   * `options.composite`, in one compiled run for the whole preprocessed batch.
+   * `options.composite`, in one compiled run for the whole preprocessed batch (which also picks
+   * top-1 and given targets: ModelRuntime.relevanceRows).
    */
   async relevance(images: FloatTensor, options: RelevanceOptions): Promise<RelevanceResult> {
-    const rows = await this.ctx.targets(images, options.target);
-    return this.propagate(rows.input, rows.targets, options);
+    const pending = { pending: images, ...(options.target ? { target: options.target } : {}) };
+    const { rows, result } = await this.ctx.relevanceRows(pending, options);
+    return relevanceResult(rows.targets, result);
   }
 
   /** Relevance for resolved targets: row i of `input` explains class targets.classes[i]. */
@@ -98,19 +100,23 @@ export class RelevancePropagator {
     targets: Targets,
     options: RelevanceRequest,
   ): Promise<RelevanceResult> {
-    const run = await this.ctx.relevance(input, targets, options);
-    const rows = input.dims[0]!;
-    return {
-      targets,
-      logits: run.logits,
-      start: run.start,
-      ...(run.input ? { input: run.input } : {}),
-      layers: run.layers,
-      totals: {
-        start: rowTotals(run.start, rows),
-        ...(run.input ? { input: rowTotals(run.input.data, rows) } : {}),
-        layers: new Map([...run.layers].map(([l, r]) => [l, rowTotals(r.relevance.data, rows)])),
-      },
-    };
+    return relevanceResult(targets, await this.ctx.relevance(input, targets, options));
   }
+}
+
+/** A relevance run with its conservation totals. */
+function relevanceResult(targets: Targets, run: RelevanceRun): RelevanceResult {
+  const rows = targets.classes.length;
+  return {
+    targets,
+    logits: run.logits,
+    start: run.start,
+    ...(run.input ? { input: run.input } : {}),
+    layers: run.layers,
+    totals: {
+      start: rowTotals(run.start, rows),
+      ...(run.input ? { input: rowTotals(run.input.data, rows) } : {}),
+      layers: new Map([...run.layers].map(([l, r]) => [l, rowTotals(r.relevance.data, rows)])),
+    },
+  };
 }

@@ -2,11 +2,12 @@
 // Runtime session in the engine's cache (under the compiled model), and runs whole batches
 // (chunked by the engine). A model runtime owns one per model it differentiates.
 import { CamscopeError } from "../errors.ts";
-import { Tensor, type Engine, type OrtTensor } from "../engine/engine.ts";
+import { Tensor, type Engine, type OrtTensor, type Results } from "../engine/engine.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 import { compileBackward, type BackwardSpec, type CompiledBackward } from "../compiler/compile.ts";
 import type { FloatTensor } from "../tensor/tensor.ts";
 import { DerivedCache, derivedKey } from "./cache.ts";
+import { CHOSEN_OUTPUT, CLASSES_INPUT, withSeedHead, type SeedHead } from "./seed-head.ts";
 
 /** What a {@link Backward.run} returns. */
 export interface BackwardResult {
@@ -16,6 +17,14 @@ export interface BackwardResult {
   activations: Map<string, FloatTensor>;
   /** The signal (gradient, or relevance for LRP rule sets) at each wrt value. */
   grads: Map<string, FloatTensor>;
+}
+
+/** What a {@link Backward.runChoosing} returns: the run, the logits and the classes chosen. */
+export interface ChosenBackwardResult extends BackwardResult {
+  /** The logits the classes were chosen from, [N, units]. */
+  logits: FloatTensor;
+  /** The class each row's seed started from. */
+  chosen: number[];
 }
 
 function floatTensor(t: OrtTensor): FloatTensor {
@@ -72,20 +81,61 @@ export class Backward {
       );
     }
     const session = await this.engine.session(compiled.model);
-    const outputs = [compiled.output, ...compiled.activations, ...compiled.grads.values()];
     const results = await session.runBatched(
       {
         [this.inputName]: new Tensor("float32", input.data, input.dims),
         [compiled.seed]: new Tensor("float32", seed, seedDims),
       },
-      outputs,
+      resultNames(compiled),
+    );
+    return backwardResult(compiled, results);
+  }
+
+  /**
+   * One batched run that picks its own seed (seed-head.ts): row i starts from class
+   * `classes[i]`, or from its top class by the `head.logits` of the same run where that is -1.
+   * Also returns the logits and the classes chosen.
+   */
+  async runChoosing(
+    spec: BackwardSpec,
+    input: FloatTensor,
+    classes: readonly number[],
+    head: SeedHead,
+  ): Promise<ChosenBackwardResult> {
+    const compiled = this.compile(spec);
+    const model = this.compiled.get(
+      derivedKey("seed-head", [...spec.wrt], spec.output ?? "", spec.ruleSet.name, head),
+      () => withSeedHead(compiled, head),
+    );
+    const session = await this.engine.session(model);
+    const n = input.dims[0]!;
+    const logits = head.logits === compiled.output ? [] : [head.logits];
+    const results = await session.runBatched(
+      {
+        [this.inputName]: new Tensor("float32", input.data, input.dims),
+        [CLASSES_INPUT]: new Tensor("int64", BigInt64Array.from(classes, BigInt), [n, 1]),
+      },
+      [...resultNames(compiled), ...logits, CHOSEN_OUTPUT],
     );
     return {
-      output: floatTensor(results[compiled.output]!),
-      activations: new Map(compiled.activations.map((a) => [a, floatTensor(results[a]!)])),
-      grads: new Map([...compiled.grads].map(([w, name]) => [w, floatTensor(results[name]!)])),
+      ...backwardResult(compiled, results),
+      logits: floatTensor(results[head.logits]!),
+      chosen: Array.from(results[CHOSEN_OUTPUT]!.data as BigInt64Array, Number),
     };
   }
+}
+
+/** The outputs a compiled run returns: the output, the activations, the signals. */
+function resultNames(compiled: CompiledBackward): string[] {
+  return [compiled.output, ...compiled.activations, ...compiled.grads.values()];
+}
+
+function backwardResult(compiled: CompiledBackward, results: Results): BackwardResult {
+  return {
+    output: floatTensor(results[compiled.output]!),
+    activations: new Map(compiled.activations.map((a) => [a, floatTensor(results[a]!)])),
+    grads: new Map([...compiled.grads].map(([w, name]) => [w, floatTensor(results[name]!)])),
+  };
 }
 
 /** One-hot seed rows: 1 at `classes[i]` in row i of an [N, numClasses] seed. */

@@ -5,6 +5,7 @@
 import type { Composite } from "../compiler/lrp/composites.ts";
 import { foldBatchNorm } from "../compiler/lrp/canonize.ts";
 import { lrpRuleSet, resolveComposite } from "../compiler/lrp/composites.ts";
+import type { BackwardSpec } from "../compiler/compile.ts";
 import type { RuleSet } from "../compiler/rule.ts";
 import { exactGradient } from "../compiler/rules/index.ts";
 import { Tensor, type Engine, type ModelSession } from "../engine/engine.ts";
@@ -38,10 +39,15 @@ import {
   type ChannelMaskStrategy,
 } from "./channel-masks.ts";
 import { startingRelevance, type RelevanceRequest, type RelevanceRun } from "./relevance.ts";
+import { SEED_HEAD_MIN_OPSET } from "./seed-head.ts";
 import {
+  isPending,
+  presetClasses,
   resolveTargets,
   seedRows,
   targetScores,
+  type PendingRows,
+  type Rows,
   type ScoreKind,
   type TargetBatch,
   type TargetOptions,
@@ -78,6 +84,19 @@ export interface GradientRequest {
   wrt: readonly string[];
   /** How the signal passes each op (default: the exact gradient). */
   ruleSet?: RuleSet;
+}
+
+/**
+ * Resolved rows and a run at their input: what {@link ModelRuntime.gradientRows},
+ * {@link ModelRuntime.relevanceRows} and {@link ModelRuntime.activationRows} return.
+ */
+export interface RowsRun<R> {
+  /** The rows, resolved. */
+  rows: TargetBatch;
+  /** The run at the rows' input. */
+  result: R;
+  /** Whether the run itself picked the targets (no separate target-picking forward pass). */
+  oneRun: boolean;
 }
 
 /** The output the compiled backward graph of a score kind starts from. */
@@ -227,6 +246,15 @@ export class ModelRuntime {
   async targets(images: FloatTensor, options: TargetOptions = {}): Promise<TargetBatch> {
     this.checkImages(images);
     const { logits } = await this.forward(images);
+    return this.targetBatch(images, logits, options);
+  }
+
+  /** The rows of checked images given their logits: targets resolved, rows gathered, scored. */
+  private targetBatch(
+    images: FloatTensor,
+    logits: FloatTensor,
+    options: TargetOptions | undefined,
+  ): TargetBatch {
     const n = images.dims[0]!;
     // NaN or Inf logits would give NaN maps: the images are named for the caller to report.
     checkFiniteRows(logits.data, n, `the logits of model "${this.model.source}"`);
@@ -239,6 +267,108 @@ export class ModelRuntime {
       logits: rows,
       scores: this.scores(rows, targets.classes, targets.score),
     };
+  }
+
+  /**
+   * The layers' activations at the rows' input ({@link ModelRuntime.forward}); pending rows are
+   * resolved from the logits of the same run, whatever their target options (top-k rows repeat
+   * their image's activations).
+   */
+  async activationRows(
+    rows: Rows,
+    layers: readonly string[],
+  ): Promise<RowsRun<Map<string, FloatTensor>>> {
+    if (!isPending(rows)) {
+      const { activations } = await this.forward(rows.input, { layers });
+      return { rows, result: activations, oneRun: false };
+    }
+    const images = this.checkImages(rows.pending);
+    const { logits, activations } = await this.forward(images, { layers });
+    const resolved = this.targetBatch(images, logits, rows.target);
+    const image = resolved.targets.image;
+    const result = new Map([...activations].map(([l, t]) => [l, gatherRows(t, image)]));
+    return { rows: resolved, result, oneRun: true };
+  }
+
+  /** Resolved rows as they are; pending rows resolved by {@link ModelRuntime.targets}. */
+  resolveRows(rows: Rows): Promise<TargetBatch> {
+    return isPending(rows) ? this.targets(rows.pending, rows.target) : Promise.resolve(rows);
+  }
+
+  /**
+   * {@link ModelRuntime.gradients} at the rows' input. Pending rows whose classes are top-1 or
+   * given are resolved by the same session run: the compiled graph picks each row's class from its
+   * own logits (seed-head.ts). Top-k rows take a target-picking forward pass first.
+   */
+  async gradientRows(rows: Rows, request: GradientRequest): Promise<RowsRun<BackwardResult>> {
+    if (isPending(rows)) {
+      const score = rows.target?.score ?? "logit";
+      const decided = await this.choosingRun(rows, async (input, classes, units) => {
+        const { backward, output } = await this.scoreBackward(score, units === 1);
+        const spec = { wrt: request.wrt, output, ruleSet: request.ruleSet ?? exactGradient };
+        return backward.runChoosing(spec, input, classes, { logits: this.output, units, off: 0 });
+      });
+      if (decided) return { ...decided, oneRun: true };
+    }
+    const resolved = await this.resolveRows(rows);
+    const result = await this.gradients(resolved.input, resolved.targets, request);
+    return { rows: resolved, result, oneRun: false };
+  }
+
+  /**
+   * {@link ModelRuntime.relevance} at the rows' input; pending rows with top-1 or given classes
+   * are resolved by the same session run, as in {@link ModelRuntime.gradientRows}. The rows'
+   * logits are then those of the model relevance runs on (BatchNorm folded under composites that
+   * fold it: equal to the model's up to float32 rounding).
+   */
+  async relevanceRows(rows: Rows, request: RelevanceRequest): Promise<RowsRun<RelevanceRun>> {
+    if (isPending(rows)) {
+      const plan = await this.relevancePlan(request);
+      const start = request.start ?? "one-hot";
+      const decided = await this.choosingRun(rows, async (input, classes, units) => {
+        const off = start === "contrastive" ? -1 / units : 0;
+        return plan.backward.runChoosing(plan.spec, input, classes, {
+          logits: this.output,
+          units,
+          off,
+        });
+      });
+      if (decided) {
+        const { rows: resolved, result } = decided;
+        const units = await this.units();
+        const seed = startingRelevance(resolved.targets, units, start);
+        return { rows: resolved, result: relevanceRun(plan, result, seed), oneRun: true };
+      }
+    }
+    const resolved = await this.resolveRows(rows);
+    const result = await this.relevance(resolved.input, resolved.targets, request);
+    return { rows: resolved, result, oneRun: false };
+  }
+
+  /**
+   * A compiled run that picks its own targets, and the rows it resolved: `run` gets the checked
+   * images, each row's class (-1 for its top class) and the logits per row. Undefined (nothing
+   * run) where the graph cannot decide the rows: top-k, no images, opsets before the head's ops.
+   * The classes the graph chose are checked against resolveTargets on the logits it returned.
+   */
+  private async choosingRun<R extends { logits: FloatTensor; chosen: number[] }>(
+    rows: PendingRows,
+    run: (input: FloatTensor, classes: number[], units: number) => Promise<R>,
+  ): Promise<{ rows: TargetBatch; result: R } | undefined> {
+    const images = this.checkImages(rows.pending);
+    const n = images.dims[0]!;
+    const units = await this.units();
+    const preset = presetClasses(n, units, rows.target);
+    if (!preset || n === 0 || this.model.opset() < SEED_HEAD_MIN_OPSET) return undefined;
+    const result = await run(images, preset, units);
+    const resolved = this.targetBatch(images, result.logits, rows.target);
+    const classes = resolved.targets.classes;
+    if (classes.some((c, i) => c !== result.chosen[i])) {
+      throw new Error(
+        `internal: the graph chose classes ${result.chosen.join(", ")} where the logits rank ${classes.join(", ")}`,
+      );
+    }
+    return { rows: resolved, result };
   }
 
   /**
@@ -376,6 +506,13 @@ export class ModelRuntime {
     targets: Pick<Targets, "classes" | "binary">,
     request: RelevanceRequest,
   ): Promise<RelevanceRun> {
+    const plan = await this.relevancePlan(request);
+    const start = startingRelevance(targets, await this.units(), request.start ?? "one-hot");
+    return relevanceRun(plan, await plan.backward.run(plan.spec, input, start), start);
+  }
+
+  /** The compiled relevance graph a request runs: its backward runner, spec and layers. */
+  private async relevancePlan(request: RelevanceRequest): Promise<RelevancePlan> {
     const composite: Composite =
       typeof request.composite === "string"
         ? resolveComposite(request.composite)
@@ -390,21 +527,13 @@ export class ModelRuntime {
         "Relevance requested at no value (no input, no layers)",
       );
     }
-    const start = startingRelevance(targets, await this.units(), request.start ?? "one-hot");
     const backward = await this.backward(composite.foldBatchNorm);
     const ruleSet = lrpRuleSet(backward.model, composite, { bounds: this.inputBounds() });
-    const result = await backward.run({ wrt, output: this.output, ruleSet }, input, start);
-    const inputRelevance = wantInput ? result.grads.get(this.input.name)! : undefined;
     return {
-      logits: result.output,
-      start,
-      ...(inputRelevance ? { input: inputRelevance } : {}),
-      layers: new Map(
-        layerNames.map((l) => [
-          l,
-          { relevance: result.grads.get(l)!, activations: result.activations.get(l)! },
-        ]),
-      ),
+      backward,
+      spec: { wrt, output: this.output, ruleSet },
+      layerNames,
+      input: wantInput ? this.input.name : undefined,
     };
   }
 
@@ -460,6 +589,35 @@ export class ModelRuntime {
       return { strategy: "injection" as const, session: await this.engine.session(injected) };
     });
   }
+}
+
+/** A relevance request compiled: see ModelRuntime.relevancePlan. */
+interface RelevancePlan {
+  backward: Backward;
+  spec: BackwardSpec;
+  layerNames: string[];
+  /** The input's name when relevance at the input is asked for. */
+  input: string | undefined;
+}
+
+/** A relevance run's result in the runtime's vocabulary. */
+function relevanceRun(
+  plan: RelevancePlan,
+  result: BackwardResult,
+  start: Float32Array,
+): RelevanceRun {
+  const inputRelevance = plan.input !== undefined ? result.grads.get(plan.input)! : undefined;
+  return {
+    logits: result.output,
+    start,
+    ...(inputRelevance ? { input: inputRelevance } : {}),
+    layers: new Map(
+      plan.layerNames.map((l) => [
+        l,
+        { relevance: result.grads.get(l)!, activations: result.activations.get(l)! },
+      ]),
+    ),
+  };
 }
 
 /** The report of a model given in canonical form, which intake would leave unchanged. */

@@ -54,6 +54,22 @@ export interface TargetBatch {
   scores: Float32Array;
 }
 
+/** Images whose targets are not resolved yet: the first compiled run at them may resolve them. */
+export interface PendingRows {
+  /** The images, [N, ...input dims]. */
+  pending: FloatTensor;
+  /** Which classes to explain; default each image's top class. */
+  target?: TargetOptions;
+}
+
+/** Rows to explain: resolved already (a TargetBatch), or images whose targets a run resolves. */
+export type Rows = TargetBatch | PendingRows;
+
+/** Whether the rows still wait for their targets. */
+export function isPending(rows: Rows): rows is PendingRows {
+  return "pending" in rows;
+}
+
 function ranking(row: Float32Array, binary: boolean): number[] {
   if (binary) return row[0]! > 0 ? [1, 0] : [0, 1];
   return Array.from(row.keys()).sort((a, b) => row[b]! - row[a]! || a - b);
@@ -85,6 +101,39 @@ function checkTargetOptions(options: unknown, classCount: number): TargetOptions
 }
 
 /**
+ * The class each of `n` images is explained for as far as the options fix it before any run: a
+ * given class, or -1 for the image's top class (which its logits decide); undefined for top-k,
+ * whose rows the ranking decides. The options are checked as {@link resolveTargets} checks them.
+ */
+export function presetClasses(
+  n: number,
+  units: number,
+  options: TargetOptions = {},
+): number[] | undefined {
+  const classCount = units === 1 ? 2 : units;
+  checkTargetOptions(options, classCount);
+  if (options.topK !== undefined) return undefined;
+  const spec = options.classes ?? "top1";
+  if (typeof spec === "object" && spec.length !== n) {
+    throw new CamscopeError(
+      "INVALID_ARGUMENT",
+      `${spec.length} target classes given for ${n} images`,
+    );
+  }
+  return Array.from({ length: n }, (_, i) => {
+    const c = typeof spec === "object" ? spec[i]! : spec;
+    if (c === "top1") return -1;
+    if (!Number.isInteger(c) || c < 0 || c >= classCount) {
+      throw new CamscopeError(
+        "INVALID_ARGUMENT",
+        `Target class ${c} is out of range: target classes must be from 0 to ${classCount - 1}`,
+      );
+    }
+    return c;
+  });
+}
+
+/**
  * The rows to explain for a batch of `n` images given their logits ([n, classes]): each image's top
  * class, a given class per image, or each image's `topK` classes. Unknown classes throw a
  * {@link CamscopeError}.
@@ -96,36 +145,19 @@ export function resolveTargets(
 ): Targets {
   const units = logits.length / n;
   const binary = units === 1;
-  const classCount = binary ? 2 : units;
-  checkTargetOptions(options, classCount);
   const score = options.score ?? "logit";
   const row = (i: number) => logits.subarray(i * units, (i + 1) * units);
+  const preset = presetClasses(n, units, options);
+  if (preset) {
+    const classes = preset.map((c, i) => (c === -1 ? ranking(row(i), binary)[0]! : c));
+    return { image: classes.map((_, i) => i), classes, score, binary };
+  }
   const image: number[] = [];
   const classes: number[] = [];
-  const push = (i: number, c: number | "top1") => {
-    if (c === "top1") c = ranking(row(i), binary)[0]!;
-    if (!Number.isInteger(c) || c < 0 || c >= classCount) {
-      throw new CamscopeError(
-        "INVALID_ARGUMENT",
-        `Target class ${c} is out of range: target classes must be from 0 to ${classCount - 1}`,
-      );
-    }
-    image.push(i);
-    classes.push(c);
-  };
-  const spec = options.classes ?? "top1";
   for (let i = 0; i < n; i++) {
-    if (options.topK !== undefined) {
-      for (const c of ranking(row(i), binary).slice(0, options.topK)) push(i, c);
-    } else if (typeof spec !== "object") push(i, spec);
-    else {
-      if (spec.length !== n) {
-        throw new CamscopeError(
-          "INVALID_ARGUMENT",
-          `${spec.length} target classes given for ${n} images`,
-        );
-      }
-      push(i, spec[i]!);
+    for (const c of ranking(row(i), binary).slice(0, options.topK)) {
+      image.push(i);
+      classes.push(c);
     }
   }
   return { image, classes, score, binary };

@@ -12,27 +12,7 @@ import { guidedBackprop, deconvnet } from "../../compiler/rules/guided.ts";
 import { exactGradient } from "../../compiler/rules/index.ts";
 import type { RuleSet } from "../../compiler/rule.ts";
 import type { AttributionMethod, AttributionRun, ChannelReduction } from "../method.ts";
-import { sizeOf } from "../../tensor/tensor.ts";
 import { reduceChannels } from "../../tensor/maps.ts";
-
-/** The rule set's signal at the input for every row's own input, [R, C, H, W]. */
-export function inputSignal(run: AttributionRun, ruleSet: RuleSet): Promise<Float32Array> {
-  return run.shared(`signal:${ruleSet.name}`, async () => {
-    const { data, dims } = run.input;
-    const size = sizeOf(dims.slice(1));
-    const out = new Float32Array(data.length);
-    await run.gradients(
-      ruleSet,
-      dims[0]!,
-      (r, buffer) => {
-        buffer.set(data.subarray(r * size, (r + 1) * size));
-        return r;
-      },
-      (r, grad) => out.set(grad, r * size),
-    );
-    return out;
-  });
-}
 
 function signalMethod(
   name: string,
@@ -46,8 +26,9 @@ function signalMethod(
     title,
     signed: reduction === "sum",
     reduction,
+    signal: ruleSet,
     async attribute(run) {
-      const signal = await inputSignal(run, ruleSet);
+      const signal = await run.inputSignal(ruleSet);
       const values = transform ? await transform(signal, run) : signal;
       return { attribution: reduceChannels(values, run.input.dims, reduction) };
     },

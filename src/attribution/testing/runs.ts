@@ -1,20 +1,24 @@
-// The pixel-attribution pipeline on images whose targets the runtime resolves first.
+// The pixel-attribution pipeline on images whose targets it resolves.
 import type { ModelRuntime } from "../../runtime/runtime.ts";
 import type { TargetBatch, TargetOptions } from "../../runtime/targets.ts";
 import type { FloatTensor } from "../../tensor/tensor.ts";
-import { explainAttribution, type AttributionMaps, type AttributionOptions } from "../pipeline.ts";
+import { attributeRows, type AttributionMaps, type AttributionOptions } from "../pipeline.ts";
 
 /** Options of {@link pixelExplain}: the pipeline's, and which targets the runtime resolves. */
 export interface PixelExplainOptions extends AttributionOptions {
   target?: TargetOptions;
 }
 
-/** Targets resolved by the runtime (one forward pass), then every method's attribution. */
+/**
+ * Every method's attribution of images, the targets resolved by the first method's gradient run
+ * where the graph can pick them (else by a forward pass first).
+ */
 export async function pixelExplain(
   rt: ModelRuntime,
   images: FloatTensor,
   options: PixelExplainOptions,
 ): Promise<TargetBatch & { results: AttributionMaps[] }> {
-  const rows = await rt.targets(images, options.target);
-  return { ...rows, results: await explainAttribution(rt, rows, options) };
+  const pending = { pending: images, ...(options.target ? { target: options.target } : {}) };
+  const out = await attributeRows(rt, pending, options);
+  return { ...out.rows, results: out.results };
 }

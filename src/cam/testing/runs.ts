@@ -63,14 +63,18 @@ export interface CamExplainOptions extends CamOptions {
   target?: TargetOptions;
 }
 
-/** The CAM pipeline on images: targets resolved by the runtime (one forward pass), then explained. */
+/**
+ * The CAM pipeline on images: targets resolved by its first compiled run where the graph can pick
+ * them (else by a forward pass first), then explained.
+ */
 export async function camExplain(
   rt: ModelRuntime,
   images: FloatTensor,
   options: CamExplainOptions,
 ): Promise<TargetBatch & CamExplanation> {
-  const rows = await rt.targets(images, options.target);
-  return { ...rows, ...(await explainCam(rt, rows, options)) };
+  const pending = { pending: images, ...(options.target ? { target: options.target } : {}) };
+  const out = await explainCam(rt, pending, options);
+  return { ...out.rows, ...out };
 }
 
 /** The CamRun the pipeline builds for `images` (first layer of `options.layers`). */
