@@ -1,5 +1,6 @@
 // The viewer page: controls, drag and drop, and drawing. All model work happens in the worker
 // (client.ts); this file turns its answers into overlays, grids, hover read-outs and downloads.
+import { toImageData } from "../../src/browser/images.ts";
 import { COLORMAP_NAMES, colormapTable, type ColormapName } from "../../src/image/colormap.ts";
 import type { FloatMap, RgbImage } from "../../src/image/types.ts";
 import type { MethodFamily } from "../../src/methods/registry.ts";
@@ -72,14 +73,7 @@ function style(columns: number): DisplayStyle {
 
 function canvasOf(image: RgbImage): HTMLCanvasElement {
   const canvas = el("canvas", { width: image.width, height: image.height });
-  const rgba = new Uint8ClampedArray(image.width * image.height * 4);
-  for (let i = 0, j = 0; i < image.data.length; i += 3, j += 4) {
-    rgba[j] = image.data[i]!;
-    rgba[j + 1] = image.data[i + 1]!;
-    rgba[j + 2] = image.data[i + 2]!;
-    rgba[j + 3] = 255;
-  }
-  canvas.getContext("2d")!.putImageData(new ImageData(rgba, image.width, image.height), 0, 0);
+  canvas.getContext("2d")!.putImageData(toImageData(image), 0, 0);
   return canvas;
 }
 
