@@ -12,10 +12,10 @@
 // dataset costs one stat per file.
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { open, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CamscopeError } from "../errors.ts";
-import { outputError } from "../util/files.ts";
+import { replaceOutputFile } from "../util/files.ts";
 import { canonicalJson } from "./canonical-json.ts";
 
 export const DATASET_FILE = "dataset.json";
@@ -172,14 +172,8 @@ export async function readManifest(dir: string): Promise<DatasetManifest | undef
 }
 
 export async function writeManifest(dir: string, manifest: DatasetManifest): Promise<void> {
-  const path = join(dir, DATASET_FILE);
-  try {
-    // Whole or not at all: a kill leaves the old manifest or the new one.
-    await writeFile(`${path}.tmp`, `${JSON.stringify(manifest)}\n`, { flush: true });
-    await rename(`${path}.tmp`, path);
-  } catch (error) {
-    throw await outputError(error, path);
-  }
+  // Whole or not at all: a kill leaves the old manifest or the new one.
+  await replaceOutputFile(join(dir, DATASET_FILE), `${JSON.stringify(manifest)}\n`);
 }
 
 function recordName(e: ManifestEntry): string {

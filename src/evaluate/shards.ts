@@ -7,10 +7,9 @@
 // A shard's run folder is an ordinary run folder (config.json with the whole run's configuration
 // and hash, records.jsonl, dataset.json, examples/) plus shard.json, which says which shard it is
 // and, once its run ended, how many dataset images the run covered and which could not be read.
-import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CamscopeError } from "../errors.ts";
-import { outputError, readRegularFile, TEXT_FILE_LIMIT } from "../util/files.ts";
+import { readRegularFile, replaceOutputFile, TEXT_FILE_LIMIT } from "../util/files.ts";
 import type { EvalRecord } from "./records.ts";
 
 export const SHARD_FILE = "shard.json";
@@ -123,13 +122,7 @@ export async function readShardInfo(dir: string): Promise<ShardInfo | undefined>
 
 /** Writes shard.json whole (a kill leaves the old one or the new one). */
 export async function writeShardInfo(dir: string, info: ShardInfo): Promise<void> {
-  const path = join(dir, SHARD_FILE);
-  try {
-    await writeFile(`${path}.tmp`, `${JSON.stringify(info, null, 2)}\n`, { flush: true });
-    await rename(`${path}.tmp`, path);
-  } catch (error) {
-    throw await outputError(error, path);
-  }
+  await replaceOutputFile(join(dir, SHARD_FILE), `${JSON.stringify(info, null, 2)}\n`);
 }
 
 /**

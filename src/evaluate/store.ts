@@ -7,10 +7,10 @@
 // changed under the same names is refused too. One process at a time writes a folder: opening
 // takes its lock (./lock.ts), close() lets go, and a second writer is refused.
 import { createHash } from "node:crypto";
-import { mkdir, open, rename, truncate, writeFile } from "node:fs/promises";
+import { mkdir, open, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { CamscopeError } from "../errors.ts";
-import { outputError, readRegularFile, TEXT_FILE_LIMIT } from "../util/files.ts";
+import { outputError, readRegularFile, replaceOutputFile, TEXT_FILE_LIMIT } from "../util/files.ts";
 import { describe } from "../util/validate.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import {
@@ -152,12 +152,7 @@ export class RunStore<C extends Record<string, unknown>> {
     if (existing === undefined) {
       const text = `${JSON.stringify({ version: 1, hash, config } satisfies StoredConfig<C>, null, 2)}\n`;
       // Written whole under a temporary name, so a kill leaves either no config or a complete one.
-      try {
-        await writeFile(`${configPath}.tmp`, text, { flush: true });
-        await rename(`${configPath}.tmp`, configPath);
-      } catch (error) {
-        throw await outputError(error, configPath);
-      }
+      await replaceOutputFile(configPath, text);
     } else {
       const old = parseConfig<C>(existing, configPath);
       if (old.hash !== hash) {

@@ -5,7 +5,7 @@
 // disk) names the file. Raw Node errors (ENOENT, ENOTDIR, EISDIR, EEXIST, EACCES, EPERM, EROFS,
 // ENOSPC) become CamscopeErrors here, where the path is known.
 import { constants, type Stats } from "node:fs";
-import { mkdir, open, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, open, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { CamscopeError, type CamscopeErrorCode } from "../errors.ts";
 
@@ -167,6 +167,20 @@ export async function writeOutputFile(path: string, data: string | Uint8Array): 
   try {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, data);
+  } catch (error) {
+    throw await outputError(error, path);
+  }
+}
+
+/**
+ * Replaces a file whole: written and flushed under a temporary name, then renamed over `path`, so
+ * a kill leaves the old file or the new one, never a part. Failures are OUTPUT_WRITE errors naming
+ * `path`.
+ */
+export async function replaceOutputFile(path: string, text: string): Promise<void> {
+  try {
+    await writeFile(`${path}.tmp`, text, { flush: true });
+    await rename(`${path}.tmp`, path);
   } catch (error) {
     throw await outputError(error, path);
   }
