@@ -319,10 +319,19 @@ for (const [peer, status] of Object.entries(check.peers)) {
 const modelNames = options.models ?? ALL_MODELS;
 ensureExports(options.python, modelNames);
 const dir = mkdtempSync(join(tmpdir(), "camscope-peers-"));
-const engine = new Engine({ threads: options.threads, spinning: options.spinning });
-const first = await openModel(join(MODELS_DIR, `${modelNames[0]}.onnx`), engine);
+const newEngine = () => new Engine({ threads: options.threads, spinning: options.spinning });
 // One input for every model and both sides: the bench's synthetic images at 224 x 224.
-const images = benchImages(first, MAX_BATCH);
+const images = await (async () => {
+  const engine = newEngine();
+  try {
+    return benchImages(
+      await openModel(join(MODELS_DIR, `${modelNames[0]}.onnx`), engine),
+      MAX_BATCH,
+    );
+  } finally {
+    await engine.dispose();
+  }
+})();
 const inputPath = join(dir, "input.npy");
 writeFileSync(inputPath, encodeNpy(images.data, images.dims));
 const logPath = join(dir, "python.log");
@@ -350,8 +359,13 @@ interface Row {
 const rows: Row[] = [];
 const skipped: string[] = [];
 
+let engine: Engine | undefined;
 try {
   for (const modelName of modelNames) {
+    // An engine per model, disposed when its rows are done: the sessions of every method at
+    // batch 16 on four models together outgrew the machine's memory and swapped.
+    await engine?.dispose();
+    engine = newEngine();
     const ctx = await openModel(join(MODELS_DIR, `${modelName}.onnx`), engine);
     const session = await ctx.session();
     const logits = await session.run(
@@ -481,7 +495,7 @@ try {
   }
 } finally {
   python.close();
-  await engine.dispose();
+  await engine?.dispose();
   for (const f of readdirSync(dir)) if (f.endsWith(".npy")) rmSync(join(dir, f));
 }
 
