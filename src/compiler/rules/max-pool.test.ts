@@ -31,6 +31,16 @@ const cases: { name: string; x: number[]; attrs: Record<string, AttrValue> }[] =
     x: [2, 9, 8],
     attrs: { kernel_shape: [3, 3], dilations: [2, 2], pads: [2, 1, 2, 1] },
   },
+  {
+    name: "dilation 2 stride 2 (windows from two phases)",
+    x: [2, 10, 9],
+    attrs: { kernel_shape: [3, 2], strides: [2, 2], dilations: [2, 2], pads: [1, 0, 2, 1] },
+  },
+  {
+    name: "stride 3, sizes not a multiple of it",
+    x: [2, 11, 8],
+    attrs: { kernel_shape: [4, 3], strides: [3, 3], pads: [1, 1, 1, 0], ceil_mode: 1 },
+  },
   { name: "kernel 3 stride 1", x: [2, 6, 6], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
   {
     name: "asymmetric pads",
