@@ -145,8 +145,11 @@ export interface MethodDescriptor {
   /** The smoothing wrappers that admit it. */
   readonly smoothing: SmoothingAdmission;
   /**
-   * Passes per target when it runs alone in one explain call, the target-picking forward pass
-   * included; smoothing multiplies them by its variants.
+   * Passes per target when it runs alone in one explain call whose targets are picked by a
+   * forward pass of their own (top-k), that pass included; smoothing multiplies them by its
+   * variants. With top-1 or given classes, methods whose first run is a compiled graph on the
+   * clean input (the gradient and relevance ones, not SmoothGrad or IG) let that run pick the
+   * targets: one forward pass fewer.
    */
   cost(options: MethodOptions, shape: CostShape): PassCount;
   /** Why it cannot explain `layer` (CAM needs a pooling + linear head), or undefined. */
@@ -213,15 +216,15 @@ function attributionEntry(
   };
 }
 
-/** One gradient run per target (besides the target-picking forward pass). */
+/** The target-picking forward pass and one gradient run per target. */
 const oneGradientRun = (): PassCount => ({ forward: 1, backward: 1 });
-/** The target-picking forward pass and the activation run. */
-const twoForwardRuns = (): PassCount => ({ forward: 2, backward: 0 });
-/** Both forward runs and `perChannel` scored inputs per channel of each layer. */
+/** The target-picking forward pass, which returns the layer activations too. */
+const oneForwardRun = (): PassCount => ({ forward: 1, backward: 0 });
+/** That forward pass and `perChannel` scored inputs per channel of each layer. */
 const perChannelRuns =
   (perChannel: (options: MethodOptions) => number) =>
   (o: MethodOptions, shape: CostShape): PassCount => ({
-    forward: 2 + perLayer(shape, (k) => k * perChannel(o)),
+    forward: 1 + perLayer(shape, (k) => k * perChannel(o)),
     backward: 0,
   });
 /** The SmoothGrad family averages noisy copies already. */
@@ -238,7 +241,7 @@ export const METHODS: readonly MethodDescriptor[] = [
     signed: false,
     options: [],
     smoothing: ALL_SMOOTHING,
-    cost: twoForwardRuns,
+    cost: oneForwardRun,
     notApplicable: (model, layer) => {
       try {
         linearHeadWeights(model, layer.name);
@@ -255,7 +258,7 @@ export const METHODS: readonly MethodDescriptor[] = [
   camEntry(() => hiResCam, { cost: oneGradientRun }),
   camEntry(() => gradCamElementWise, { cost: oneGradientRun }),
   camEntry(() => layerCam, { cost: oneGradientRun }),
-  camEntry(() => eigenCam, { cost: twoForwardRuns }),
+  camEntry(() => eigenCam, { cost: oneForwardRun }),
   camEntry(() => eigenGradCam, { cost: oneGradientRun }),
   camEntry(() => scoreCam, { cost: perChannelRuns(() => 1) }),
   camEntry((o) => ssCam(o as SsCamOptions), {
@@ -272,7 +275,7 @@ export const METHODS: readonly MethodDescriptor[] = [
     // One scored input per non-empty cluster (at most one per channel), and the zero baseline.
     cost: (o, shape) => ({
       forward:
-        2 +
+        1 +
         perLayer(
           shape,
           (k) => Math.min(o.clusters as number, k) + (o.baseline === "zeros" ? 1 : 0),
