@@ -190,7 +190,7 @@ export function reduceChannels(
     acc.fill(0);
     for (let c = 0; c < channels; c++) {
       const base = (r * channels + c) * area;
-      if (reduction === "sum") for (let p = 0; p < area; p++) acc[p] += values[base + p]!;
+      if (reduction === "sum") for (let p = 0; p < area; p++) acc[p] = acc[p]! + values[base + p]!;
       else {
         for (let p = 0; p < area; p++) {
           // Math.max's result (NaN wins) without its call, which measured as slow as the old
