@@ -191,14 +191,7 @@ export function reduceChannels(
     for (let c = 0; c < channels; c++) {
       const base = (r * channels + c) * area;
       if (reduction === "sum") for (let p = 0; p < area; p++) acc[p] = acc[p]! + values[base + p]!;
-      else {
-        for (let p = 0; p < area; p++) {
-          // Math.max's result (NaN wins) without its call, which measured as slow as the old
-          // pixel-major loop.
-          const a = Math.abs(values[base + p]!);
-          if (a > acc[p]! || a !== a) acc[p] = a;
-        }
-      }
+      else for (let p = 0; p < area; p++) acc[p] = Math.max(acc[p]!, Math.abs(values[base + p]!));
     }
     out.set(acc, r * area);
   }

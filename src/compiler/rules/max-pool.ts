@@ -26,16 +26,15 @@ export function argmaxMasks(ctx: RuleContext): string[] {
   // With equal strides s > 1 the padded input is also rounded up to whole s x s blocks, for
   // phaseWindows below.
   const phased = sh === sw && sh > 1;
-  const endPad = (axis: number, stride: number, out: number, k: number, d: number): number => {
-    const need = Math.max(
-      geo.padsEnd[axis]!,
-      (out - 1) * stride + (k - 1) * d + 1 - geo.padsBegin[axis]! - xDims[axis + 2]!,
-    );
-    const total = geo.padsBegin[axis]! + xDims[axis + 2]! + need;
-    return phased ? need + ((stride - (total % stride)) % stride) : need;
+  const endPad = (axis: number): number => {
+    const stride = geo.strides[axis]!;
+    const extent = (yDims[axis + 2]! - 1) * stride + (geo.kernel[axis]! - 1) * geo.dilations[axis]!;
+    const begin = geo.padsBegin[axis]! + xDims[axis + 2]!;
+    const need = Math.max(geo.padsEnd[axis]!, extent + 1 - begin);
+    return phased ? need + ((stride - ((begin + need) % stride)) % stride) : need;
   };
-  const endH = endPad(0, sh, oh, kh, dh);
-  const endW = endPad(1, sw, ow, kw, dw);
+  const endH = endPad(0);
+  const endW = endPad(1);
   const padded =
     geo.padsBegin.every((p) => p === 0) && endH === 0 && endW === 0
       ? x
@@ -44,16 +43,15 @@ export function argmaxMasks(ctx: RuleContext): string[] {
           b.int64s([0, 0, geo.padsBegin[0]!, geo.padsBegin[1]!, 0, 0, endH, endW]),
           b.scalar(-Infinity),
         ]);
-  const window = phased ? phaseWindows(ctx, padded, sh, [oh, ow]) : stridedWindows;
-  function stridedWindows(top: number, left: number): string {
-    return b.op("Slice", [
+  const stridedWindows = (top: number, left: number): string =>
+    b.op("Slice", [
       padded,
       b.int64s([top, left]),
       b.int64s([top + (oh - 1) * sh + 1, left + (ow - 1) * sw + 1]),
       b.int64s([2, 3]),
       b.int64s([sh, sw]),
     ]);
-  }
+  const window = phased ? phaseWindows(ctx, padded, sh, [oh, ow]) : stridedWindows;
   const masks: string[] = [];
   let taken: string | undefined;
   for (let i = 0; i < kh; i++) {
